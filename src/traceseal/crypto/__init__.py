@@ -1,0 +1,1 @@
+"""Pure cryptographic building blocks: no database, no web, strictly typed."""
