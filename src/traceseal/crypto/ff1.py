@@ -185,22 +185,35 @@ class FF1Radix10:
         for k in range(0, full, 16):
             block = bytes(x ^ y for x, y in zip(state, data[k : k + 16], strict=True))
             state = self._ecb.update(block)
-        self._state = np.frombuffer(state, dtype=np.uint8)
-        self._last_fixed = np.frombuffer(data[full:], dtype=np.uint8)
+        # With b <= 4 the last block's first 12 bytes are fixed per round and its last word
+        # is (fixed bytes << 8b) | NUM(B), whose two parts share no bits. XOR with the
+        # chaining state therefore folds into per-round constants: words 0..2 are constant
+        # and word 3 is NUM(B) ^ k3[i]. One round then writes one word per value.
+        state_words = np.frombuffer(state, dtype=">u4").astype(np.uint32)
+        last_fixed = data[full:]
+        self._k012: list[npt.NDArray[np.uint32]] = []
+        self._k3: list[np.uint32] = []
+        for i in range(_ROUNDS):
+            block = last_fixed + bytes([i]) + bytes(b)
+            words = np.frombuffer(block, dtype=">u4").astype(np.uint32) ^ state_words
+            self._k012.append(words[:3].copy())
+            self._k3.append(np.uint32(words[3]))
+        self._buffer = bytearray()
         self._mod_u = np.uint64(10**u)
         self._mod_v = np.uint64(10**v)
 
     def _y(self, i: int, num_b: U64) -> U64:
         """Round value y = NUM(first 8 bytes of PRF(P || Q)) for every B at once."""
         count = num_b.shape[0]
-        b = self._b
-        block = np.empty((count, 16), dtype=np.uint8)
-        fixed = np.concatenate([self._last_fixed, np.array([i], dtype=np.uint8)])
-        block[:, : 16 - b] = fixed ^ self._state[: 16 - b]
-        tail = num_b.astype(">u4").view(np.uint8).reshape(count, 4)[:, 4 - b :]
-        block[:, 16 - b :] = tail ^ self._state[16 - b :]
-        out = self._ecb.update(block.tobytes())
-        return np.frombuffer(out, dtype=">u8")[::2].astype(np.uint64)
+        words = np.empty((count, 4), dtype=">u4")
+        words[:, :3] = self._k012[i]
+        words[:, 3] = num_b.astype(np.uint32) ^ self._k3[i]
+        size = 16 * count
+        if len(self._buffer) < size + 15:
+            self._buffer = bytearray(size + 15)
+        self._ecb.update_into(memoryview(words).cast("B"), self._buffer)
+        out = np.frombuffer(self._buffer, dtype=">u8", count=2 * count)
+        return out[::2].astype(np.uint64)
 
     def _check(self, x: U64) -> U64:
         x = np.asarray(x, dtype=np.uint64)
@@ -210,13 +223,23 @@ class FF1Radix10:
             raise ValueError(f"value does not fit in {self.length} digits")
         return x
 
-    def encrypt(self, x: U64) -> U64:
+    def encrypt_split(self, x: U64) -> tuple[U64, U64]:
+        """Encrypt and return the output's two halves ``(A, B)``: the first ``u`` and the
+        last ``v`` digits as integers. Saves the caller splitting the value again."""
         x = self._check(x)
         a, b = np.divmod(x, np.uint64(10**self._v))
         for i in range(_ROUNDS):
             mod = self._mod_u if i % 2 == 0 else self._mod_v
-            c = (a + self._y(i, b) % mod) % mod
+            c = self._y(i, b)
+            np.remainder(c, mod, out=c)
+            c += a
+            # c < 2 * mod, so one conditional subtraction replaces a second division.
+            np.subtract(c, mod, out=c, where=c >= mod)
             a, b = b, c
+        return a, b
+
+    def encrypt(self, x: U64) -> U64:
+        a, b = self.encrypt_split(x)
         return a * np.uint64(10**self._v) + b  # type: ignore[no-any-return]
 
     def decrypt(self, x: U64) -> U64:

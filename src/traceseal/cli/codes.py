@@ -1,0 +1,163 @@
+"""codes issue / activate / void / export, keys export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from traceseal.cli.common import JsonOption, emit, err, fail, keyring, operator, session, settings
+from traceseal.codes import labels, service
+from traceseal.codes.export import code_url_prefix, iter_labels, write_csv
+from traceseal.codes.models import CodeRun
+from traceseal.codes.sealcode import SlotCipher
+from traceseal.codes.views import run_read
+from traceseal.orgs.service import find_organization
+from traceseal.registry.service import get_batch, get_product
+
+app = typer.Typer(help="Seal codes: issue, activate, void, export.", no_args_is_help=True)
+keys = typer.Typer(help="Slot keys (escrow).", no_args_is_help=True)
+FORMATS = ("csv", "zip", "pdf")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        # Progress is for people; a script or CI log gets the final line only.
+        disable=not err.is_terminal,
+    )
+
+
+def _write(out: Path, fmt: str, run: CodeRun, cipher: SlotCipher) -> None:
+    """Write the run's codes to ``out`` via a temporary file, renamed when complete."""
+    s = settings()
+    prefix = code_url_prefix(s.public_url, run.product.gtin if run.product else None)
+    pin_digits = s.pin_digits if run.pin else None
+    if fmt == "pdf" and run.count > s.pdf_max_labels:
+        fail(f"PDF label sheets are for runs of up to {s.pdf_max_labels:,} codes; use csv or zip")
+    partial = out.with_name(out.name + ".partial")
+    with _progress() as bar, partial.open("wb") as handle:
+        task = bar.add_task(f"run {run.id} -> {out.name}", total=run.count)
+
+        def step(n: int) -> None:
+            bar.advance(task, n)
+
+        if fmt == "csv":
+            write_csv(handle, cipher, run.first, run.count, prefix, pin_digits=pin_digits, progress=step)
+        else:
+            items = iter_labels(cipher, run.first, run.count, prefix, pin_digits=pin_digits)
+            if fmt == "zip":
+                labels.write_qr_zip(handle, items, progress=step)
+            else:
+                labels.write_label_pdf(handle, items, title=f"Run {run.id}", progress=step, max_labels=s.pdf_max_labels)
+    partial.replace(out)
+
+
+def _check_out(out: Path, fmt: str) -> None:
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}")
+    if not out.parent.exists():
+        fail(f"directory {out.parent} does not exist")
+
+
+@app.command("issue")
+def issue(
+    org: str = typer.Option(..., help="Enterprise: id or name."),
+    count: int = typer.Option(..., help="Number of codes."),
+    out: Path = typer.Option(..., help="Output file."),
+    product: str | None = typer.Option(None, help="GTIN to bind the codes to (else /v/{code} URLs)."),
+    fmt: str = typer.Option("csv", "--format", help="csv, zip (QR SVG+PNG) or pdf (label sheet)."),
+    pin: bool = typer.Option(False, "--pin", help="Add a scratch-off PIN column."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Issue a run of codes and write them for the printer."""
+    _check_out(out, fmt)
+    ring = keyring()
+    # The run is committed only after its file is complete: an interrupted write leaves
+    # neither a run nor a half file (the .partial file is removed).
+    try:
+        with session() as db:
+            owner = find_organization(db, org)
+            item = get_product(db, operator(db), product) if product else None
+            if item is not None and item.organization_id != owner.id:
+                fail(f"GTIN {item.gtin} does not belong to {owner.name!r}")
+            run = service.issue_run(db, ring, settings(), owner, count, product=item, pin=pin)
+            if fmt == "pdf" and count > settings().pdf_max_labels:
+                fail(f"PDF label sheets are for runs of up to {settings().pdf_max_labels:,} codes")
+            _write(out, fmt, run, service.run_cipher(db, ring, run))
+            data: dict[str, Any] = run_read(run)
+    finally:
+        out.with_name(out.name + ".partial").unlink(missing_ok=True)
+    data["out"] = str(out)
+    emit(as_json, data, f"run {data['run']}: {count:,} codes in slot {data['slot']} -> {out}")
+
+
+@app.command("export")
+def export(
+    run_id: int = typer.Option(..., "--run", help="Run id."),
+    out: Path = typer.Option(..., help="Output file."),
+    fmt: str = typer.Option("csv", "--format", help="csv, zip or pdf."),
+) -> None:
+    """Write an existing run's codes again (reprint)."""
+    _check_out(out, fmt)
+    ring = keyring()
+    try:
+        with session() as db:
+            run = service.get_run(db, operator(db), run_id)
+            _write(out, fmt, run, service.run_cipher(db, ring, run))
+    finally:
+        out.with_name(out.name + ".partial").unlink(missing_ok=True)
+
+
+@app.command("activate")
+def activate(
+    run_id: int = typer.Option(..., "--run", help="Run id."),
+    batch: str = typer.Option(..., help="Lot the codes are applied to."),
+    product: str | None = typer.Option(None, help="GTIN of the lot (needed for unbound runs)."),
+    range_: str | None = typer.Option(None, "--range", help="A-B positions (1-based) or FIRSTCODE-LASTCODE."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Bind codes to a batch: from now on they verify as genuine."""
+    ring = keyring()
+    with session() as db:
+        run = service.get_run(db, operator(db), run_id)
+        gtin = product or (run.product.gtin if run.product else None)
+        if gtin is None:
+            fail(f"run {run.id} is not bound to a product: give --product GTIN")
+        item = get_product(db, operator(db), gtin)
+        start, stop = service.parse_range(db, ring, run, range_)
+        service.activate(db, run, start, stop, get_batch(db, item, batch))
+        data = run_read(run)
+    emit(as_json, data, f"activated {stop - start:,} codes of run {run_id} for lot {batch}")
+
+
+@app.command("void")
+def void(
+    run_id: int = typer.Option(..., "--run", help="Run id."),
+    reason: str = typer.Option(..., help="Why (lost roll, theft, misprint...)."),
+    range_: str | None = typer.Option(None, "--range", help="A-B positions (1-based) or FIRSTCODE-LASTCODE."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Void codes for good."""
+    ring = keyring()
+    with session() as db:
+        run = service.get_run(db, operator(db), run_id)
+        start, stop = service.parse_range(db, ring, run, range_)
+        service.void(db, run, start, stop, reason)
+        data = run_read(run)
+    emit(as_json, data, f"voided {stop - start:,} codes of run {run_id}")
+
+
+@keys.command("export")
+def export_key(slot: int = typer.Option(..., help="Slot number, e.g. 100.")) -> None:
+    """Print a slot key as JSON for key escrow (operator authority)."""
+    ring = keyring()
+    with session() as db:
+        data = service.export_slot_key(db, ring, operator(db), slot)
+    emit(True, data, "")

@@ -1,0 +1,81 @@
+"""What every command shares: settings, the unit of work, output and error handling."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from functools import cache
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from traceseal.codes.service import Keyring
+from traceseal.config import Settings, SettingsError, load_settings
+from traceseal.db import make_engine, make_session_factory, unit_of_work
+from traceseal.errors import DomainError
+from traceseal.keys import load_master_key
+from traceseal.orgs.models import Organization, Role
+
+err = Console(stderr=True, soft_wrap=True)
+JsonOption = typer.Option(False, "--json", help="Print exactly one JSON object on stdout.")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@cache
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc), 2)
+
+
+def keyring() -> Keyring:
+    try:
+        return Keyring(load_master_key(settings()))
+    except SettingsError as exc:
+        fail(str(exc), 2)
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """One transaction per command; a domain error rolls it back and exits 1."""
+    engine = make_engine(settings().resolved_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as s:
+            yield s
+    except DomainError as exc:
+        fail(exc.detail)
+    finally:
+        engine.dispose()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def emit(as_json: bool, data: dict[str, Any], human: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=_default, ensure_ascii=False) + "\n")
+    else:
+        Console().print(human, highlight=False)
+
+
+def operator(db: Session) -> Organization:
+    """The CLI runs on the platform's own machine with the operator's authority."""
+    from traceseal.orgs.service import list_organizations
+
+    operators = list_organizations(db, Role.OPERATOR)
+    if not operators:
+        fail("not initialised: run `traceseal init` first")
+    return operators[0]

@@ -1,0 +1,23 @@
+"""Entry point: ``traceseal --help``."""
+
+from __future__ import annotations
+
+import typer
+
+from traceseal.cli import codes, orgs, registry, system
+
+app = typer.Typer(
+    help="TraceSeal: product verification and supply-chain traceability.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+system.register(app)
+app.add_typer(orgs.app, name="orgs")
+app.add_typer(registry.products, name="products")
+app.add_typer(registry.batches, name="batches")
+app.add_typer(codes.app, name="codes")
+app.add_typer(codes.keys, name="keys")
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Seal codes: key slots, issuance, lifecycle and printer outputs."""

@@ -1,0 +1,152 @@
+"""Settings: every knob TraceSeal reads, with its name, default and meaning in one place.
+
+Settings are read from ``TRACESEAL_*`` environment variables when :func:`load_settings` is
+called (by the CLI or the ASGI factory), never at import time. ``docs/settings.md`` is
+checked against :data:`SETTINGS` by a test, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SETTINGS", "Setting", "Settings", "SettingsError", "load_settings"]
+
+ENV_PREFIX = "TRACESEAL_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+def _setting(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002
+    return field(default=default, metadata={"help": help}, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The one configuration object. Build it with :func:`load_settings`."""
+
+    data_dir: Path = _setting(
+        Path("var"),
+        "Directory for the embedded database, the master key file and generated files.",
+    )
+    database_url: str = _setting(
+        "",
+        "SQLAlchemy URL of the database. Empty means SQLite at DATA_DIR/traceseal.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/dbname.",
+    )
+    master_key: str = _setting(
+        "",
+        "The 32-byte master key as 64 hex digits. Empty means read MASTER_KEY_FILE. "
+        "It wraps every slot and signing key; losing it makes issued codes unverifiable.",
+    )
+    master_key_file: Path | None = _setting(
+        None, "File holding the master key (mode 0600). Default DATA_DIR/master.key."
+    )
+    public_url: str = _setting(
+        "http://127.0.0.1:8000",
+        "Base URL printed into QR codes: {PUBLIC_URL}/01/{GTIN}/21/{code}. No trailing slash.",
+    )
+    slot_capacity: int = _setting(
+        100_000_000,
+        "Codes per key slot. A well-formed guess is an issued code with probability at most "
+        "SLOT_CAPACITY / 10^16 (1e-8 by default).",
+    )
+    pin_digits: int = _setting(6, "Length of the optional scratch-off PIN.")
+    pdf_max_labels: int = _setting(10_000, "Largest run rendered as a PDF label sheet.")
+    max_run_size: int = _setting(
+        1_000_000_000, "Largest number of codes one issuance request may ask for."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'traceseal.db').as_posix()}"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse_int(raw: str) -> int:
+    return int(raw.replace("_", ""))
+
+
+_PARSERS: dict[type | str, Callable[[str], Any]] = {
+    "Path": Path,
+    "Path | None": lambda raw: Path(raw) if raw else None,
+    "int": _parse_int,
+    "str": str,
+}
+
+
+def _env_name(field_name: str) -> str:
+    return ENV_PREFIX + field_name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(
+        _env_name(f.name),
+        "" if f.default is None else str(f.default),
+        f.metadata["help"],
+    )
+    for f in dataclasses.fields(Settings)
+)
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from ``env`` (default: ``os.environ``) plus explicit overrides.
+
+    Unknown ``TRACESEAL_*`` variables are an error: a misspelt setting silently ignored is
+    how a production system ends up on its defaults.
+    """
+    if env is None:
+        import os
+
+        env = os.environ
+    known = {_env_name(f.name): f for f in dataclasses.fields(Settings)}
+    # Variables that belong to the test harness, not to the application.
+    harness = {"TRACESEAL_TEST_POSTGRES_URL"}
+    unknown = sorted(k for k in env if k.startswith(ENV_PREFIX) and k not in known.keys() | harness)
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)}; see docs/settings.md")
+    values: dict[str, Any] = {}
+    for name, f in known.items():
+        if name in env:
+            parser = _PARSERS[str(f.type)]
+            try:
+                values[f.name] = parser(env[name])
+            except ValueError as exc:
+                raise SettingsError(f"{name}: {exc}") from exc
+    values.update(overrides)
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if not 1 <= settings.slot_capacity <= 10**16:
+        raise SettingsError("TRACESEAL_SLOT_CAPACITY must be between 1 and 10^16")
+    if not 4 <= settings.pin_digits <= 12:
+        raise SettingsError("TRACESEAL_PIN_DIGITS must be between 4 and 12")
+    if settings.public_url.endswith("/"):
+        raise SettingsError("TRACESEAL_PUBLIC_URL must not end with a slash")
+    if not settings.public_url.startswith(("http://", "https://")):
+        raise SettingsError("TRACESEAL_PUBLIC_URL must start with http:// or https://")
+    if settings.max_run_size < 1:
+        raise SettingsError("TRACESEAL_MAX_RUN_SIZE must be positive")

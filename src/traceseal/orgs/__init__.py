@@ -1,0 +1,1 @@
+"""Organisations (operator, enterprises, distributors, labs, regulators) and their API keys."""

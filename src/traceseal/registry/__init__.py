@@ -1,0 +1,1 @@
+"""Product registry: products identified by GTIN, and their production batches (lots)."""

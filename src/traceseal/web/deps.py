@@ -1,0 +1,61 @@
+"""Request dependencies: the unit of work and the calling organisation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from traceseal.codes.service import Keyring
+from traceseal.config import Settings
+from traceseal.errors import Forbidden, Unauthorized
+from traceseal.orgs.models import Organization, Role
+from traceseal.orgs.service import authenticate
+
+
+def _session(request: Request) -> Iterator[Session]:
+    # The request is the unit of work: commit when the handler returns, roll back if it
+    # raises. scope="function" makes the commit happen before the response is sent, so a
+    # failed commit is an error response, never a success that was not stored.
+    factory = request.app.state.session_factory
+    with factory() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.app.state.keyring
+    return keyring
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+KeyringDep = Annotated[Keyring, Depends(_keyring)]
+
+
+def _caller(request: Request, session: SessionDep) -> Organization:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    org = authenticate(session, token.strip())
+    if org is None:
+        raise Unauthorized("unknown or revoked API key")
+    return org
+
+
+Caller = Annotated[Organization, Depends(_caller)]
+
+
+def require(org: Organization, *roles: Role) -> None:
+    if org.role not in {r.value for r in roles}:
+        allowed = " or ".join(r.value for r in roles)
+        raise Forbidden(f"this needs an {allowed} API key; yours is {org.role}")

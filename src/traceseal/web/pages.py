@@ -1,0 +1,40 @@
+"""Human-facing pages. The consumer verification pages arrive with the verify feature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+
+from traceseal import __version__
+from traceseal.codes.models import CodeRun
+from traceseal.orgs.models import Organization
+from traceseal.registry.models import Product
+from traceseal.web.deps import SessionDep
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep) -> HTMLResponse:
+    stats = {
+        "organizations": session.scalar(select(func.count()).select_from(Organization)) or 0,
+        "products": session.scalar(select(func.count()).select_from(Product)) or 0,
+        "runs": session.scalar(select(func.count()).select_from(CodeRun)) or 0,
+        "codes": session.scalar(select(func.coalesce(func.sum(CodeRun.count), 0))) or 0,
+    }
+    lang = "en" if "zh" not in request.headers.get("accept-language", "zh").split(",")[0] else "zh-CN"
+    if request.query_params.get("lang") in ("en", "zh-CN"):
+        lang = request.query_params["lang"]
+    return templates.TemplateResponse(
+        request, "home.html", {"stats": stats, "lang": lang, "version": __version__}
+    )
