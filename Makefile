@@ -1,0 +1,42 @@
+# One way to run things: people and CI use these targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo serve test lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: install, create the embedded database with demo data (once), serve on :8000
+demo: install
+	@if [ ! -f var/traceseal.db ]; then $(BIN)/traceseal init --demo; fi
+	$(BIN)/traceseal serve --host 127.0.0.1 --port 8000
+
+serve: install
+	$(BIN)/traceseal serve
+
+## test: install, lint, then the whole suite (SQLite; PostgreSQL too when configured)
+test: install lint
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: install
+	$(BIN)/python bench/issuance.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,124 @@
+"""Shared fixtures: every database test runs on SQLite, and on PostgreSQL when
+TRACESEAL_TEST_POSTGRES_URL names a server (each test then gets its own schema)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from traceseal.config import Settings, load_settings
+from traceseal.db import make_engine, make_session_factory, migrate, unit_of_work
+from traceseal.orgs.models import Role
+from traceseal.orgs.service import create_organization
+from traceseal.web.app import create_app
+
+POSTGRES_URL = os.environ.get("TRACESEAL_TEST_POSTGRES_URL", "")
+PUBLIC_URL = "https://verify.example.org"
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not POSTGRES_URL, reason="TRACESEAL_TEST_POSTGRES_URL is not set"
+            ),
+        ),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'traceseal.db'}"
+        return
+    schema = "t_" + secrets.token_hex(6)
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        sep = "&" if "?" in POSTGRES_URL else "?"
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return load_settings(
+        {},
+        data_dir=tmp_path,
+        database_url=database_url,
+        master_key=secrets.token_hex(32),
+        public_url=PUBLIC_URL,
+    )
+
+
+@pytest.fixture
+def migrated(settings: Settings) -> Settings:
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    engine.dispose()
+    return settings
+
+
+@dataclass
+class Tenant:
+    id: int
+    name: str
+    key: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+class Platform:
+    """A migrated database, the ASGI app over it, and a way to onboard organisations."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.client = TestClient(self.app, raise_server_exceptions=False)
+        self.session_factory = make_session_factory(self.app.state.engine)
+        self.operator = self.org("Operator", Role.OPERATOR)
+
+    def org(self, name: str, role: Role = Role.ENTERPRISE) -> Tenant:
+        with unit_of_work(self.session_factory) as session:
+            org, key = create_organization(session, name, role)
+            return Tenant(org.id, org.name, key)
+
+    def close(self) -> None:
+        self.client.close()
+        self.app.state.engine.dispose()
+
+
+@pytest.fixture
+def platform(migrated: Settings) -> Iterator[Platform]:
+    p = Platform(migrated)
+    yield p
+    p.close()
+
+
+def add_product(platform: Platform, tenant: Tenant, gtin: str = "09506000134352") -> dict:
+    response = platform.client.post(
+        "/api/v1/products", json={"gtin": gtin, "name": "Extinguisher 4kg"}, headers=tenant.auth
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def add_batch(platform: Platform, tenant: Tenant, gtin: str, lot: str) -> dict:
+    response = platform.client.post(
+        f"/api/v1/products/{gtin}/batches", json={"lot": lot}, headers=tenant.auth
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
