@@ -65,6 +65,21 @@ def _allocate(session: Session, slot: int, count: int) -> int | None:
     return None if taken is None else int(taken) - count
 
 
+def _allocate_in_existing(
+    session: Session, org: Organization, count: int
+) -> tuple[int | None, int | None]:
+    candidates = session.scalars(
+        select(KeySlot.slot)
+        .where(KeySlot.organization_id == org.id, KeySlot.capacity - KeySlot.issued >= count)
+        .order_by(KeySlot.slot)
+    ).all()
+    for candidate in candidates:
+        first = _allocate(session, candidate, count)
+        if first is not None:
+            return first, candidate
+    return None, None
+
+
 def _new_slot(session: Session, keyring: Keyring, org: Organization, capacity: int) -> KeySlot:
     for _ in range(LAST_SLOT - FIRST_SLOT + 1):
         used = set(session.scalars(select(KeySlot.slot)))
@@ -111,18 +126,20 @@ def issue_run(
         raise InvalidInput(f"count must be between 1 and {limit:,} (one key slot)", field="count")
     if product is not None and product.organization_id != org.id:
         raise NotFound(f"no product with GTIN {product.gtin}", field="product")
-    candidates = session.scalars(
-        select(KeySlot.slot)
-        .where(KeySlot.organization_id == org.id, KeySlot.capacity - KeySlot.issued >= count)
-        .order_by(KeySlot.slot)
-    ).all()
-    first: int | None = None
-    slot_number: int | None = None
-    for candidate in candidates:
-        first = _allocate(session, candidate, count)
-        if first is not None:
-            slot_number = candidate
-            break
+    first, slot_number = _allocate_in_existing(session, org, count)
+    if first is None:
+        # No slot has room. Lock the organisation row so that concurrent issuers of the
+        # same enterprise create one new slot between them, not one each (there are only
+        # 900), then look again: another issuer may have created one while we waited.
+        if session.get_bind().dialect.name == "postgresql":
+            # FOR NO KEY UPDATE: it excludes other slot creators but not the FOR KEY SHARE
+            # locks that foreign-key checks of concurrent run inserts take on this row.
+            session.execute(
+                select(Organization.id)
+                .where(Organization.id == org.id)
+                .with_for_update(key_share=True)
+            )
+        first, slot_number = _allocate_in_existing(session, org, count)
     if first is None or slot_number is None:
         new = _new_slot(session, keyring, org, settings.slot_capacity)
         slot_number = new.slot
@@ -253,7 +270,7 @@ def _segments_in(session: Session, run: CodeRun, start: int, stop: int) -> list[
         .where(CodeSegment.run_id == run.id, CodeSegment.stop > start, CodeSegment.start < stop)
         .order_by(CodeSegment.start)
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # Row locks: two lifecycle changes of one run are applied one after the other.
         query = query.with_for_update()
     return list(session.scalars(query))
