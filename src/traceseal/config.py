@@ -29,7 +29,7 @@ class Setting:
     help: str
 
 
-def _setting(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002
+def _setting(default: Any, help: str, **kwargs: Any) -> Any:
     return field(default=default, metadata={"help": help}, **kwargs)
 
 

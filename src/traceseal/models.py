@@ -5,4 +5,13 @@ from traceseal.db import Base
 from traceseal.orgs.models import ApiKey, Organization
 from traceseal.registry.models import Batch, Product
 
-__all__ = ["ApiKey", "Base", "Batch", "CodeRun", "CodeSegment", "KeySlot", "Organization", "Product"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Batch",
+    "CodeRun",
+    "CodeSegment",
+    "KeySlot",
+    "Organization",
+    "Product",
+]

@@ -42,22 +42,30 @@ def _counts(platform: Platform) -> tuple[int, int, int, int]:
         )
 
 
-def test_an_independent_ff1_decrypts_a_run_to_contiguous_sequence_numbers(platform: Platform) -> None:
+def test_an_independent_ff1_decrypts_a_run_to_contiguous_sequence_numbers(
+    platform: Platform,
+) -> None:
     acme = platform.org("Acme")
     add_product(platform, acme)
     first = _issue(platform, acme, product=GTIN, count=1000)
     run = _issue(platform, acme, product=GTIN, count=5000)
-    assert run["slot"] == first["slot"] and run["first"] == 1000  # same slot, next range
+    assert run["slot"] == first["slot"]
+    assert run["first"] == 1000
     rows = _csv(platform, acme, run["run"])
     assert len(rows) == 5000
-    key = platform.client.get(f"/api/v1/slots/{int(run['slot'])}/key", headers=platform.operator.auth)
+    key = platform.client.get(
+        f"/api/v1/slots/{int(run['slot'])}/key", headers=platform.operator.auth
+    )
     assert key.status_code == 200
     slot, aes_key = key.json()["slot"], key.json()["key"]
-    assert slot == run["slot"] and len(aes_key) == 64
+    assert slot == run["slot"]
+    assert len(aes_key) == 64
     sequences = []
     for row in rows:
         code = row["code"]
-        assert len(code) == 20 and code.startswith(slot) and damm.is_valid(code)
+        assert len(code) == 20
+        assert code.startswith(slot)
+        assert damm.is_valid(code)
         assert row["url"] == f"{PUBLIC_URL}/01/{GTIN}/21/{code}"
         plain = independent.decrypt(aes_key, slot.encode().hex(), "0123456789", code[3:19])
         sequences.append(int(plain))
@@ -92,7 +100,9 @@ def test_bad_issuance_requests_change_nothing(platform: Platform) -> None:
         response = platform.client.post("/api/v1/code-runs", json=body, headers=acme.auth)
         assert response.status_code == status, (body, response.text)
         assert response.headers["content-type"] == "application/problem+json"
-    other = platform.client.post("/api/v1/code-runs", json={"count": 10, "product": GTIN}, headers=rival.auth)
+    other = platform.client.post(
+        "/api/v1/code-runs", json={"count": 10, "product": GTIN}, headers=rival.auth
+    )
     assert other.status_code == 404  # another enterprise's product
     assert _counts(platform) == before
 
@@ -106,7 +116,9 @@ def test_runs_are_tenant_scoped(platform: Platform) -> None:
         ("POST", f"/api/v1/code-runs/{run}/void", {"reason": "mine"}),
         ("POST", f"/api/v1/code-runs/{run}/activate", {"lot": "L1", "product": GTIN}),
     ):
-        assert platform.client.request(method, url, json=body, headers=rival.auth).status_code == 404
+        assert (
+            platform.client.request(method, url, json=body, headers=rival.auth).status_code == 404
+        )
     assert platform.client.get("/api/v1/code-runs", headers=rival.auth).json() == []
     key = platform.client.get("/api/v1/slots/100/key", headers=acme.auth)
     assert key.status_code == 403
@@ -121,33 +133,55 @@ def test_activate_and_void_split_and_merge_segments(platform: Platform) -> None:
     url = f"/api/v1/code-runs/{run['run']}"
     codes = [r["code"] for r in _csv(platform, acme, run["run"])]
 
-    body = platform.client.post(f"{url}/activate", json={"lot": "L1", "range": "11-20"}, headers=acme.auth).json()
+    body = platform.client.post(
+        f"{url}/activate", json={"lot": "L1", "range": "11-20"}, headers=acme.auth
+    ).json()
     assert [(s["first"], s["last"], s["state"], s["lot"]) for s in body["segments"]] == [
-        (1, 10, "issued", None), (11, 20, "active", "L1"), (21, 100, "issued", None),
+        (1, 10, "issued", None),
+        (11, 20, "active", "L1"),
+        (21, 100, "issued", None),
     ]
     # The first and last labels of a roll, as scanned, name a range too.
     by_codes = platform.client.post(
-        f"{url}/activate", json={"lot": "L1", "range": f"{codes[20]}-{codes[29]}"}, headers=acme.auth
+        f"{url}/activate",
+        json={"lot": "L1", "range": f"{codes[20]}-{codes[29]}"},
+        headers=acme.auth,
     ).json()
     assert [(s["first"], s["last"], s["state"]) for s in by_codes["segments"]] == [
-        (1, 10, "issued"), (11, 30, "active"), (31, 100, "issued"),
+        (1, 10, "issued"),
+        (11, 30, "active"),
+        (31, 100, "issued"),
     ]
-    conflict = platform.client.post(f"{url}/activate", json={"lot": "L2", "range": "25-35"}, headers=acme.auth)
-    assert conflict.status_code == 409 and "25-30" in conflict.json()["detail"]
-    voided = platform.client.post(f"{url}/void", json={"reason": "roll lost", "range": "28-40"}, headers=acme.auth).json()
+    conflict = platform.client.post(
+        f"{url}/activate", json={"lot": "L2", "range": "25-35"}, headers=acme.auth
+    )
+    assert conflict.status_code == 409
+    assert "25-30" in conflict.json()["detail"]
+    voided = platform.client.post(
+        f"{url}/void", json={"reason": "roll lost", "range": "28-40"}, headers=acme.auth
+    ).json()
     assert [(s["first"], s["last"], s["state"]) for s in voided["segments"]] == [
-        (1, 10, "issued"), (11, 27, "active"), (28, 40, "void"), (41, 100, "issued"),
+        (1, 10, "issued"),
+        (11, 27, "active"),
+        (28, 40, "void"),
+        (41, 100, "issued"),
     ]
-    again = platform.client.post(f"{url}/activate", json={"lot": "L1", "range": "40-41"}, headers=acme.auth)
+    again = platform.client.post(
+        f"{url}/activate", json={"lot": "L1", "range": "40-41"}, headers=acme.auth
+    )
     assert again.status_code == 409
     for bad in ("0-5", "5-101", "7", "x-y", "20-10"):
-        response = platform.client.post(f"{url}/activate", json={"lot": "L1", "range": bad}, headers=acme.auth)
+        response = platform.client.post(
+            f"{url}/activate", json={"lot": "L1", "range": bad}, headers=acme.auth
+        )
         assert response.status_code == 422, bad
     with platform.session_factory() as session:
         ring = platform.app.state.keyring
         states = [resolve_code(session, ring, parse_code(c)).segment.state for c in codes]  # type: ignore[union-attr]
-    assert states[:10] == ["issued"] * 10 and states[10:27] == ["active"] * 17
-    assert states[27:40] == ["void"] * 13 and states[40:] == ["issued"] * 60
+    assert states[:10] == ["issued"] * 10
+    assert states[10:27] == ["active"] * 17
+    assert states[27:40] == ["void"] * 13
+    assert states[40:] == ["issued"] * 60
 
 
 def test_unbound_run_needs_the_lots_product(platform: Platform) -> None:
@@ -158,7 +192,8 @@ def test_unbound_run_needs_the_lots_product(platform: Platform) -> None:
     url = f"/api/v1/code-runs/{run}/activate"
     assert platform.client.post(url, json={"lot": "L1"}, headers=acme.auth).status_code == 422
     done = platform.client.post(url, json={"lot": "L1", "product": GTIN}, headers=acme.auth)
-    assert done.status_code == 200 and done.json()["segments"][0]["gtin"] == GTIN
+    assert done.status_code == 200
+    assert done.json()["segments"][0]["gtin"] == GTIN
 
 
 def test_full_slot_rolls_over_to_a_new_slot(platform: Platform) -> None:
@@ -200,9 +235,11 @@ def test_zip_and_pdf_downloads(platform: Platform) -> None:
     archive = platform.client.get(f"/api/v1/code-runs/{run['run']}/codes.zip", headers=acme.auth)
     assert archive.status_code == 200
     names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
-    assert {f"svg/{c}.svg" for c in codes} <= set(names) and {f"png/{c}.png" for c in codes} <= set(names)
+    assert {f"svg/{c}.svg" for c in codes} <= set(names)
+    assert {f"png/{c}.png" for c in codes} <= set(names)
     pdf = platform.client.get(f"/api/v1/code-runs/{run['run']}/labels.pdf", headers=acme.auth)
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
 
 
 @pytest.mark.parametrize("count", [10_001])
@@ -210,4 +247,5 @@ def test_pdf_is_refused_for_large_runs(platform: Platform, count: int) -> None:
     acme = platform.org("Acme")
     run = _issue(platform, acme, count=count)
     response = platform.client.get(f"/api/v1/code-runs/{run['run']}/labels.pdf", headers=acme.auth)
-    assert response.status_code == 422 and "10,000" in response.json()["detail"]
+    assert response.status_code == 422
+    assert "10,000" in response.json()["detail"]

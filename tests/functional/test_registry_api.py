@@ -22,8 +22,11 @@ def test_operator_onboards_an_enterprise_whose_key_works(platform: Platform) -> 
     )
     assert response.status_code == 201
     body = response.json()
-    assert body["role"] == "enterprise" and body["api_key"].startswith("ts_")
-    me = platform.client.get("/api/v1/orgs/me", headers={"Authorization": f"Bearer {body['api_key']}"})
+    assert body["role"] == "enterprise"
+    assert body["api_key"].startswith("ts_")
+    me = platform.client.get(
+        "/api/v1/orgs/me", headers={"Authorization": f"Bearer {body['api_key']}"}
+    )
     assert me.json()["name"] == "Acme"
     # Only the operator onboards; a duplicate name is a conflict.
     acme = {"Authorization": f"Bearer {body['api_key']}"}
@@ -47,20 +50,30 @@ def test_missing_or_bad_key_is_a_401_problem(platform: Platform) -> None:
 def test_product_and_batch_lifecycle(platform: Platform) -> None:
     acme = platform.org("Acme")
     created = add_product(platform, acme, "9506000134352")  # GTIN-13 in, GTIN-14 stored
-    assert created["gtin"] == GTIN and created["scan_limit"] == 5
+    assert created["gtin"] == GTIN
+    assert created["scan_limit"] == 5
     patched = platform.client.patch(
         f"/api/v1/products/{GTIN}", json={"brand": "AnDun", "scan_limit": 8}, headers=acme.auth
     )
-    assert patched.json()["brand"] == "AnDun" and patched.json()["scan_limit"] == 8
+    assert patched.json()["brand"] == "AnDun"
+    assert patched.json()["scan_limit"] == 8
     batch = platform.client.post(
         f"/api/v1/products/{GTIN}/batches",
-        json={"lot": "L1", "production_date": "2026-11-01", "expiry_date": "2031-10-31", "quantity": 10},
+        json={
+            "lot": "L1",
+            "production_date": "2026-11-01",
+            "expiry_date": "2031-10-31",
+            "quantity": 10,
+        },
         headers=acme.auth,
     )
-    assert batch.status_code == 201 and batch.json()["gtin"] == GTIN
+    assert batch.status_code == 201
+    assert batch.json()["gtin"] == GTIN
     listed = platform.client.get(f"/api/v1/products/{GTIN}/batches", headers=acme.auth).json()
     assert [b["lot"] for b in listed] == ["L1"]
-    duplicate = platform.client.post(f"/api/v1/products/{GTIN}/batches", json={"lot": "L1"}, headers=acme.auth)
+    duplicate = platform.client.post(
+        f"/api/v1/products/{GTIN}/batches", json={"lot": "L1"}, headers=acme.auth
+    )
     assert duplicate.status_code == 409
     backwards = platform.client.post(
         f"/api/v1/products/{GTIN}/batches",
@@ -79,9 +92,12 @@ def test_invalid_gtins_are_rejected_and_store_nothing(platform: Platform) -> Non
         assert response.status_code == 422, gtin
         assert response.json()["field"] == "gtin"
     assert _count_products(platform) == 0
-    assert "check digit" in platform.client.post(
-        "/api/v1/products", json={"gtin": "09506000134353", "name": "X"}, headers=acme.auth
-    ).json()["detail"]
+    assert (
+        "check digit"
+        in platform.client.post(
+            "/api/v1/products", json={"gtin": "09506000134353", "name": "X"}, headers=acme.auth
+        ).json()["detail"]
+    )
 
 
 def test_enterprises_cannot_see_or_touch_each_others_data(platform: Platform) -> None:
@@ -100,9 +116,14 @@ def test_enterprises_cannot_see_or_touch_each_others_data(platform: Platform) ->
         response = client.request(method, url, json=body, headers=rival.auth)
         assert response.status_code == 404, (method, url)
         # The answer is the same as for a GTIN nobody registered: existence does not leak.
-        unknown = client.request(method, url.replace(GTIN, "09506000134369"), json=body, headers=rival.auth)
+        unknown = client.request(
+            method, url.replace(GTIN, "09506000134369"), json=body, headers=rival.auth
+        )
         assert unknown.status_code == 404
-    assert client.get(f"/api/v1/products/{GTIN}", headers=acme.auth).json()["name"] == "Extinguisher 4kg"
+    assert (
+        client.get(f"/api/v1/products/{GTIN}", headers=acme.auth).json()["name"]
+        == "Extinguisher 4kg"
+    )
     # Writing a product into another enterprise is refused the same way.
     sneaky = client.post(
         "/api/v1/products",
@@ -114,7 +135,9 @@ def test_enterprises_cannot_see_or_touch_each_others_data(platform: Platform) ->
 
 def test_other_roles_cannot_register_products(platform: Platform) -> None:
     lab = platform.org("Lab", Role.LAB)
-    response = platform.client.post("/api/v1/products", json={"gtin": GTIN, "name": "X"}, headers=lab.auth)
+    response = platform.client.post(
+        "/api/v1/products", json={"gtin": GTIN, "name": "X"}, headers=lab.auth
+    )
     assert response.status_code == 403
     operator_for_lab = platform.client.post(
         "/api/v1/products",
@@ -126,14 +149,21 @@ def test_other_roles_cannot_register_products(platform: Platform) -> None:
 
 def test_openapi_documents_the_api(platform: Platform) -> None:
     spec = platform.client.get("/openapi.json").json()
-    for path in ("/api/v1/products", "/api/v1/code-runs", "/api/v1/code-runs/{run_id}/activate", "/api/v1/orgs"):
+    for path in (
+        "/api/v1/products",
+        "/api/v1/code-runs",
+        "/api/v1/code-runs/{run_id}/activate",
+        "/api/v1/orgs",
+    ):
         assert path in spec["paths"]
 
 
 def test_malformed_json_is_a_problem_not_a_crash(platform: Platform) -> None:
     acme = platform.org("Acme")
     response = platform.client.post(
-        "/api/v1/products", content=b"{not json", headers={**acme.auth, "Content-Type": "application/json"}
+        "/api/v1/products",
+        content=b"{not json",
+        headers={**acme.auth, "Content-Type": "application/json"},
     )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
@@ -141,6 +171,7 @@ def test_malformed_json_is_a_problem_not_a_crash(platform: Platform) -> None:
 
 def test_home_page_renders_in_both_languages(platform: Platform) -> None:
     zh = platform.client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
-    assert zh.status_code == 200 and "防伪" in zh.text
+    assert zh.status_code == 200
+    assert "防伪" in zh.text
     en = platform.client.get("/?lang=en")
     assert "codes issued" in en.text

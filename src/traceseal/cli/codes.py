@@ -49,13 +49,17 @@ def _write(out: Path, fmt: str, run: CodeRun, cipher: SlotCipher) -> None:
             bar.advance(task, n)
 
         if fmt == "csv":
-            write_csv(handle, cipher, run.first, run.count, prefix, pin_digits=pin_digits, progress=step)
+            write_csv(
+                handle, cipher, run.first, run.count, prefix, pin_digits=pin_digits, progress=step
+            )
         else:
             items = iter_labels(cipher, run.first, run.count, prefix, pin_digits=pin_digits)
             if fmt == "zip":
                 labels.write_qr_zip(handle, items, progress=step)
             else:
-                labels.write_label_pdf(handle, items, title=f"Run {run.id}", progress=step, max_labels=s.pdf_max_labels)
+                labels.write_label_pdf(
+                    handle, items, title=f"Run {run.id}", progress=step, max_labels=s.pdf_max_labels
+                )
     partial.replace(out)
 
 
@@ -71,7 +75,9 @@ def issue(
     org: str = typer.Option(..., help="Enterprise: id or name."),
     count: int = typer.Option(..., help="Number of codes."),
     out: Path = typer.Option(..., help="Output file."),
-    product: str | None = typer.Option(None, help="GTIN to bind the codes to (else /v/{code} URLs)."),
+    product: str | None = typer.Option(
+        None, help="GTIN to bind the codes to (else /v/{code} URLs)."
+    ),
     fmt: str = typer.Option("csv", "--format", help="csv, zip (QR SVG+PNG) or pdf (label sheet)."),
     pin: bool = typer.Option(False, "--pin", help="Add a scratch-off PIN column."),
     as_json: bool = JsonOption,
@@ -120,7 +126,9 @@ def activate(
     run_id: int = typer.Option(..., "--run", help="Run id."),
     batch: str = typer.Option(..., help="Lot the codes are applied to."),
     product: str | None = typer.Option(None, help="GTIN of the lot (needed for unbound runs)."),
-    range_: str | None = typer.Option(None, "--range", help="A-B positions (1-based) or FIRSTCODE-LASTCODE."),
+    range_: str | None = typer.Option(
+        None, "--range", help="A-B positions (1-based) or FIRSTCODE-LASTCODE."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Bind codes to a batch: from now on they verify as genuine."""
@@ -141,7 +149,9 @@ def activate(
 def void(
     run_id: int = typer.Option(..., "--run", help="Run id."),
     reason: str = typer.Option(..., help="Why (lost roll, theft, misprint...)."),
-    range_: str | None = typer.Option(None, "--range", help="A-B positions (1-based) or FIRSTCODE-LASTCODE."),
+    range_: str | None = typer.Option(
+        None, "--range", help="A-B positions (1-based) or FIRSTCODE-LASTCODE."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Void codes for good."""

@@ -25,9 +25,15 @@ def create(
 
 
 @app.command("list")
-def list_(role: str | None = typer.Option(None, help="Only this role."), as_json: bool = JsonOption) -> None:
+def list_(
+    role: str | None = typer.Option(None, help="Only this role."), as_json: bool = JsonOption
+) -> None:
     """List organisations."""
     with session() as db:
         orgs = list_organizations(db, parse_role(role) if role else None)
         rows = [OrganizationRead.model_validate(o).model_dump(mode="json") for o in orgs]
-    emit(as_json, {"organizations": rows}, "\n".join(f"{r['id']:>5}  {r['role']:<12} {r['name']}" for r in rows))
+    emit(
+        as_json,
+        {"organizations": rows},
+        "\n".join(f"{r['id']:>5}  {r['role']:<12} {r['name']}" for r in rows),
+    )

@@ -37,8 +37,13 @@ def add_product(
     """Register a product."""
     try:
         data = ProductCreate(
-            gtin=gtin, name=name, brand=brand, category=category,
-            specification=specification, image_url=image_url, scan_limit=scan_limit,
+            gtin=gtin,
+            name=name,
+            brand=brand,
+            category=category,
+            specification=specification,
+            image_url=image_url,
+            scan_limit=scan_limit,
         )
     except ValidationError as exc:
         fail(_validation_message(exc))
@@ -49,7 +54,9 @@ def add_product(
 
 
 @products.command("list")
-def list_products(org: str = typer.Option(..., help="Enterprise: id or name."), as_json: bool = JsonOption) -> None:
+def list_products(
+    org: str = typer.Option(..., help="Enterprise: id or name."), as_json: bool = JsonOption
+) -> None:
     """List an enterprise's products."""
     with session() as db:
         owner = find_organization(db, org)
@@ -83,14 +90,25 @@ def add_batch(
         fail(f"dates are YYYY-MM-DD: {exc}")
     with session() as db:
         item = service.get_product(db, operator(db), product)
-        out = BatchRead.model_validate(service.batch_read(service.add_batch(db, item, data))).model_dump(mode="json")
+        out = BatchRead.model_validate(
+            service.batch_read(service.add_batch(db, item, data))
+        ).model_dump(mode="json")
     emit(as_json, out, f"added lot {out['lot']} to GTIN {out['gtin']}")
 
 
 @batches.command("list")
-def list_batches(product: str = typer.Option(..., help="GTIN."), as_json: bool = JsonOption) -> None:
+def list_batches(
+    product: str = typer.Option(..., help="GTIN."), as_json: bool = JsonOption
+) -> None:
     """List a product's batches."""
     with session() as db:
         item = service.get_product(db, operator(db), product)
-        rows = [BatchRead.model_validate(service.batch_read(b)).model_dump(mode="json") for b in service.list_batches(db, item)]
-    emit(as_json, {"batches": rows}, "\n".join(f"{r['lot']}  {r['production_date'] or ''}" for r in rows))
+        rows = [
+            BatchRead.model_validate(service.batch_read(b)).model_dump(mode="json")
+            for b in service.list_batches(db, item)
+        ]
+    emit(
+        as_json,
+        {"batches": rows},
+        "\n".join(f"{r['lot']}  {r['production_date'] or ''}" for r in rows),
+    )

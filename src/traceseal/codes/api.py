@@ -16,8 +16,8 @@ from traceseal.codes.views import run_read
 from traceseal.config import Settings
 from traceseal.errors import InvalidInput
 from traceseal.orgs.models import Role
-from traceseal.registry.service import get_batch, get_product
 from traceseal.registry.api import owner_for
+from traceseal.registry.service import get_batch, get_product
 from traceseal.web.deps import Caller, KeyringDep, SessionDep, SettingsDep, require
 
 router = APIRouter(prefix="/api/v1", tags=["codes"])
@@ -30,7 +30,9 @@ def issue(
     """Issue a run of codes: one row, however many codes. Download them from `downloads`."""
     owner = owner_for(session, caller, body.organization_id)
     product = get_product(session, owner, body.product) if body.product else None
-    run = service.issue_run(session, keyring, settings, owner, body.count, product=product, pin=body.pin)
+    run = service.issue_run(
+        session, keyring, settings, owner, body.count, product=product, pin=body.pin
+    )
     return run_read(run)
 
 
@@ -52,13 +54,17 @@ def read_run(run_id: int, caller: Caller, session: SessionDep) -> object:
 
 
 @router.post("/code-runs/{run_id}/activate", response_model=RunRead)
-def activate(run_id: int, body: RangeActivate, caller: Caller, session: SessionDep, keyring: KeyringDep) -> object:
+def activate(
+    run_id: int, body: RangeActivate, caller: Caller, session: SessionDep, keyring: KeyringDep
+) -> object:
     """Bind codes to a lot. Only active codes verify as genuine."""
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
     run = service.get_run(session, caller, run_id)
     gtin = body.product or (run.product.gtin if run.product else None)
     if gtin is None:
-        raise InvalidInput("this run is not bound to a product: give the lot's product GTIN", field="product")
+        raise InvalidInput(
+            "this run is not bound to a product: give the lot's product GTIN", field="product"
+        )
     product = get_product(session, run.organization, gtin)
     start, stop = service.parse_range(session, keyring, run, body.range)
     service.activate(session, run, start, stop, get_batch(session, product, body.lot))
@@ -66,7 +72,9 @@ def activate(run_id: int, body: RangeActivate, caller: Caller, session: SessionD
 
 
 @router.post("/code-runs/{run_id}/void", response_model=RunRead)
-def void(run_id: int, body: RangeVoid, caller: Caller, session: SessionDep, keyring: KeyringDep) -> object:
+def void(
+    run_id: int, body: RangeVoid, caller: Caller, session: SessionDep, keyring: KeyringDep
+) -> object:
     """Void codes for good: lost or stolen label rolls."""
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
     run = service.get_run(session, caller, run_id)
@@ -88,7 +96,10 @@ def download_csv(
     run = service.get_run(session, caller, run_id)
     cipher = service.run_cipher(session, keyring, run)
     pieces = csv_chunks(
-        cipher, run.first, run.count, _prefix(run, settings),
+        cipher,
+        run.first,
+        run.count,
+        _prefix(run, settings),
         pin_digits=settings.pin_digits if run.pin else None,
     )
     return StreamingResponse(
@@ -99,19 +110,28 @@ def download_csv(
 
 
 async def _file_download(
-    run_id: int, kind: str, caller: Caller, session: SessionDep, keyring: KeyringDep,
-    settings: Settings, background: BackgroundTasks,
+    run_id: int,
+    kind: str,
+    caller: Caller,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: Settings,
+    background: BackgroundTasks,
 ) -> FileResponse:
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
     run = service.get_run(session, caller, run_id)
     if kind == "pdf" and run.count > settings.pdf_max_labels:
         raise InvalidInput(
             f"run {run.id} has {run.count:,} codes; PDF label sheets are for runs of up to "
-            f"{settings.pdf_max_labels:,}: use codes.zip or codes.csv", field="format",
+            f"{settings.pdf_max_labels:,}: use codes.zip or codes.csv",
+            field="format",
         )
     cipher = service.run_cipher(session, keyring, run)
     items = iter_labels(
-        cipher, run.first, run.count, _prefix(run, settings),
+        cipher,
+        run.first,
+        run.count,
+        _prefix(run, settings),
         pin_digits=settings.pin_digits if run.pin else None,
     )
     handle = tempfile.NamedTemporaryFile(suffix="." + kind, delete=False)  # noqa: SIM115
@@ -123,7 +143,9 @@ async def _file_download(
             if kind == "zip":
                 labels.write_qr_zip(handle, items)
             else:
-                labels.write_label_pdf(handle, items, title=f"Run {run.id}", max_labels=settings.pdf_max_labels)
+                labels.write_label_pdf(
+                    handle, items, title=f"Run {run.id}", max_labels=settings.pdf_max_labels
+                )
 
     await run_in_threadpool(render)
     media = "application/zip" if kind == "zip" else "application/pdf"
@@ -133,8 +155,12 @@ async def _file_download(
 
 @router.get("/code-runs/{run_id}/codes.zip", response_class=FileResponse)
 async def download_zip(
-    run_id: int, caller: Caller, session: SessionDep, keyring: KeyringDep,
-    settings: SettingsDep, background: BackgroundTasks,
+    run_id: int,
+    caller: Caller,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
 ) -> FileResponse:
     """QR images of every code (svg/ and png/) plus codes.csv, as a ZIP."""
     return await _file_download(run_id, "zip", caller, session, keyring, settings, background)
@@ -142,8 +168,12 @@ async def download_zip(
 
 @router.get("/code-runs/{run_id}/labels.pdf", response_class=FileResponse)
 async def download_pdf(
-    run_id: int, caller: Caller, session: SessionDep, keyring: KeyringDep,
-    settings: SettingsDep, background: BackgroundTasks,
+    run_id: int,
+    caller: Caller,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
 ) -> FileResponse:
     """A printable A4 label sheet, for small runs."""
     return await _file_download(run_id, "pdf", caller, session, keyring, settings, background)

@@ -99,5 +99,9 @@ def iter_labels(
         pins = cipher.ascii_pins(first, size, pin_digits).tobytes() if pin_digits else None
         for k in range(size):
             code = codes[k * CODE_DIGITS : (k + 1) * CODE_DIGITS].decode("ascii")
-            pin = pins[k * pin_digits : (k + 1) * pin_digits].decode() if pins and pin_digits else None
+            pin = (
+                pins[k * pin_digits : (k + 1) * pin_digits].decode()
+                if pins and pin_digits
+                else None
+            )
             yield Label(code=code, url=url_prefix + code, pin=pin)

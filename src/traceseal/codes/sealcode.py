@@ -112,9 +112,7 @@ def _digits_of(values: npt.NDArray[np.uint64], width: int) -> npt.NDArray[np.uin
 # Four-digit groups make both digit extraction and the Damm chain table look-ups:
 # _GROUP_ASCII[g] is the four ASCII digits of g, and _DAMM4[s, g] is the Damm state after
 # feeding the four digits of g to state s.
-_GROUP_ASCII = np.array(
-    [[ord(ch) for ch in f"{g:04d}"] for g in range(10_000)], dtype=np.uint8
-)
+_GROUP_ASCII = np.array([[ord(ch) for ch in f"{g:04d}"] for g in range(10_000)], dtype=np.uint8)
 
 
 def _damm4_table() -> npt.NDArray[np.uint8]:
@@ -133,7 +131,7 @@ _DAMM4: npt.NDArray[np.uint8] | None = None
 
 
 def _damm4() -> npt.NDArray[np.uint8]:
-    global _DAMM4  # noqa: PLW0603 - built once on first use, not at import
+    global _DAMM4
     if _DAMM4 is None:
         _DAMM4 = _damm4_table()
     return _DAMM4

@@ -156,9 +156,7 @@ def issue_run(
     )
     session.add(run)
     session.flush()
-    session.add(
-        CodeSegment(run_id=run.id, slot=slot_number, start=first, stop=first + count)
-    )
+    session.add(CodeSegment(run_id=run.id, slot=slot_number, start=first, stop=first + count))
     session.flush()
     return run
 
@@ -305,9 +303,7 @@ def _apply(
         session.flush()
         for low, high in (left, right):
             if high > low:
-                session.add(
-                    CodeSegment(run_id=run.id, slot=run.slot, start=low, stop=high, **kept)
-                )
+                session.add(CodeSegment(run_id=run.id, slot=run.slot, start=low, stop=high, **kept))
         session.flush()
     _merge(session, run)
 
@@ -335,9 +331,7 @@ def _merge(session: Session, run: CodeRun) -> None:
     session.expire(run, ["segments"])
 
 
-def activate(
-    session: Session, run: CodeRun, start: int, stop: int, batch: Batch
-) -> None:
+def activate(session: Session, run: CodeRun, start: int, stop: int, batch: Batch) -> None:
     """Bind ``[start, stop)`` of the run to ``batch``: from now on these codes verify."""
     if run.product_id is not None and batch.product_id != run.product_id:
         raise InvalidInput(
@@ -365,7 +359,9 @@ def void(session: Session, run: CodeRun, start: int, stop: int, reason: str) -> 
     """Void ``[start, stop)`` for good (lost or stolen labels). Voiding is idempotent."""
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("say why the codes are voided (lost, stolen, misprinted...)", field="reason")
+        raise InvalidInput(
+            "say why the codes are voided (lost, stolen, misprinted...)", field="reason"
+        )
     if len(reason) > 500:
         raise InvalidInput("reason is longer than 500 characters", field="reason")
     _apply(session, run, start, stop, CodeState.VOID, None, reason)

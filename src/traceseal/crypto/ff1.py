@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-__all__ = ["FF1", "FF1Radix10", "MIN_DOMAIN"]
+__all__ = ["FF1", "MIN_DOMAIN", "FF1Radix10"]
 
 #: SP 800-38G Rev. 1, section 5.2: the domain must hold at least a million values.
 MIN_DOMAIN = 1_000_000
@@ -170,7 +170,8 @@ class FF1Radix10:
             raise ValueError("FF1Radix10 supports lengths 6..18")
         self.length = length
         u, v, b, d = _sizes(10, length)
-        assert b <= 4 and d == 8
+        assert b <= 4
+        assert d == 8
         self._u, self._v, self._b = u, v, b
         self._ecb = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305
         # P and every block of Q except the last are the same for every value: run the
@@ -211,7 +212,7 @@ class FF1Radix10:
         size = 16 * count
         if len(self._buffer) < size + 15:
             self._buffer = bytearray(size + 15)
-        self._ecb.update_into(memoryview(words).cast("B"), self._buffer)
+        self._ecb.update_into(words.data.cast("B"), self._buffer)
         out = np.frombuffer(self._buffer, dtype=">u8", count=2 * count)
         return out[::2].astype(np.uint64)
 
@@ -240,7 +241,7 @@ class FF1Radix10:
 
     def encrypt(self, x: U64) -> U64:
         a, b = self.encrypt_split(x)
-        return a * np.uint64(10**self._v) + b  # type: ignore[no-any-return]
+        return a * np.uint64(10**self._v) + b
 
     def decrypt(self, x: U64) -> U64:
         x = self._check(x)
@@ -250,4 +251,4 @@ class FF1Radix10:
             # (B - y) mod m without going below zero in unsigned arithmetic.
             c = (b + (mod - self._y(i, a) % mod)) % mod
             a, b = c, a
-        return a * np.uint64(10**self._v) + b  # type: ignore[no-any-return]
+        return a * np.uint64(10**self._v) + b

@@ -19,7 +19,9 @@ from traceseal.web.deps import Caller, SessionDep, require
 router = APIRouter(prefix="/api/v1/products", tags=["registry"])
 
 
-def owner_for(session: SessionDep, caller: Organization, organization_id: int | None) -> Organization:
+def owner_for(
+    session: SessionDep, caller: Organization, organization_id: int | None
+) -> Organization:
     """The enterprise a write is for: the caller itself, or (operator only) the one named."""
     if caller.role == Role.OPERATOR.value and organization_id is not None:
         return find_organization(session, organization_id)

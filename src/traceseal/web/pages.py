@@ -32,7 +32,9 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
         "runs": session.scalar(select(func.count()).select_from(CodeRun)) or 0,
         "codes": session.scalar(select(func.coalesce(func.sum(CodeRun.count), 0))) or 0,
     }
-    lang = "en" if "zh" not in request.headers.get("accept-language", "zh").split(",")[0] else "zh-CN"
+    lang = (
+        "en" if "zh" not in request.headers.get("accept-language", "zh").split(",")[0] else "zh-CN"
+    )
     if request.query_params.get("lang") in ("en", "zh-CN"):
         lang = request.query_params["lang"]
     return templates.TemplateResponse(

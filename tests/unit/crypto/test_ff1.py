@@ -35,7 +35,9 @@ def test_vectorised_equals_reference_and_round_trips(
 def test_independent_implementation_agrees(key: bytes, tweak: bytes, value: int) -> None:
     plain = f"{value:016d}"
     ours = FF1Radix10(key, tweak, 16).encrypt(np.array([value], dtype=np.uint64))
-    assert independent.encrypt(key.hex(), tweak.hex(), "0123456789", plain) == f"{int(ours[0]):016d}"
+    assert (
+        independent.encrypt(key.hex(), tweak.hex(), "0123456789", plain) == f"{int(ours[0]):016d}"
+    )
 
 
 def test_is_a_permutation_on_a_block_of_inputs() -> None:
