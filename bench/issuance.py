@@ -103,7 +103,6 @@ def main() -> int:
 
         aes = aes_blocks_per_s()
         disk = write_bytes_per_s(work)
-        rss_before = peak_rss_mb()
 
         engine = make_engine(settings.resolved_database_url)
         factory = make_session_factory(engine)
