@@ -56,10 +56,12 @@ def test_a_whole_issuance_session(cli: Cli, tmp_path: Path) -> None:
     key_file = tmp_path / "var" / "master.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     again = cli.run("init", ok=False)
-    assert again.returncode == 1 and "already initialised" in again.stderr
+    assert again.returncode == 1
+    assert "already initialised" in again.stderr
 
     org = cli.json("orgs", "create", "--name", "Acme", "--role", "enterprise")
-    assert set(org) >= {"id", "name", "role", "api_key"} and org["role"] == "enterprise"
+    assert set(org) >= {"id", "name", "role", "api_key"}
+    assert org["role"] == "enterprise"
     product = cli.json("products", "add", "--org", "Acme", "--gtin", GTIN, "--name", "灭火器")
     assert product["gtin"] == GTIN
     batch = cli.json("batches", "add", "--product", GTIN, "--lot", "L1", "--expiry", "2031-01-01")
@@ -79,9 +81,11 @@ def test_a_whole_issuance_session(cli: Cli, tmp_path: Path) -> None:
         str(out),
         "--pin",
     )
-    assert {"run", "slot", "first", "count"} <= set(run) and run["count"] == 2000
+    assert {"run", "slot", "first", "count"} <= set(run)
+    assert run["count"] == 2000
     rows = list(csv.DictReader(out.read_text().splitlines()))
-    assert len(rows) == 2000 and all(damm.is_valid(r["code"]) and len(r["pin"]) == 6 for r in rows)
+    assert len(rows) == 2000
+    assert all(damm.is_valid(r["code"]) and len(r["pin"]) == 6 for r in rows)
 
     activated = cli.json(
         "codes", "activate", "--run", str(run["run"]), "--range", "1-1000", "--batch", "L1"
@@ -118,7 +122,8 @@ def test_a_whole_issuance_session(cli: Cli, tmp_path: Path) -> None:
     small = cli.json(
         "codes", "issue", "--org", "Acme", "--count", "8", "--out", str(pdf), "--format", "pdf"
     )
-    assert pdf.read_bytes().startswith(b"%PDF") and small["product"] is None
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert small["product"] is None
 
 
 def test_bad_input_is_a_clear_error_and_changes_nothing(cli: Cli, tmp_path: Path) -> None:
@@ -186,4 +191,5 @@ def test_help_is_there_for_every_command(cli: Cli) -> None:
 def test_a_bad_setting_is_named(cli: Cli) -> None:
     cli.env["TRACESEAL_SLOT_CAPACTY"] = "5"
     result = cli.run("orgs", "list", ok=False)
-    assert result.returncode == 2 and "TRACESEAL_SLOT_CAPACTY" in result.stderr
+    assert result.returncode == 2
+    assert "TRACESEAL_SLOT_CAPACTY" in result.stderr
