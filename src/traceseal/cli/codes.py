@@ -94,8 +94,6 @@ def issue(
             if item is not None and item.organization_id != owner.id:
                 fail(f"GTIN {item.gtin} does not belong to {owner.name!r}")
             run = service.issue_run(db, ring, settings(), owner, count, product=item, pin=pin)
-            if fmt == "pdf" and count > settings().pdf_max_labels:
-                fail(f"PDF label sheets are for runs of up to {settings().pdf_max_labels:,} codes")
             _write(out, fmt, run, service.run_cipher(db, ring, run))
             data: dict[str, Any] = run_read(run)
     finally:

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from traceseal.errors import NotFound
 from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.service import find_organization
 from traceseal.registry import service
@@ -27,8 +28,6 @@ def owner_for(
         return find_organization(session, organization_id)
     require(caller, Role.ENTERPRISE)
     if organization_id not in (None, caller.id):
-        from traceseal.errors import NotFound
-
         raise NotFound(f"no organisation {organization_id}", field="organization_id")
     return caller
 
