@@ -59,6 +59,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         master_key=secrets.token_hex(32),
         public_url=PUBLIC_URL,
+        # Small limits, so tests reach them in a few requests.
+        verify_failure_limit=5,
+        enumeration_alert_threshold=8,
     )
 
 

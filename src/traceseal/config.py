@@ -68,6 +68,30 @@ class Settings:
     max_run_size: int = _setting(
         1_000_000_000, "Largest number of codes one issuance request may ask for."
     )
+    verify_rate_limit: int = _setting(
+        120,
+        "Verification requests per minute one client address may make, per server process "
+        "(flood protection). 0 turns the limit off.",
+    )
+    verify_failure_limit: int = _setting(
+        20,
+        "not_found, mistyped and malformed answers one client (address or device) may get "
+        "per VERIFY_FAILURE_WINDOW before it is refused with 429. 0 turns the limit off.",
+    )
+    verify_failure_window: int = _setting(
+        600, "Length in seconds of the window VERIFY_FAILURE_LIMIT counts in."
+    )
+    enumeration_alert_threshold: int = _setting(
+        500,
+        "not_found answers across the platform within ENUMERATION_ALERT_WINDOW that raise an "
+        "enumeration alert for the operator. 0 turns the alert off.",
+    )
+    enumeration_alert_window: int = _setting(
+        300, "Length in seconds of the window ENUMERATION_ALERT_THRESHOLD counts in."
+    )
+    report_photo_max_bytes: int = _setting(
+        5_000_000, "Largest photo a consumer may attach to a counterfeit report."
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -150,3 +174,9 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("TRACESEAL_PUBLIC_URL must start with http:// or https://")
     if settings.max_run_size < 1:
         raise SettingsError("TRACESEAL_MAX_RUN_SIZE must be positive")
+    for name in ("verify_rate_limit", "verify_failure_limit", "enumeration_alert_threshold"):
+        if getattr(settings, name) < 0:
+            raise SettingsError(f"TRACESEAL_{name.upper()} must be 0 (off) or positive")
+    for name in ("verify_failure_window", "enumeration_alert_window", "report_photo_max_bytes"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"TRACESEAL_{name.upper()} must be positive")

@@ -22,6 +22,7 @@ __all__ = [
     "Base",
     "BigId",
     "UtcDateTime",
+    "dialect_insert",
     "make_engine",
     "make_session_factory",
     "migrate",
@@ -128,3 +129,19 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """An INSERT with ``on_conflict_do_update``/``_do_nothing`` for the session's engine.
+
+    SQLite (3.35+) and PostgreSQL share the ``ON CONFLICT`` syntax and ``RETURNING``, so one
+    statement is an atomic upsert on both: the way counters are kept without a
+    read-modify-write (PRODUCT.md, decision 3).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model)

@@ -46,3 +46,14 @@ class Forbidden(DomainError):
 class Unauthorized(DomainError):
     kind = "unauthorized"
     title = "Unauthorized"
+
+
+class TooManyRequests(DomainError):
+    """A client went over a rate limit. ``retry_after`` is in whole seconds."""
+
+    kind = "too_many_requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)

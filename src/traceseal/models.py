@@ -1,17 +1,28 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
+from traceseal.alerts.models import Alert
 from traceseal.codes.models import CodeRun, CodeSegment, KeySlot
 from traceseal.db import Base
 from traceseal.orgs.models import ApiKey, Organization
+from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
+from traceseal.reports.models import CounterfeitReport, ReportPhoto
+from traceseal.verify.models import RateWindow, Scan, ScannedCode
 
 __all__ = [
+    "Alert",
     "ApiKey",
     "Base",
     "Batch",
     "CodeRun",
     "CodeSegment",
+    "CounterfeitReport",
     "KeySlot",
     "Organization",
     "Product",
+    "RateWindow",
+    "Recall",
+    "ReportPhoto",
+    "Scan",
+    "ScannedCode",
 ]

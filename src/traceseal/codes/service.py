@@ -7,6 +7,7 @@ receive overlapping sequence numbers on either engine.
 
 from __future__ import annotations
 
+import hmac
 import os
 import re
 from dataclasses import dataclass
@@ -52,6 +53,22 @@ class Keyring:
             cipher = SlotCipher(slot.slot, self.slot_key(slot))
             self._ciphers[slot.slot] = cipher
         return cipher
+
+    def cipher_for(self, session: Session, slot: int) -> SlotCipher | None:
+        """The cipher of slot number ``slot``, or None if no such slot exists (yet).
+
+        A slot's key never changes once created, so a hit needs no database read; a miss
+        is not remembered, because the slot may be created later.
+        """
+        cipher = self._ciphers.get(slot)
+        if cipher is not None:
+            return cipher
+        row = session.get(KeySlot, slot)
+        return None if row is None else self.cipher(row)
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte secret for ``purpose``, derived from the master key (HMAC-SHA-256)."""
+        return hmac.new(self._master_key, f"traceseal/{purpose}".encode(), "sha256").digest()
 
 
 def _allocate(session: Session, slot: int, count: int) -> int | None:

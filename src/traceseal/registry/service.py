@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from traceseal.errors import Conflict, InvalidInput, NotFound
 from traceseal.orgs.models import Organization, Role
-from traceseal.registry.gtin import normalize_gtin
+from traceseal.registry.gtin import check_lot, normalize_gtin
 from traceseal.registry.models import Batch, Product
 from traceseal.registry.schemas import BatchCreate, ProductCreate, ProductUpdate
-
-# GS1 AI (10) uses the character set 82 (General Specifications, figure 7.11-1).
-_CSET82 = re.compile(r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$")
 
 
 def _require_enterprise(org: Organization) -> None:
@@ -72,10 +67,7 @@ def update_product(session: Session, product: Product, data: ProductUpdate) -> P
 
 
 def add_batch(session: Session, product: Product, data: BatchCreate) -> Batch:
-    if not _CSET82.match(data.lot):
-        raise InvalidInput(
-            f"lot {data.lot!r} must be 1-20 characters of the GS1 character set 82", field="lot"
-        )
+    check_lot(data.lot)
     existing = session.scalar(
         select(Batch.id).where(Batch.product_id == product.id, Batch.lot == data.lot)
     )

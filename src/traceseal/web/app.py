@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI
 
 from traceseal import __version__
@@ -9,7 +11,9 @@ from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
 from traceseal.db import make_engine, make_session_factory
 from traceseal.keys import load_master_key
+from traceseal.verify.channel import Verifier
 from traceseal.web import problems
+from traceseal.web.bodylimit import BodyLimit
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -24,16 +28,52 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.keyring = Keyring(load_master_key(settings))
+    app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
     problems.install(app)
+    app.add_middleware(BodyLimit, limit_for=body_limits(settings))
 
+    from traceseal.alerts.api import router as alerts_router
     from traceseal.codes.api import router as codes_router
     from traceseal.orgs.api import router as orgs_router
+    from traceseal.recalls.api import router as recalls_router
     from traceseal.registry.api import router as registry_router
+    from traceseal.reports.api import router as reports_router
+    from traceseal.verify.api import router as verify_api_router
+    from traceseal.verify.pages import router as verify_pages_router
     from traceseal.web.pages import router as pages_router
 
-    for router in (orgs_router, registry_router, codes_router, pages_router):
+    for router in (
+        orgs_router,
+        registry_router,
+        codes_router,
+        verify_api_router,
+        reports_router,
+        recalls_router,
+        alerts_router,
+        verify_pages_router,
+        pages_router,
+    ):
         app.include_router(router)
     return app
+
+
+#: Bodies of unauthenticated verification requests are small JSON documents.
+VERIFY_BODY_LIMIT = 8 * 1024
+#: Anything else a client may send (largest: EPCIS capture documents).
+DEFAULT_BODY_LIMIT = 64 * 1024 * 1024
+
+
+def body_limits(settings: Settings) -> Callable[[str], int]:
+    report_limit = settings.report_photo_max_bytes + 64 * 1024  # the photo plus form fields
+
+    def limit_for(path: str) -> int:
+        if path.startswith("/api/v1/verify"):
+            return VERIFY_BODY_LIMIT
+        if path in ("/api/v1/reports", "/report"):
+            return report_limit
+        return DEFAULT_BODY_LIMIT
+
+    return limit_for
 
 
 def app_from_env() -> FastAPI:

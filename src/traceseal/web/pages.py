@@ -1,4 +1,4 @@
-"""Human-facing pages. The consumer verification pages arrive with the verify feature."""
+"""The platform's own pages: health check and home. Consumer pages live in verify/pages.py."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from traceseal.codes.models import CodeRun
 from traceseal.orgs.models import Organization
 from traceseal.registry.models import Product
 from traceseal.web.deps import SessionDep
+from traceseal.web.negotiation import language
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -32,11 +33,7 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
         "runs": session.scalar(select(func.count()).select_from(CodeRun)) or 0,
         "codes": session.scalar(select(func.coalesce(func.sum(CodeRun.count), 0))) or 0,
     }
-    lang = (
-        "en" if "zh" not in request.headers.get("accept-language", "zh").split(",")[0] else "zh-CN"
-    )
-    if request.query_params.get("lang") in ("en", "zh-CN"):
-        lang = request.query_params["lang"]
+    lang = language(request)
     return templates.TemplateResponse(
         request, "home.html", {"stats": stats, "lang": lang, "version": __version__}
     )

@@ -10,10 +10,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from traceseal.errors import DomainError
+from traceseal.errors import DomainError, TooManyRequests
 
 PROBLEM_JSON = "application/problem+json"
-_STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403, "unauthorized": 401}
+_STATUS = {
+    "invalid": 422,
+    "not_found": 404,
+    "conflict": 409,
+    "forbidden": 403,
+    "unauthorized": 401,
+    "too_many_requests": 429,
+}
 log = logging.getLogger("traceseal.web")
 
 
@@ -28,13 +35,16 @@ def problem(
 
 def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem(
+    response = problem(
         _STATUS[exc.kind],
         exc.title,
         exc.detail,
         type_=f"/problems/{exc.kind.replace('_', '-')}",
         field=exc.field,
     )
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _http(_: Request, exc: Exception) -> JSONResponse:

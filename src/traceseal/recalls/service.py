@@ -1,0 +1,103 @@
+"""Announcing and ending recalls. Verification of any code of a recalled batch says so."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from traceseal.errors import Conflict, Forbidden, InvalidInput, NotFound
+from traceseal.orgs.models import Organization, Role
+from traceseal.recalls.models import Recall
+from traceseal.registry.gtin import normalize_gtin
+from traceseal.registry.models import Batch, Product
+from traceseal.registry.service import get_batch, get_product
+
+#: Who may announce a recall: the brand owner, or a regulator (or the operator) for anyone.
+_ANNOUNCERS = {Role.ENTERPRISE.value, Role.REGULATOR.value, Role.OPERATOR.value}
+_OVERSIGHT = {Role.REGULATOR.value, Role.OPERATOR.value}
+
+
+def _product(session: Session, caller: Organization, gtin: str) -> Product:
+    if caller.role not in _OVERSIGHT:
+        return get_product(session, caller, gtin)
+    try:
+        normalized = normalize_gtin(gtin)
+    except InvalidInput:
+        raise NotFound(f"no product with GTIN {gtin!r}", field="gtin") from None
+    product = session.scalar(select(Product).where(Product.gtin == normalized))
+    if product is None:
+        raise NotFound(f"no product with GTIN {normalized}", field="gtin")
+    return product
+
+
+def announce(
+    session: Session,
+    caller: Organization,
+    *,
+    gtin: str,
+    lots: list[str],
+    reason: str,
+    instructions: str,
+    contact: str,
+    now: datetime,
+) -> list[Recall]:
+    """Recall the named lots of a GTIN, or every batch of it when ``lots`` is empty."""
+    if caller.role not in _ANNOUNCERS:
+        raise Forbidden(f"recalls are announced by brand owners and regulators, not {caller.role}")
+    if not reason.strip() or not instructions.strip():
+        raise InvalidInput("a recall needs a reason and instructions for consumers")
+    product = _product(session, caller, gtin)
+    batches: list[Batch | None] = [get_batch(session, product, lot) for lot in lots] or [None]
+    recalls = []
+    for batch in batches:
+        batch_id = None if batch is None else batch.id
+        active = session.scalar(
+            select(Recall.id).where(
+                Recall.product_id == product.id,
+                Recall.batch_id.is_(None) if batch_id is None else Recall.batch_id == batch_id,
+                Recall.ended_at.is_(None),
+            )
+        )
+        if active is not None:
+            what = "every batch" if batch is None else f"lot {batch.lot}"
+            raise Conflict(f"{what} of GTIN {product.gtin} is already under recall {active}")
+        recall = Recall(
+            product_id=product.id,
+            batch_id=batch_id,
+            announced_by_id=caller.id,
+            reason=reason.strip(),
+            instructions=instructions.strip(),
+            contact=contact.strip(),
+            announced_at=now,
+        )
+        session.add(recall)
+        recalls.append(recall)
+    session.flush()
+    return recalls
+
+
+def list_recalls(
+    session: Session, *, gtin: str | None = None, active_only: bool = True, limit: int = 100
+) -> list[Recall]:
+    """Recalls are public: anyone may list them."""
+    query = select(Recall).join(Product, Product.id == Recall.product_id)
+    if gtin:
+        query = query.where(Product.gtin == normalize_gtin(gtin))
+    if active_only:
+        query = query.where(Recall.ended_at.is_(None))
+    return list(session.scalars(query.order_by(Recall.id.desc()).limit(limit)))
+
+
+def end_recall(session: Session, caller: Organization, recall_id: int, now: datetime) -> Recall:
+    recall = session.get(Recall, recall_id)
+    allowed = recall is not None and (
+        caller.role in _OVERSIGHT
+        or caller.id in (recall.announced_by_id, recall.product.organization_id)
+    )
+    if recall is None or not allowed:
+        raise NotFound(f"no recall {recall_id}")
+    if recall.ended_at is None:
+        recall.ended_at = now
+    return recall

@@ -1,0 +1,150 @@
+"""Counterfeit reports from consumers: stored for the code's brand owner and the operator."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from traceseal.codes.sealcode import CodeFormatError, parse_code
+from traceseal.codes.service import Keyring, resolve_code
+from traceseal.db import dialect_insert
+from traceseal.errors import Forbidden, InvalidInput, NotFound
+from traceseal.orgs.models import Organization, Role
+from traceseal.reports.models import CounterfeitReport, ReportPhoto
+
+#: Image formats browsers upload from a phone's camera or gallery, as Pillow names them.
+PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+_READERS = {Role.OPERATOR.value, Role.REGULATOR.value, Role.ENTERPRISE.value}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInput:
+    code: str
+    where_bought: str = ""
+    description: str = ""
+    contact: str = ""
+    photo: bytes | None = None
+
+
+def _text(value: str, name: str, limit: int) -> str:
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(f"{name} is {len(value)} characters; at most {limit}", field=name)
+    return value
+
+
+def check_photo(data: bytes, max_bytes: int) -> str:
+    """The photo's media type, or InvalidInput if it is too big or not an image we accept."""
+    if len(data) > max_bytes:
+        raise InvalidInput(
+            f"the photo is {len(data)} bytes; at most {max_bytes} are accepted", field="photo"
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            kind = image.format or ""
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InvalidInput("the photo is not a readable image", field="photo") from exc
+    if kind not in PHOTO_TYPES:
+        raise InvalidInput(
+            f"photos must be JPEG, PNG, WebP or GIF, not {kind or 'unknown'}", field="photo"
+        )
+    return PHOTO_TYPES[kind]
+
+
+def submit_report(
+    session: Session,
+    keyring: Keyring,
+    data: ReportInput,
+    *,
+    now: datetime,
+    max_photo_bytes: int,
+    ip_hash: str | None = None,
+    device_hash: str | None = None,
+) -> CounterfeitReport:
+    try:
+        code = parse_code(data.code)
+    except CodeFormatError as exc:
+        raise InvalidInput(exc.detail, field="code") from exc
+    where_bought = _text(data.where_bought, "where_bought", 300)
+    description = _text(data.description, "description", 4000)
+    contact = _text(data.contact, "contact", 200)
+    if not (where_bought or description or data.photo):
+        raise InvalidInput(
+            "say where you bought it or what looks wrong, or attach a photo", field="description"
+        )
+    photo_sha = None
+    if data.photo:
+        media_type = check_photo(data.photo, max_photo_bytes)
+        photo_sha = hashlib.sha256(data.photo).hexdigest()
+        session.execute(
+            dialect_insert(session, ReportPhoto)
+            .values(sha256=photo_sha, media_type=media_type, size=len(data.photo), data=data.photo)
+            .on_conflict_do_nothing(index_elements=[ReportPhoto.sha256])
+        )
+
+    resolved = resolve_code(session, keyring, code)
+    owner = resolved.slot.organization_id if resolved.slot is not None else None
+    segment = resolved.segment
+    product_id = None
+    if segment is None:
+        status = "not_found"
+    else:
+        status = segment.state
+        product_id = segment.batch.product_id if segment.batch else segment.run.product_id
+    report = CounterfeitReport(
+        reported_at=now,
+        code=code.text,
+        organization_id=owner,
+        product_id=product_id,
+        code_status=status,
+        where_bought=where_bought,
+        description=description,
+        contact=contact,
+        photo_sha256=photo_sha,
+        ip_hash=ip_hash,
+        device_hash=device_hash,
+    )
+    session.add(report)
+    session.flush()
+    return report
+
+
+def _require_reader(viewer: Organization) -> None:
+    if viewer.role not in _READERS:
+        raise Forbidden(
+            f"reports are for brand owners, the operator and regulators, not {viewer.role}"
+        )
+
+
+def _visible(viewer: Organization):  # type: ignore[no-untyped-def]
+    query = select(CounterfeitReport)
+    if viewer.role == Role.ENTERPRISE.value:
+        query = query.where(CounterfeitReport.organization_id == viewer.id)
+    return query
+
+
+def list_reports(
+    session: Session, viewer: Organization, *, before: int | None = None, limit: int = 100
+) -> list[CounterfeitReport]:
+    _require_reader(viewer)
+    query = _visible(viewer)
+    if before is not None:
+        query = query.where(CounterfeitReport.id < before)
+    return list(session.scalars(query.order_by(CounterfeitReport.id.desc()).limit(limit)))
+
+
+def get_photo(session: Session, viewer: Organization, report_id: int) -> ReportPhoto:
+    _require_reader(viewer)
+    report = session.scalar(_visible(viewer).where(CounterfeitReport.id == report_id))
+    if report is None or report.photo_sha256 is None:
+        raise NotFound(f"no photo for report {report_id}")
+    photo = session.get(ReportPhoto, report.photo_sha256)
+    assert photo is not None
+    return photo

@@ -1,0 +1,59 @@
+"""``POST /api/v1/verify``: the verification API for apps and integrations (unauthenticated)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from traceseal.verify.channel import Client, Verifier
+from traceseal.verify.schemas import VerificationRead, VerifyRequest
+from traceseal.verify.service import Query
+from traceseal.web.negotiation import client_ip, device_id, is_bot, language
+
+router = APIRouter(tags=["verification"])
+
+_LIMITED = {
+    422: {"description": "Not a seal code, or another invalid field (problem details)."},
+    429: {"description": "Too many requests or failed verifications; see Retry-After."},
+}
+
+
+def get_verifier(request: Request) -> Verifier:
+    verifier: Verifier = request.app.state.verifier
+    return verifier
+
+
+VerifierDep = Annotated[Verifier, Depends(get_verifier)]
+
+
+def throttled_client(request: Request, verifier: VerifierDep) -> Client:
+    """The hashed client, after the per-address flood limit (raises 429)."""
+    client = verifier.client(client_ip(request), device_id(request))
+    verifier.throttle(client)
+    return client
+
+
+ClientDep = Annotated[Client, Depends(throttled_client)]
+
+
+@router.post("/api/v1/verify", response_model=VerificationRead, responses=_LIMITED)
+def verify_code(
+    body: VerifyRequest, request: Request, verifier: VerifierDep, client: ClientDep
+) -> VerificationRead:
+    """Verify a seal code, as a consumer app would after a scan.
+
+    Each call is one query of the code and counts towards its query count. The answer's
+    ``message`` follows ``Accept-Language`` (zh-CN or en) or ``?lang=``.
+    """
+    query = Query(
+        code=body.code,
+        gtin=body.gtin,
+        lot=body.lot,
+        channel=body.channel,
+        region=body.region,
+        latitude=body.lat,
+        longitude=body.lon,
+        record=not is_bot(request),
+    )
+    return VerificationRead.of(verifier.verify(query, client), language(request))

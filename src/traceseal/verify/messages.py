@@ -1,0 +1,119 @@
+"""What a verdict says to a person, in zh-CN and en."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from traceseal.verify.models import Verdict
+from traceseal.verify.regions import region_name
+from traceseal.verify.service import Verification
+
+LANGS = ("zh-CN", "en")
+
+#: Consumers read times in China Standard Time (UTC+8, no daylight saving).
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+
+_TITLES = {
+    Verdict.GENUINE: ("正品", "Genuine"),
+    Verdict.GENUINE_REPEAT: ("正品（已被查询过）", "Genuine, checked before"),
+    Verdict.SUSPICIOUS: ("可疑", "Suspicious"),
+    Verdict.INACTIVE: ("未激活的防伪码", "Code not activated"),
+    Verdict.VOID: ("已作废的防伪码", "Code void"),
+    Verdict.RECALLED: ("正品，但已召回", "Genuine, but recalled"),
+    Verdict.NOT_FOUND: ("查无此码", "No such code"),
+    Verdict.MISTYPED: ("防伪码有误", "Code mistyped"),
+}
+
+_REASONS = {
+    "gtin_mismatch": (
+        "这个防伪码属于另一种产品，标签可能是仿冒的。",
+        "This code belongs to a different product: the label may have been copied.",
+    ),
+    "lot_mismatch": (
+        "二维码中的批号与该防伪码的批次不符。",
+        "The lot in the QR code does not match this code's batch.",
+    ),
+    "scan_limit": (
+        "该防伪码被查询的次数超过正常范围，可能已被复制。",
+        "This code has been checked more often than a genuine label is: it may have been copied.",
+    ),
+}
+
+
+def title(verdict: Verdict, lang: str) -> str:
+    zh, en = _TITLES[verdict]
+    return zh if lang == "zh-CN" else en
+
+
+def local_time(at: datetime | None) -> str:
+    if at is None:
+        return ""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+
+
+def message(result: Verification, lang: str) -> str:
+    zh = lang == "zh-CN"
+    first = local_time(result.first_scan_at)
+    where = region_name(result.first_region, lang)
+    match result.verdict:
+        case Verdict.GENUINE:
+            return (
+                "这是正品，本次是该防伪码的首次查询。"
+                if zh
+                else "This is a genuine product, and this is the first check of its code."
+            )
+        case Verdict.GENUINE_REPEAT:
+            if zh:
+                place = f"，地点 {where}" if where else ""
+                return (
+                    f"这是正品防伪码，已被查询 {result.scan_count} 次，首次查询时间 {first}"
+                    f"{place}。如果首次查询的不是您，请谨慎购买。"
+                )
+            place = f" in {where}" if where else ""
+            return (
+                f"This genuine code has been checked {result.scan_count} times, first on "
+                f"{first} (China time){place}. If that first check was not yours, be careful."
+            )
+        case Verdict.SUSPICIOUS:
+            reasons = [_REASONS[r][0 if zh else 1] for r in result.reasons if r in _REASONS]
+            lead = "该产品可疑。" if zh else "This product is suspicious. "
+            return lead + ("".join(reasons) if zh else " ".join(reasons))
+        case Verdict.INACTIVE:
+            return (
+                "该防伪码已发行但尚未激活：正品出厂前会激活防伪码。请向商家核实，或举报。"
+                if zh
+                else "This code was issued but never activated: genuine products leave the "
+                "factory with active codes. Ask the seller, or report it."
+            )
+        case Verdict.VOID:
+            return (
+                "该防伪码已作废（标签遗失或被盗），贴有它的产品可能是仿冒品。"
+                if zh
+                else "This code is void (its labels were lost or stolen): the product carrying "
+                "it may be counterfeit."
+            )
+        case Verdict.RECALLED:
+            recall = result.recall
+            instructions = recall.instructions if recall else ""
+            return (
+                f"这是正品，但所属批次已被召回，请停止使用。{instructions}"
+                if zh
+                else f"This product is genuine, but its batch has been recalled: stop using it. "
+                f"{instructions}"
+            ).strip()
+        case Verdict.NOT_FOUND:
+            return (
+                "查无此码：该防伪码从未发行，产品很可能是仿冒品。"
+                if zh
+                else "No such code was ever issued: the product is probably counterfeit."
+            )
+        case Verdict.MISTYPED:
+            return (
+                "防伪码校验未通过，很可能是输入有误。请核对后重新输入。"
+                if zh
+                else "The code's check digit does not match, so it was most likely mistyped. "
+                "Please check it and enter it again."
+            )
+    raise AssertionError(result.verdict)  # pragma: no cover

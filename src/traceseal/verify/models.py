@@ -1,0 +1,116 @@
+"""Verification storage: the append-only scan log and the sparse per-code scan state.
+
+Both are keyed so they can be partitioned when one machine is outgrown (PRODUCT.md,
+decision 4): ``scans`` by time (``scanned_at``), ``scanned_codes`` by hash of
+``(slot, sequence)``. A code gets a ``scanned_codes`` row only when it is first verified.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from traceseal.db import Base, BigId, UtcDateTime
+
+
+class Verdict(enum.StrEnum):
+    GENUINE = "genuine"  # an active code, verified for the first time
+    GENUINE_REPEAT = "genuine_repeat"  # an active code verified before, within its limit
+    SUSPICIOUS = "suspicious"  # an issued code with risk reasons (clone, wrong product, ...)
+    INACTIVE = "inactive"  # issued but never put on a product: labels should not be in shops
+    VOID = "void"  # labels reported lost or stolen
+    RECALLED = "recalled"  # genuine, but its batch is recalled
+    NOT_FOUND = "not_found"  # well-formed, but never issued: a made-up code
+    MISTYPED = "mistyped"  # the check digit fails: a typo, never called a fake
+
+
+#: Verdicts that count against a client's failure limit (anti-enumeration).
+FAILURES = frozenset({Verdict.NOT_FOUND, Verdict.MISTYPED})
+
+
+class Channel(enum.StrEnum):
+    QR = "qr"  # a phone opened the Digital Link in the label's QR code
+    WEB = "web"  # typed on the manual entry page
+    API = "api"  # an application calling the verify API
+    SMS = "sms"
+    VOICE = "voice"
+    CHAT = "chat"
+
+
+def _values(kind: type[enum.StrEnum]) -> str:
+    return ", ".join(f"'{member.value}'" for member in kind)
+
+
+class ScannedCode(Base):
+    """How often one issued code was verified, and when and where first and last."""
+
+    __tablename__ = "scanned_codes"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    scan_count: Mapped[int] = mapped_column(BigInteger)
+    first_scan_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    first_region: Mapped[str | None] = mapped_column(String(6), default=None)
+    last_scan_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_region: Mapped[str | None] = mapped_column(String(6), default=None)
+
+
+class Scan(Base):
+    """One verification answer, as given. Rows are only ever inserted."""
+
+    __tablename__ = "scans"
+    __table_args__ = (
+        CheckConstraint(f"verdict IN ({_values(Verdict)})", name="verdict"),
+        CheckConstraint(f"channel IN ({_values(Channel)})", name="channel"),
+        Index("ix_scans_slot_sequence", "slot", "sequence"),
+        Index("ix_scans_organization_scanned_at", "organization_id", "scanned_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    scanned_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    slot: Mapped[int] = mapped_column(Integer)
+    # None when the slot does not exist: the code cannot be decrypted.
+    sequence: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The owner of the code's slot (also for not_found codes in a real slot: a brand wants
+    # to know where made-up codes in its name turn up).
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id"), default=None
+    )
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), default=None)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), default=None)
+    verdict: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[str] = mapped_column(String(200), default="")  # comma-separated
+    scan_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    channel: Mapped[str] = mapped_column(String(8))
+    region: Mapped[str | None] = mapped_column(String(6), default=None)
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
+    ip_hash: Mapped[str | None] = mapped_column(String(32), default=None)
+    device_hash: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class RateWindow(Base):
+    """A fixed-window counter: ``count`` events for ``key`` in the window starting then.
+
+    Shared by every worker process through the database, so a limit holds however many
+    processes serve requests. Only failures and alerts tick it, never a genuine answer.
+    """
+
+    __tablename__ = "rate_windows"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(BigInteger)

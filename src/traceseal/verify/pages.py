@@ -1,0 +1,311 @@
+"""The GS1 Digital Link resolver and the consumer pages: scan, type, see, report.
+
+``/01/{gtin}[/10/{lot}]/21/{code}`` is what the label's QR code holds; ``/v/{code}`` is the
+short form; ``/verify`` is the manual entry page. Each answers with HTML for people, JSON
+(``Accept: application/json``) or an RFC 9264 linkset (``Accept: application/linkset+json``
+or ``?linkType=linkset``) per the GS1-Conformant Resolver standard.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+
+from traceseal import __version__
+from traceseal.codes.sealcode import CodeFormatError, parse_code
+from traceseal.errors import InvalidInput, TooManyRequests
+from traceseal.registry.gtin import normalize_gtin
+from traceseal.registry.models import Product
+from traceseal.reports.api import THANKS, read_photo
+from traceseal.reports.service import ReportInput
+from traceseal.verify import messages
+from traceseal.verify.api import VerifierDep
+from traceseal.verify.models import Channel, Verdict
+from traceseal.verify.schemas import VerificationRead
+from traceseal.verify.service import Query, Verification
+from traceseal.web.deps import SessionDep
+from traceseal.web.negotiation import (
+    client_ip,
+    device_id,
+    ensure_device_cookie,
+    is_bot,
+    language,
+    representation,
+)
+from traceseal.web.problems import problem
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+
+GS1_VOC = "https://gs1.org/voc/"
+LINKSET = "application/linkset+json"
+_STYLES = {
+    Verdict.GENUINE: "ok",
+    Verdict.GENUINE_REPEAT: "ok",
+    Verdict.RECALLED: "warn",
+    Verdict.INACTIVE: "warn",
+    Verdict.MISTYPED: "info",
+    Verdict.SUSPICIOUS: "bad",
+    Verdict.VOID: "bad",
+    Verdict.NOT_FOUND: "bad",
+}
+
+
+def _grouped(code: str) -> str:
+    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def _public(request: Request) -> str:
+    public_url: str = request.app.state.settings.public_url
+    return public_url
+
+
+def _links(request: Request, gtin: str | None, code: str, result: Verification) -> dict[str, Any]:
+    """The RFC 9264 linkset for one item, with GS1 link types (GS1-Conformant Resolver 1.2)."""
+    base = _public(request)
+    anchor = f"{base}/01/{gtin}/21/{code}" if gtin else f"{base}/v/{code}"
+    page = {"href": f"{base}/v/{code}", "type": "text/html", "hreflang": ["zh-CN", "en"]}
+    links: dict[str, Any] = {
+        "anchor": anchor,
+        GS1_VOC + "verificationService": [{**page, "title": "防伪验证 / Verify this item"}],
+        GS1_VOC + "defaultLink": [{**page, "title": "防伪验证 / Verify this item"}],
+    }
+    if gtin:
+        links[GS1_VOC + "pip"] = [
+            {
+                "href": f"{base}/01/{gtin}",
+                "title": "产品信息 / Product information",
+                "type": "text/html",
+                "hreflang": ["zh-CN", "en"],
+            }
+        ]
+    if result.verdict is Verdict.RECALLED:
+        links[GS1_VOC + "recallStatus"] = [
+            {"href": f"{base}/v/{code}#recall", "title": "召回通知 / Recall notice"}
+        ]
+    return {"linkset": [links]}
+
+
+def _link_header(request: Request, gtin: str | None, code: str | None) -> str:
+    base = _public(request)
+    target = f"{base}/01/{gtin}/21/{code}" if gtin else f"{base}/v/{code}"
+    return f'<{target}?linkType=linkset>; rel="linkset"; type="{LINKSET}"'
+
+
+def _error(request: Request, status: int, detail: str, **extra: Any) -> Response:
+    """A 4xx answer: an HTML page for people, problem details for programs."""
+    headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
+    if representation(request, linkset_param=False) == "html":
+        context = {"lang": language(request), "status": status, "detail": detail}
+        return templates.TemplateResponse(
+            request, "verify/error.html", context, status_code=status, headers=headers
+        )
+    titles = {400: "Bad Request", 404: "Not Found", 429: "Too Many Requests"}
+    response = problem(status, titles.get(status, "Error"), detail, type_="/problems/resolver")
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _answer(
+    request: Request,
+    verifier: Any,
+    *,
+    code: str,
+    gtin: str | None = None,
+    lot: str | None = None,
+    channel: Channel = Channel.QR,
+    invalid_status: int = 400,
+) -> Response:
+    lang = language(request)
+    wanted = representation(request)
+    client = verifier.client(client_ip(request), device_id(request))
+    query = Query(
+        code=code,
+        gtin=gtin,
+        lot=lot,
+        channel=channel,
+        # A linkset asks what links exist, not whether the item is genuine.
+        record=wanted != "linkset" and not is_bot(request),
+    )
+    try:
+        verifier.throttle(client)
+        result = verifier.verify(query, client)
+    except TooManyRequests as exc:
+        return _error(request, 429, exc.detail, retry_after=exc.retry_after)
+    except InvalidInput as exc:
+        return _error(request, invalid_status, exc.detail)
+    bound_gtin = result.product.gtin if result.product else gtin
+    if wanted == "linkset":
+        return JSONResponse(
+            _links(request, bound_gtin, result.code or code, result), media_type=LINKSET
+        )
+    headers = {"Link": _link_header(request, bound_gtin, result.code or code), "Vary": "Accept"}
+    if wanted == "json":
+        body = VerificationRead.of(result, lang).model_dump(mode="json")
+        return JSONResponse(body, headers=headers)
+    response = _result_page(request, result, lang, typed=code)
+    response.headers.update(headers)
+    return response
+
+
+def _result_page(request: Request, result: Verification, lang: str, typed: str) -> Response:
+    context = {
+        "lang": lang,
+        "r": result,
+        "title": messages.title(result.verdict, lang),
+        "message": messages.message(result, lang),
+        "style": _STYLES[result.verdict],
+        "code": _grouped(result.code) if result.code else typed,
+        "first_at": messages.local_time(result.first_scan_at),
+        "first_region": messages.region_name(result.first_region, lang),
+        "can_report": result.code is not None,
+        "version": __version__,
+    }
+    response = templates.TemplateResponse(request, "verify/result.html", context)
+    ensure_device_cookie(request, response)
+    return response
+
+
+def _gtin_or_400(request: Request, raw: str) -> str | Response:
+    try:
+        return normalize_gtin(raw)
+    except InvalidInput as exc:
+        return _error(request, 400, f"invalid Digital Link: {exc.detail}")
+
+
+@router.api_route("/01/{gtin}/21/{serial}", methods=["GET", "HEAD"])
+def digital_link(request: Request, verifier: VerifierDep, gtin: str, serial: str) -> Response:
+    checked = _gtin_or_400(request, gtin)
+    if isinstance(checked, Response):
+        return checked
+    return _answer(request, verifier, code=serial, gtin=checked)
+
+
+@router.api_route("/01/{gtin}/10/{lot}/21/{serial}", methods=["GET", "HEAD"])
+def digital_link_with_lot(
+    request: Request, verifier: VerifierDep, gtin: str, lot: str, serial: str
+) -> Response:
+    checked = _gtin_or_400(request, gtin)
+    if isinstance(checked, Response):
+        return checked
+    return _answer(request, verifier, code=serial, gtin=checked, lot=lot)
+
+
+@router.api_route("/v/{code}", methods=["GET", "HEAD"])
+def short_link(request: Request, verifier: VerifierDep, code: str) -> Response:
+    return _answer(request, verifier, code=code)
+
+
+@router.api_route("/01/{gtin}", methods=["GET", "HEAD"])
+def product_page(request: Request, session: SessionDep, gtin: str) -> Response:
+    """gs1:pip: what the product is, and where to type a code."""
+    checked = _gtin_or_400(request, gtin)
+    if isinstance(checked, Response):
+        return checked
+    product = session.scalar(select(Product).where(Product.gtin == checked))
+    if product is None:
+        return _error(request, 404, f"no product with GTIN {checked} is registered here")
+    lang = language(request)
+    facts = {
+        "gtin": product.gtin,
+        "name": product.name,
+        "brand": product.brand,
+        "category": product.category,
+        "specification": product.specification,
+        "organization": product.organization.name,
+    }
+    if representation(request) != "html":
+        return JSONResponse(facts)
+    return templates.TemplateResponse(
+        request, "verify/entry.html", {"lang": lang, "product": facts, "error": None, "value": ""}
+    )
+
+
+@router.api_route("/01/{rest:path}", methods=["GET", "HEAD"])
+def bad_digital_link(request: Request, rest: str) -> Response:
+    return _error(
+        request,
+        400,
+        f"invalid Digital Link path /01/{rest}: expected /01/{{GTIN}}/21/{{code}} or "
+        "/01/{GTIN}/10/{lot}/21/{code} (GS1 Digital Link key qualifiers in that order)",
+    )
+
+
+@router.get("/verify")
+def entry(request: Request, verifier: VerifierDep) -> Response:
+    """The manual entry page; with ``?code=`` it verifies what was typed (channel ``web``)."""
+    typed = request.query_params.get("code")
+    lang = language(request)
+    if typed is None or not typed.strip():
+        response = templates.TemplateResponse(
+            request,
+            "verify/entry.html",
+            {"lang": lang, "product": None, "error": None, "value": ""},
+        )
+        ensure_device_cookie(request, response)
+        return response
+    if representation(request, linkset_param=False) == "html":
+        # Show a malformed entry back in the form with the reason, rather than an error page.
+        try:
+            parse_code(typed)
+        except CodeFormatError as exc:
+            if exc.reason == "malformed":
+                verifier.tick_failure(verifier.client(client_ip(request), device_id(request)))
+                context = {"lang": lang, "product": None, "error": exc.detail, "value": typed}
+                return templates.TemplateResponse(
+                    request, "verify/entry.html", context, status_code=400
+                )
+    return _answer(request, verifier, code=typed, channel=Channel.WEB)
+
+
+@router.post("/report")
+def report_form(
+    request: Request,
+    verifier: VerifierDep,
+    code: Annotated[str, Form(max_length=64)],
+    where_bought: Annotated[str, Form(max_length=1000)] = "",
+    description: Annotated[str, Form(max_length=10000)] = "",
+    contact: Annotated[str, Form(max_length=1000)] = "",
+    photo: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """The result page's report form (multipart). Same rules as ``POST /api/v1/reports``."""
+    lang = language(request)
+    client = verifier.client(client_ip(request), device_id(request))
+    try:
+        verifier.throttle(client)
+        data = ReportInput(
+            code=code,
+            where_bought=where_bought,
+            description=description,
+            contact=contact,
+            photo=read_photo(photo, verifier.max_photo_bytes),
+        )
+        report_id = verifier.report(data, client)
+    except TooManyRequests as exc:
+        return _error(request, 429, exc.detail, retry_after=exc.retry_after)
+    except InvalidInput as exc:
+        return _error(request, 422, exc.detail)
+    context = {"lang": lang, "message": THANKS[lang], "report_id": report_id, "code": code}
+    return templates.TemplateResponse(request, "verify/thanks.html", context)
+
+
+@router.get("/.well-known/gs1resolver")
+def resolver_description(request: Request) -> JSONResponse:
+    """The resolver description file (GS1-Conformant Resolver standard, section 3)."""
+    return JSONResponse(
+        {
+            "name": "TraceSeal product verification resolver",
+            "resolverRoot": _public(request),
+            "supportedPrimaryKeys": ["01"],
+            "supportedLinkType": [{"namespace": GS1_VOC, "prefix": "gs1:"}],
+            "linkTypeDefaultCanBeLinkset": False,
+            "supportedContextValuesEnumerated": [],
+            "supportedContextValuesExternal": [],
+        }
+    )

@@ -1,0 +1,345 @@
+"""Verification: what one query of one code means, used by every channel (web, QR, API, SMS...).
+
+The steps, cheapest first (docs/verification.md):
+
+1. format and Damm check: a typo is ``mistyped`` and needs no storage at all;
+2. slot lookup and one FF1 decryption: a sequence number never issued is ``not_found``;
+3. the segment holding the sequence number: ``inactive``, ``void``, or active and bound to
+   a batch, which may be ``recalled``;
+4. the GTIN and lot from the Digital Link must match the code's product and batch, or the
+   answer is ``suspicious``;
+5. the per-code counter is bumped by one atomic upsert, and the count decides between
+   ``genuine`` (first query), ``genuine_repeat`` and ``suspicious`` (over the product's limit).
+
+Every answer about a well-formed code is appended to the scan log. The service takes a
+session and never commits; client addresses and devices arrive already hashed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from traceseal.codes.models import CodeRun, CodeSegment, CodeState
+from traceseal.codes.sealcode import CodeFormatError, parse_code
+from traceseal.codes.service import Keyring
+from traceseal.db import dialect_insert
+from traceseal.errors import InvalidInput
+from traceseal.orgs.models import Organization
+from traceseal.recalls.models import Recall
+from traceseal.registry.gtin import check_lot, normalize_gtin
+from traceseal.registry.models import Batch, Product
+from traceseal.verify.models import Channel, Scan, ScannedCode, Verdict
+from traceseal.verify.regions import parse_region
+
+__all__ = [
+    "BatchFacts",
+    "ProductFacts",
+    "Query",
+    "RecallFacts",
+    "Verification",
+    "verify",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One verification request, as a channel received it."""
+
+    code: str
+    gtin: str | None = None
+    lot: str | None = None
+    channel: Channel = Channel.API
+    region: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    ip_hash: str | None = None
+    device_hash: str | None = None
+    #: False for HEAD requests, link previews and crawlers: answer, but count nothing.
+    record: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFacts:
+    gtin: str
+    name: str
+    brand: str
+    category: str
+    specification: str
+    image_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFacts:
+    lot: str
+    production_date: date | None
+    expiry_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecallFacts:
+    reason: str
+    instructions: str
+    contact: str
+    announced_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    verdict: Verdict
+    #: The code as 20 digits; None when the input was not a well-formed code.
+    code: str | None
+    scan_count: int = 0
+    first_scan_at: datetime | None = None
+    first_region: str | None = None
+    product: ProductFacts | None = None
+    batch: BatchFacts | None = None
+    organization: str | None = None
+    reasons: tuple[str, ...] = ()
+    recall: RecallFacts | None = None
+    detail: str = ""
+    #: Slot owner, for the scan log and reports; not shown to consumers as an id.
+    organization_id: int | None = field(default=None, repr=False)
+    product_id: int | None = field(default=None, repr=False)
+
+
+def _check_coordinates(query: Query) -> None:
+    if (query.latitude is None) != (query.longitude is None):
+        raise InvalidInput("give both lat and lon, or neither", field="lat")
+    if query.latitude is not None and not -90 <= query.latitude <= 90:
+        raise InvalidInput("lat must be between -90 and 90", field="lat")
+    if query.longitude is not None and not -180 <= query.longitude <= 180:
+        raise InvalidInput("lon must be between -180 and 180", field="lon")
+
+
+def _context(slot: int, sequence: int) -> Select[tuple[object, ...]]:
+    """One round trip: the segment holding a sequence number and all the answer shows.
+
+    The subquery walks the ``(slot, start)`` index backwards from the sequence number to the
+    segment with the greatest start not above it; the caller checks ``sequence < stop``.
+    """
+    segment_id = (
+        select(CodeSegment.id)
+        .where(CodeSegment.slot == slot, CodeSegment.start <= sequence)
+        .order_by(CodeSegment.start.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            CodeSegment.state,
+            CodeSegment.stop,
+            CodeSegment.batch_id,
+            CodeRun.organization_id,
+            Organization.name,
+            Product.id,
+            Product.gtin,
+            Product.name,
+            Product.brand,
+            Product.category,
+            Product.specification,
+            Product.image_url,
+            Product.scan_limit,
+            Batch.lot,
+            Batch.production_date,
+            Batch.expiry_date,
+        )
+        .select_from(CodeSegment)
+        .join(CodeRun, CodeRun.id == CodeSegment.run_id)
+        .join(Organization, Organization.id == CodeRun.organization_id)
+        .outerjoin(Batch, Batch.id == CodeSegment.batch_id)
+        # A run may be issued for no product and bound to one only when activated.
+        .outerjoin(Product, Product.id == func.coalesce(Batch.product_id, CodeRun.product_id))
+        .where(CodeSegment.id == segment_id)
+    )
+
+
+def _active_recall(session: Session, product_id: int, batch_id: int | None) -> RecallFacts | None:
+    row = session.execute(
+        select(Recall.reason, Recall.instructions, Recall.contact, Recall.announced_at)
+        .where(
+            Recall.product_id == product_id,
+            Recall.ended_at.is_(None),
+            or_(Recall.batch_id.is_(None), Recall.batch_id == batch_id),
+        )
+        .order_by(Recall.announced_at.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else RecallFacts(*row)
+
+
+def _count(
+    session: Session, query: Query, slot: int, sequence: int, owner: int, now: datetime
+) -> tuple[int, datetime | None, str | None]:
+    """Count this query of an active code: (count, first query's time, its region).
+
+    One ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``: the first query of a code
+    creates its row with count 1, later ones add 1, atomically on both engines, so of any
+    number of simultaneous first queries exactly one sees 1.
+    """
+    if not query.record:
+        row = session.execute(
+            select(
+                ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region
+            ).where(ScannedCode.slot == slot, ScannedCode.sequence == sequence)
+        ).first()
+        return (0, None, None) if row is None else (int(row[0]), row[1], row[2])
+    upsert = dialect_insert(session, ScannedCode).values(
+        slot=slot,
+        sequence=sequence,
+        organization_id=owner,
+        scan_count=1,
+        first_scan_at=now,
+        first_region=query.region,
+        last_scan_at=now,
+        last_region=query.region,
+    )
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[ScannedCode.slot, ScannedCode.sequence],
+        set_={
+            "scan_count": ScannedCode.scan_count + 1,
+            "last_scan_at": upsert.excluded.last_scan_at,
+            "last_region": upsert.excluded.last_region,
+        },
+    ).returning(ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region)
+    count, first_at, first_region = session.execute(upsert).one()
+    return int(count), first_at, first_region
+
+
+def _log(
+    session: Session,
+    query: Query,
+    result: Verification,
+    slot: int,
+    sequence: int | None,
+    batch_id: int | None,
+    now: datetime,
+) -> None:
+    if not query.record:
+        return
+    session.execute(
+        Scan.__table__.insert().values(
+            scanned_at=now,
+            code=result.code,
+            slot=slot,
+            sequence=sequence,
+            organization_id=result.organization_id,
+            product_id=result.product_id,
+            batch_id=batch_id,
+            verdict=result.verdict.value,
+            reasons=",".join(result.reasons),
+            scan_count=result.scan_count,
+            channel=query.channel.value,
+            region=query.region,
+            # About 100 m: enough to place a shop, not a home.
+            latitude=None if query.latitude is None else round(query.latitude, 3),
+            longitude=None if query.longitude is None else round(query.longitude, 3),
+            ip_hash=query.ip_hash,
+            device_hash=query.device_hash,
+        )
+    )
+
+
+def verify(session: Session, keyring: Keyring, query: Query, *, now: datetime) -> Verification:
+    """Answer one query. Raises InvalidInput for input that is not a code at all.
+
+    The caller owns the transaction: the counter bump and the scan-log row commit together.
+    """
+    # Every field is checked before the code, so bad input is an error whatever the code.
+    gtin = None if query.gtin is None else normalize_gtin(query.gtin)
+    if query.lot is not None:
+        check_lot(query.lot)
+    query = _with_region(query)
+    _check_coordinates(query)
+    try:
+        code = parse_code(query.code)
+    except CodeFormatError as exc:
+        if exc.reason == "mistyped":
+            return Verification(Verdict.MISTYPED, None, detail=exc.detail)
+        raise InvalidInput(exc.detail, field="code") from exc
+    text = code.text
+
+    cipher = keyring.cipher_for(session, code.slot)
+    sequence = None if cipher is None else cipher.sequence(code)
+    row = None if sequence is None else session.execute(_context(code.slot, sequence)).first()
+    if row is None or sequence is None or sequence >= row[1]:
+        owner = None if row is None else row[3]
+        result = Verification(Verdict.NOT_FOUND, text, organization_id=owner)
+        _log(session, query, result, code.slot, sequence, None, now)
+        return result
+
+    (
+        state,
+        _stop,
+        batch_id,
+        owner,
+        org_name,
+        product_id,
+        product_gtin,
+        name,
+        brand,
+        category,
+        specification,
+        image_url,
+        scan_limit,
+        lot,
+        produced,
+        expires,
+    ) = row
+    product = (
+        None
+        if product_id is None
+        else ProductFacts(product_gtin, name, brand, category, specification, image_url)
+    )
+    batch = None if lot is None else BatchFacts(lot, produced, expires)
+    facts = {
+        "product": product,
+        "batch": batch,
+        "organization": org_name,
+        "organization_id": owner,
+        "product_id": product_id,
+    }
+    if state != CodeState.ACTIVE:
+        verdict = Verdict.INACTIVE if state == CodeState.ISSUED else Verdict.VOID
+        result = Verification(verdict, text, **facts)  # type: ignore[arg-type]
+        _log(session, query, result, code.slot, sequence, batch_id, now)
+        return result
+
+    reasons: list[str] = []
+    if gtin is not None and gtin != product_gtin:
+        reasons.append("gtin_mismatch")
+    if query.lot is not None and query.lot != lot:
+        reasons.append("lot_mismatch")
+    recall = _active_recall(session, product_id, batch_id)
+    count, first_at, first_region = _count(session, query, code.slot, sequence, owner, now)
+    if recall is not None:
+        verdict = Verdict.RECALLED
+    elif reasons:
+        verdict = Verdict.SUSPICIOUS
+    elif count > scan_limit:
+        verdict = Verdict.SUSPICIOUS
+        reasons.append("scan_limit")
+    elif count <= 1:
+        verdict = Verdict.GENUINE
+    else:
+        verdict = Verdict.GENUINE_REPEAT
+    result = Verification(
+        verdict,
+        text,
+        scan_count=count,
+        first_scan_at=first_at,
+        first_region=first_region,
+        reasons=tuple(reasons),
+        recall=recall,
+        **facts,  # type: ignore[arg-type]
+    )
+    _log(session, query, result, code.slot, sequence, batch_id, now)
+    return result
+
+
+def _with_region(query: Query) -> Query:
+    region = parse_region(query.region)
+    return query if region == query.region else replace(query, region=region)

@@ -1,0 +1,106 @@
+"""Reading what a request asks for: language, representation, and who is asking."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+LANGS = ("zh-CN", "en")
+DEVICE_COOKIE = "ts_device"
+_TWO_YEARS = 2 * 365 * 24 * 3600
+
+# Link-preview fetchers and crawlers: they may see the page, but their fetch is not a
+# consumer's query. Browsers embedded in apps (WeChat's MicroMessenger, for one) are people.
+_BOTS = re.compile(
+    r"bot\b|bot/|crawler|spider|slurp|facebookexternalhit|facebookcatalog|embedly|"
+    r"whatsapp|telegrambot|skypeuripreview|vkshare|pinterest|redditbot|discordbot|"
+    r"slackbot|slack-imgproxy|twitterbot|linkedinbot|applebot|bingpreview|yandex|baiduspider|"
+    r"sogou|360spider|bytespider|petalbot|headlesschrome|preview|lighthouse|curl-impersonate",
+    re.IGNORECASE,
+)
+
+
+def language(request: Request) -> str:
+    """``?lang=`` if given, else the first of zh/en in Accept-Language; zh-CN by default."""
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        return asked
+    for part in _by_quality(request.headers.get("accept-language", "")):
+        tag = part.lower()
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return "zh-CN"
+
+
+def _by_quality(header: str) -> list[str]:
+    ranked: list[tuple[float, int, str]] = []
+    for index, item in enumerate(header.split(",")):
+        value, _, params = item.strip().partition(";")
+        quality = 1.0
+        match = re.search(r"q=([0-9.]+)", params)
+        if match:
+            try:
+                quality = float(match.group(1))
+            except ValueError:
+                quality = 0.0
+        if value and quality > 0:
+            ranked.append((-quality, index, value.strip()))
+    return [value for _, _, value in sorted(ranked)]
+
+
+def representation(request: Request, *, linkset_param: bool = True) -> str:
+    """``html``, ``json`` or ``linkset``: what the client prefers among what we offer.
+
+    HTML unless JSON or a linkset is asked for by name (``*/*`` gets the page: phones
+    opening a QR code, and link previews, must see HTML).
+    """
+    if linkset_param and request.query_params.get("linkType") in ("linkset", "all"):
+        return "linkset"
+    for media in _by_quality(request.headers.get("accept", "")):
+        media = media.lower()
+        if media == "application/linkset+json":
+            return "linkset"
+        if media in ("application/json", "application/problem+json"):
+            return "json"
+        if media in ("text/html", "application/xhtml+xml", "*/*", "text/*"):
+            return "html"
+    return "html"
+
+
+def is_bot(request: Request) -> bool:
+    """HEAD requests, prefetches and link-preview or crawler user agents."""
+    if request.method == "HEAD":
+        return True
+    purpose = request.headers.get("sec-purpose", "") + request.headers.get("purpose", "")
+    if "prefetch" in purpose.lower() or "prerender" in purpose.lower():
+        return True
+    return bool(_BOTS.search(request.headers.get("user-agent", "")))
+
+
+def client_ip(request: Request) -> str | None:
+    # Behind a reverse proxy, run uvicorn with --proxy-headers and --forwarded-allow-ips so
+    # that request.client is the real client (docs/operations.md).
+    return request.client.host if request.client else None
+
+
+def device_id(request: Request) -> str | None:
+    value = request.cookies.get(DEVICE_COOKIE, "")
+    return value if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", value) else None
+
+
+def ensure_device_cookie(request: Request, response: Response) -> None:
+    """Give a browser a random device id on its first page, so repeat visits are told apart."""
+    if device_id(request) is None:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            secrets.token_urlsafe(16),
+            max_age=_TWO_YEARS,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
