@@ -109,7 +109,8 @@ def test_a_typo_is_mistyped_and_touches_no_verification_table(platform: Platform
     before = (count_rows(platform, Scan), count_rows(platform, ScannedCode))
     body = verify(platform, typo(code)).json()
     assert body["verdict"] == "mistyped"
-    assert body["code"] is None and body["product"] is None
+    assert body["code"] is None
+    assert body["product"] is None
     assert "typ" in body["message"] or "输入有误" in body["message"]
     assert (count_rows(platform, Scan), count_rows(platform, ScannedCode)) == before
 
@@ -126,7 +127,8 @@ def test_a_well_formed_code_never_issued_is_not_found(platform: Platform, acme) 
         unissued = cipher.code(slot.issued + 5)
     body = verify(platform, unissued).json()
     assert body["verdict"] == "not_found"
-    assert body["scan_count"] == 0 and body["product"] is None
+    assert body["scan_count"] == 0
+    assert body["product"] is None
     assert count_rows(platform, ScannedCode) == 0
     with platform.session_factory() as session:
         logged = session.scalars(select(Scan).order_by(Scan.id)).all()
@@ -319,4 +321,5 @@ def test_a_burst_of_not_found_across_clients_raises_one_operator_alert(
     ack = platform.client.post(
         f"/api/v1/alerts/{found[0]['id']}/acknowledge", headers=platform.operator.auth
     )
-    assert ack.status_code == 200 and ack.json()["acknowledged_at"] is not None
+    assert ack.status_code == 200
+    assert ack.json()["acknowledged_at"] is not None
