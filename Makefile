@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo serve test lint format bench clean
+.PHONY: install browser demo serve test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## browser: Debian's Chromium for tests/browser, installed when root with apt-get; never fails
+browser:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "browser tests use /usr/bin/chromium"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+			|| echo "could not install chromium: browser tests will be skipped"; \
+	else \
+		echo "no /usr/bin/chromium, and not root with apt-get: browser tests will be skipped"; \
+	fi
+
 ## demo: install, create the embedded database with demo data (once), serve on :8000
 demo: install
 	@if [ ! -f var/traceseal.db ]; then $(BIN)/traceseal init --demo; fi
@@ -22,8 +34,9 @@ demo: install
 serve: install
 	$(BIN)/traceseal serve
 
-## test: install, lint, then the whole suite (SQLite; PostgreSQL too when configured)
-test: install lint
+## test: install, lint, then the whole suite (SQLite; PostgreSQL too when configured;
+## tests/browser when Chromium is there)
+test: install lint browser
 	$(BIN)/python -m pytest -q
 
 lint: install
