@@ -170,7 +170,7 @@ class SlotCipher:
     def sequence(self, code: SealCode) -> int:
         if code.slot != self.slot:
             raise ValueError("code belongs to another slot")
-        return int(self._ff1.decrypt(np.array([code.body], dtype=np.uint64))[0])
+        return self._ff1.decrypt_int(code.body)
 
     def ascii_codes(self, start: int, count: int) -> npt.NDArray[np.uint8]:
         """Codes ``start .. start+count-1`` as a (count, 20) array of ASCII digits."""

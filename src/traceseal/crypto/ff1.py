@@ -16,7 +16,9 @@ Callers must keep keys secret and must not use a domain smaller than one million
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -173,7 +175,11 @@ class FF1Radix10:
         assert b <= 4
         assert d == 8
         self._u, self._v, self._b = u, v, b
-        self._ecb = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305
+        self._key = key
+        # One cipher context and output buffer per thread: a Keyring shares one instance
+        # between the server's worker threads, and an OpenSSL context must not be shared.
+        self._local = threading.local()
+        ecb = self._ecb()
         # P and every block of Q except the last are the same for every value: run the
         # CBC-MAC over them once and keep the chaining state.
         q_pad = (-len(tweak) - b - 1) % 16
@@ -185,7 +191,7 @@ class FF1Radix10:
         state = bytes(16)
         for k in range(0, full, 16):
             block = bytes(x ^ y for x, y in zip(state, data[k : k + 16], strict=True))
-            state = self._ecb.update(block)
+            state = ecb.update(block)
         # With b <= 4 the last block's first 12 bytes are fixed per round and its last word
         # is (fixed bytes << 8b) | NUM(B), whose two parts share no bits. XOR with the
         # chaining state therefore folds into per-round constants: words 0..2 are constant
@@ -199,9 +205,21 @@ class FF1Radix10:
             words = np.frombuffer(block, dtype=">u4").astype(np.uint32) ^ state_words
             self._k012.append(words[:3].copy())
             self._k3.append(np.uint32(words[3]))
-        self._buffer = bytearray()
         self._mod_u = np.uint64(10**u)
         self._mod_v = np.uint64(10**v)
+        # The same constants as Python ints and bytes, for one value at a time.
+        self._prefix = [k.astype(">u4").tobytes() for k in self._k012]
+        self._k3_int = [int(k) for k in self._k3]
+        self._mods: tuple[int, int] = (10**u, 10**v)
+        self._pow_v: int = 10**v
+
+    def _ecb(self) -> Any:
+        ecb = getattr(self._local, "ecb", None)
+        if ecb is None:
+            ecb = Cipher(algorithms.AES(self._key), modes.ECB()).encryptor()  # noqa: S305
+            self._local.ecb = ecb
+            self._local.buffer = bytearray()
+        return ecb
 
     def _y(self, i: int, num_b: U64) -> U64:
         """Round value y = NUM(first 8 bytes of PRF(P || Q)) for every B at once."""
@@ -210,10 +228,12 @@ class FF1Radix10:
         words[:, :3] = self._k012[i]
         words[:, 3] = num_b.astype(np.uint32) ^ self._k3[i]
         size = 16 * count
-        if len(self._buffer) < size + 15:
-            self._buffer = bytearray(size + 15)
-        self._ecb.update_into(words.data.cast("B"), self._buffer)
-        out = np.frombuffer(self._buffer, dtype=">u8", count=2 * count)
+        ecb = self._ecb()
+        buffer: bytearray = self._local.buffer
+        if len(buffer) < size + 15:
+            buffer = self._local.buffer = bytearray(size + 15)
+        ecb.update_into(words.data.cast("B"), buffer)
+        out = np.frombuffer(buffer, dtype=">u8", count=2 * count)
         return out[::2].astype(np.uint64)
 
     def _check(self, x: U64) -> U64:
@@ -252,3 +272,21 @@ class FF1Radix10:
             c = (b + (mod - self._y(i, a) % mod)) % mod
             a, b = c, a
         return a * np.uint64(10**self._v) + b
+
+    def decrypt_int(self, x: int) -> int:
+        """Decrypt one value with Python integers: for verification, where numpy's
+        per-call overhead on a one-element array would cost more than the AES itself.
+
+        >>> key = bytes.fromhex("2B7E151628AED2A6ABF7158809CF4F3C")
+        >>> FF1Radix10(key, b"", 10).decrypt_int(2433477484)
+        123456789
+        """
+        if not 0 <= x < 10**self.length:
+            raise ValueError(f"value does not fit in {self.length} digits")
+        ecb = self._ecb()
+        a, b = divmod(x, self._pow_v)
+        for i in range(_ROUNDS - 1, -1, -1):
+            word = (a ^ self._k3_int[i]).to_bytes(4, "big")
+            y = int.from_bytes(ecb.update(self._prefix[i] + word)[:8], "big")
+            a, b = (b - y) % self._mods[i % 2], a
+        return a * self._pow_v + b

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from traceseal.verify.channel import Client, Verifier
 from traceseal.verify.schemas import VerificationRead, VerifyRequest
@@ -19,7 +19,11 @@ _LIMITED = {
 }
 
 
-def get_verifier(request: Request) -> Verifier:
+# Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in the
+# thread pool, and each such hop costs more than the work itself.
+
+
+async def get_verifier(request: Request) -> Verifier:
     verifier: Verifier = request.app.state.verifier
     return verifier
 
@@ -27,7 +31,7 @@ def get_verifier(request: Request) -> Verifier:
 VerifierDep = Annotated[Verifier, Depends(get_verifier)]
 
 
-def throttled_client(request: Request, verifier: VerifierDep) -> Client:
+async def throttled_client(request: Request, verifier: VerifierDep) -> Client:
     """The hashed client, after the per-address flood limit (raises 429)."""
     client = verifier.client(client_ip(request), device_id(request))
     verifier.throttle(client)
@@ -40,7 +44,7 @@ ClientDep = Annotated[Client, Depends(throttled_client)]
 @router.post("/api/v1/verify", response_model=VerificationRead, responses=_LIMITED)
 def verify_code(
     body: VerifyRequest, request: Request, verifier: VerifierDep, client: ClientDep
-) -> VerificationRead:
+) -> Response:
     """Verify a seal code, as a consumer app would after a scan.
 
     Each call is one query of the code and counts towards its query count. The answer's
@@ -56,4 +60,6 @@ def verify_code(
         longitude=body.lon,
         record=not is_bot(request),
     )
-    return VerificationRead.of(verifier.verify(query, client), language(request))
+    answer = VerificationRead.of(verifier.verify(query, client), language(request))
+    # Serialised once by pydantic-core; returning the model would validate it a second time.
+    return Response(answer.model_dump_json(), media_type="application/json")

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from traceseal.alerts.models import Severity
@@ -31,6 +31,11 @@ from traceseal.verify.models import RateWindow
 
 #: Windows are kept this many lengths back, then pruned.
 _KEEP_WINDOWS = 2
+
+_USED = select(func.max(RateWindow.count)).where(
+    RateWindow.key.in_(bindparam("keys", expanding=True)),
+    RateWindow.window_start == bindparam("start"),
+)
 
 
 def _bump(session: Session, key: str, window_start: int, window: int) -> int:
@@ -69,11 +74,8 @@ class FailureGuard:
         if not self.limit or not keys:
             return
         start = self._start(now)
-        used = session.scalar(
-            select(func.max(RateWindow.count)).where(
-                RateWindow.key.in_(keys), RateWindow.window_start == start
-            )
-        )
+        # Read on every request: a statement built once, run on the session's connection.
+        used = session.connection().execute(_USED, {"keys": keys, "start": start}).scalar()
         if used is not None and used >= self.limit:
             raise TooManyRequests(
                 f"too many codes that do not exist or do not check from this client; "

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Connection, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from traceseal.codes.models import CodeRun, CodeSegment, CodeState
 from traceseal.codes.sealcode import CodeFormatError, parse_code
 from traceseal.codes.service import Keyring
-from traceseal.db import dialect_insert
 from traceseal.errors import InvalidInput
 from traceseal.orgs.models import Organization
 from traceseal.recalls.models import Recall
@@ -115,102 +115,122 @@ def _check_coordinates(query: Query) -> None:
         raise InvalidInput("lon must be between -180 and 180", field="lon")
 
 
-def _context(slot: int, sequence: int) -> Select[tuple[object, ...]]:
-    """One round trip: the segment holding a sequence number and all the answer shows.
+# The statements of the hot path are built once, with bound parameters: building and
+# cache-keying a statement per request costs more than running it (bench/verify.py).
 
-    The subquery walks the ``(slot, start)`` index backwards from the sequence number to the
-    segment with the greatest start not above it; the caller checks ``sequence < stop``.
-    """
-    segment_id = (
-        select(CodeSegment.id)
-        .where(CodeSegment.slot == slot, CodeSegment.start <= sequence)
-        .order_by(CodeSegment.start.desc())
-        .limit(1)
-        .scalar_subquery()
+# The segment holding a sequence number: the subquery walks the (slot, start) index
+# backwards to the greatest start not above it; the caller checks ``sequence < stop``.
+_SEGMENT_ID = (
+    select(CodeSegment.id)
+    .where(CodeSegment.slot == bindparam("slot"), CodeSegment.start <= bindparam("sequence"))
+    .order_by(CodeSegment.start.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+# A recall in force for the product: of every batch, or of this segment's batch.
+_RECALL_ID = (
+    select(Recall.id)
+    .where(
+        Recall.product_id == Product.id,
+        Recall.ended_at.is_(None),
+        or_(Recall.batch_id.is_(None), Recall.batch_id == CodeSegment.batch_id),
     )
-    return (
-        select(
-            CodeSegment.state,
-            CodeSegment.stop,
-            CodeSegment.batch_id,
-            CodeRun.organization_id,
-            Organization.name,
-            Product.id,
-            Product.gtin,
-            Product.name,
-            Product.brand,
-            Product.category,
-            Product.specification,
-            Product.image_url,
-            Product.scan_limit,
-            Batch.lot,
-            Batch.production_date,
-            Batch.expiry_date,
-        )
-        .select_from(CodeSegment)
-        .join(CodeRun, CodeRun.id == CodeSegment.run_id)
-        .join(Organization, Organization.id == CodeRun.organization_id)
-        .outerjoin(Batch, Batch.id == CodeSegment.batch_id)
-        # A run may be issued for no product and bound to one only when activated.
-        .outerjoin(Product, Product.id == func.coalesce(Batch.product_id, CodeRun.product_id))
-        .where(CodeSegment.id == segment_id)
+    .order_by(Recall.announced_at.desc())
+    .limit(1)
+    .correlate(Product, CodeSegment)
+    .scalar_subquery()
+)
+#: One round trip: the segment and everything the answer shows about it.
+_CONTEXT = (
+    select(
+        CodeSegment.state,
+        CodeSegment.stop,
+        CodeSegment.batch_id,
+        CodeRun.organization_id,
+        Organization.name,
+        Product.id,
+        Product.gtin,
+        Product.name,
+        Product.brand,
+        Product.category,
+        Product.specification,
+        Product.image_url,
+        Product.scan_limit,
+        Batch.lot,
+        Batch.production_date,
+        Batch.expiry_date,
+        _RECALL_ID,
     )
+    .select_from(CodeSegment)
+    .join(CodeRun, CodeRun.id == CodeSegment.run_id)
+    .join(Organization, Organization.id == CodeRun.organization_id)
+    .outerjoin(Batch, Batch.id == CodeSegment.batch_id)
+    # A run may be issued for no product and bound to one only when activated.
+    .outerjoin(Product, Product.id == func.coalesce(Batch.product_id, CodeRun.product_id))
+    .where(CodeSegment.id == _SEGMENT_ID)
+)
+_RECALL = select(Recall.reason, Recall.instructions, Recall.contact, Recall.announced_at).where(
+    Recall.id == bindparam("id")
+)
+_STATE = select(ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region).where(
+    ScannedCode.slot == bindparam("slot"), ScannedCode.sequence == bindparam("sequence")
+)
+_LOG = insert(Scan)
+_COUNTERS: dict[str, Any] = {}
 
 
-def _active_recall(session: Session, product_id: int, batch_id: int | None) -> RecallFacts | None:
-    row = session.execute(
-        select(Recall.reason, Recall.instructions, Recall.contact, Recall.announced_at)
-        .where(
-            Recall.product_id == product_id,
-            Recall.ended_at.is_(None),
-            or_(Recall.batch_id.is_(None), Recall.batch_id == batch_id),
-        )
-        .order_by(Recall.announced_at.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else RecallFacts(*row)
-
-
-def _count(
-    session: Session, query: Query, slot: int, sequence: int, owner: int, now: datetime
-) -> tuple[int, datetime | None, str | None]:
-    """Count this query of an active code: (count, first query's time, its region).
+def _counter(connection: Connection) -> Any:
+    """The per-code counter upsert for this engine.
 
     One ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``: the first query of a code
     creates its row with count 1, later ones add 1, atomically on both engines, so of any
     number of simultaneous first queries exactly one sees 1.
     """
+    name = connection.dialect.name
+    statement = _COUNTERS.get(name)
+    if statement is None:
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        upsert = dialect_insert(ScannedCode)
+        statement = upsert.on_conflict_do_update(
+            index_elements=[ScannedCode.slot, ScannedCode.sequence],
+            set_={
+                "scan_count": ScannedCode.scan_count + 1,
+                "last_scan_at": upsert.excluded.last_scan_at,
+                "last_region": upsert.excluded.last_region,
+            },
+        ).returning(ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region)
+        _COUNTERS[name] = statement
+    return statement
+
+
+def _count(
+    connection: Connection, query: Query, slot: int, sequence: int, owner: int, now: datetime
+) -> tuple[int, datetime | None, str | None]:
+    """Count this query of an active code: (count, first query's time, its region)."""
     if not query.record:
-        row = session.execute(
-            select(
-                ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region
-            ).where(ScannedCode.slot == slot, ScannedCode.sequence == sequence)
-        ).first()
+        row = connection.execute(_STATE, {"slot": slot, "sequence": sequence}).first()
         return (0, None, None) if row is None else (int(row[0]), row[1], row[2])
-    upsert = dialect_insert(session, ScannedCode).values(
-        slot=slot,
-        sequence=sequence,
-        organization_id=owner,
-        scan_count=1,
-        first_scan_at=now,
-        first_region=query.region,
-        last_scan_at=now,
-        last_region=query.region,
-    )
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[ScannedCode.slot, ScannedCode.sequence],
-        set_={
-            "scan_count": ScannedCode.scan_count + 1,
-            "last_scan_at": upsert.excluded.last_scan_at,
-            "last_region": upsert.excluded.last_region,
+    count, first_at, first_region = connection.execute(
+        _counter(connection),
+        {
+            "slot": slot,
+            "sequence": sequence,
+            "organization_id": owner,
+            "scan_count": 1,
+            "first_scan_at": now,
+            "first_region": query.region,
+            "last_scan_at": now,
+            "last_region": query.region,
         },
-    ).returning(ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region)
-    count, first_at, first_region = session.execute(upsert).one()
+    ).one()
     return int(count), first_at, first_region
 
 
 def _log(
-    session: Session,
+    connection: Connection,
     query: Query,
     result: Verification,
     slot: int,
@@ -220,26 +240,27 @@ def _log(
 ) -> None:
     if not query.record:
         return
-    session.execute(
-        Scan.__table__.insert().values(
-            scanned_at=now,
-            code=result.code,
-            slot=slot,
-            sequence=sequence,
-            organization_id=result.organization_id,
-            product_id=result.product_id,
-            batch_id=batch_id,
-            verdict=result.verdict.value,
-            reasons=",".join(result.reasons),
-            scan_count=result.scan_count,
-            channel=query.channel.value,
-            region=query.region,
+    connection.execute(
+        _LOG,
+        {
+            "scanned_at": now,
+            "code": result.code,
+            "slot": slot,
+            "sequence": sequence,
+            "organization_id": result.organization_id,
+            "product_id": result.product_id,
+            "batch_id": batch_id,
+            "verdict": result.verdict.value,
+            "reasons": ",".join(result.reasons),
+            "scan_count": result.scan_count,
+            "channel": query.channel.value,
+            "region": query.region,
             # About 100 m: enough to place a shop, not a home.
-            latitude=None if query.latitude is None else round(query.latitude, 3),
-            longitude=None if query.longitude is None else round(query.longitude, 3),
-            ip_hash=query.ip_hash,
-            device_hash=query.device_hash,
-        )
+            "latitude": None if query.latitude is None else round(query.latitude, 3),
+            "longitude": None if query.longitude is None else round(query.longitude, 3),
+            "ip_hash": query.ip_hash,
+            "device_hash": query.device_hash,
+        },
     )
 
 
@@ -264,11 +285,17 @@ def verify(session: Session, keyring: Keyring, query: Query, *, now: datetime) -
 
     cipher = keyring.cipher_for(session, code.slot)
     sequence = None if cipher is None else cipher.sequence(code)
-    row = None if sequence is None else session.execute(_context(code.slot, sequence)).first()
+    # Core statements on the session's connection: the ORM adds nothing on this path.
+    connection = session.connection()
+    row = (
+        None
+        if sequence is None
+        else connection.execute(_CONTEXT, {"slot": code.slot, "sequence": sequence}).first()
+    )
     if row is None or sequence is None or sequence >= row[1]:
         owner = None if row is None else row[3]
         result = Verification(Verdict.NOT_FOUND, text, organization_id=owner)
-        _log(session, query, result, code.slot, sequence, None, now)
+        _log(connection, query, result, code.slot, sequence, None, now)
         return result
 
     (
@@ -288,6 +315,7 @@ def verify(session: Session, keyring: Keyring, query: Query, *, now: datetime) -
         lot,
         produced,
         expires,
+        recall_id,
     ) = row
     product = (
         None
@@ -305,7 +333,7 @@ def verify(session: Session, keyring: Keyring, query: Query, *, now: datetime) -
     if state != CodeState.ACTIVE:
         verdict = Verdict.INACTIVE if state == CodeState.ISSUED else Verdict.VOID
         result = Verification(verdict, text, **facts)  # type: ignore[arg-type]
-        _log(session, query, result, code.slot, sequence, batch_id, now)
+        _log(connection, query, result, code.slot, sequence, batch_id, now)
         return result
 
     reasons: list[str] = []
@@ -313,8 +341,12 @@ def verify(session: Session, keyring: Keyring, query: Query, *, now: datetime) -
         reasons.append("gtin_mismatch")
     if query.lot is not None and query.lot != lot:
         reasons.append("lot_mismatch")
-    recall = _active_recall(session, product_id, batch_id)
-    count, first_at, first_region = _count(session, query, code.slot, sequence, owner, now)
+    recall = (
+        None
+        if recall_id is None
+        else RecallFacts(*connection.execute(_RECALL, {"id": recall_id}).one())
+    )
+    count, first_at, first_region = _count(connection, query, code.slot, sequence, owner, now)
     if recall is not None:
         verdict = Verdict.RECALLED
     elif reasons:
@@ -336,7 +368,7 @@ def verify(session: Session, keyring: Keyring, query: Query, *, now: datetime) -
         recall=recall,
         **facts,  # type: ignore[arg-type]
     )
-    _log(session, query, result, code.slot, sequence, batch_id, now)
+    _log(connection, query, result, code.slot, sequence, batch_id, now)
     return result
 
 

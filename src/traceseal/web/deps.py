@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings
+from traceseal.db import writer_turn
 from traceseal.errors import Forbidden, Unauthorized
 from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.service import authenticate
@@ -20,19 +21,19 @@ def _session(request: Request) -> Iterator[Session]:
     # raises. scope="function" makes the commit happen before the response is sent, so a
     # failed commit is an error response, never a success that was not stored.
     factory = request.app.state.session_factory
-    with factory() as session, session.begin():
+    with writer_turn(factory), factory() as session, session.begin():
         yield session
 
 
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _keyring(request: Request) -> Keyring:
+async def _keyring(request: Request) -> Keyring:
     keyring: Keyring = request.app.state.keyring
     return keyring
 

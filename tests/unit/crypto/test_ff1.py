@@ -3,6 +3,8 @@ independent implementation (fastfpe, written in Rust from the same standard) agr
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from fastfpe import ff1 as independent
@@ -28,6 +30,7 @@ def test_vectorised_equals_reference_and_round_trips(
         digits = [int(c) for c in f"{value:0{length}d}"]
         assert "".join(map(str, reference.encrypt(digits, tweak))) == f"{int(cipher):0{length}d}"
     assert bulk.decrypt(encrypted).tolist() == values
+    assert [bulk.decrypt_int(int(c)) for c in encrypted] == values
 
 
 @settings(max_examples=30, deadline=None)
@@ -51,7 +54,23 @@ def test_rejects_values_outside_the_domain_and_bad_keys() -> None:
     bulk = FF1Radix10(bytes(32), b"", 6)
     with pytest.raises(ValueError, match="6 digits"):
         bulk.encrypt(np.array([1_000_000], dtype=np.uint64))
+    with pytest.raises(ValueError, match="6 digits"):
+        bulk.decrypt_int(1_000_000)
     with pytest.raises(ValueError, match="16, 24 or 32"):
         FF1Radix10(bytes(20), b"", 16)
     with pytest.raises(ValueError, match="1,000,000"):
         FF1(bytes(16), 10).encrypt([1, 2, 3], b"")
+
+
+def test_one_instance_is_safe_to_share_between_threads() -> None:
+    # A Keyring shares one cipher per slot between the server's worker threads.
+    bulk = FF1Radix10(bytes(range(32)), b"123", 16)
+    expected = bulk.encrypt(np.arange(50_000, dtype=np.uint64))
+
+    def work(seed: int) -> bool:
+        chunk = bulk.encrypt(np.arange(50_000, dtype=np.uint64))
+        singles = [bulk.decrypt_int(int(c)) for c in expected[seed::97]]
+        return bool((chunk == expected).all()) and singles == list(range(seed, 50_000, 97))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(work, range(32)))
