@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from traceseal.alerts.models import Alert, Severity
-from traceseal.db import dialect_insert, utcnow
+from traceseal.db import Executor, dialect_insert, utcnow
 from traceseal.errors import NotFound
 from traceseal.orgs.models import Organization, Role
 
@@ -18,7 +18,7 @@ _OVERSIGHT = {Role.OPERATOR.value, Role.REGULATOR.value}
 
 
 def raise_alert(
-    session: Session,
+    session: Executor,
     *,
     kind: str,
     severity: Severity,

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,7 +54,7 @@ class Keyring:
             self._ciphers[slot.slot] = cipher
         return cipher
 
-    def cipher_for(self, session: Session, slot: int) -> SlotCipher | None:
+    def cipher_for(self, session: Session | Connection, slot: int) -> SlotCipher | None:
         """The cipher of slot number ``slot``, or None if no such slot exists (yet).
 
         A slot's key never changes once created, so a hit needs no database read; a miss
@@ -63,8 +63,14 @@ class Keyring:
         cipher = self._ciphers.get(slot)
         if cipher is not None:
             return cipher
-        row = session.get(KeySlot, slot)
-        return None if row is None else self.cipher(row)
+        wrapped = session.execute(
+            select(KeySlot.wrapped_key).where(KeySlot.slot == slot)
+        ).scalar_one_or_none()
+        if wrapped is None:
+            return None
+        cipher = SlotCipher(slot, unwrap(self._master_key, wrapped, _purpose(slot)))
+        self._ciphers[slot] = cipher
+        return cipher
 
     def derive(self, purpose: str) -> bytes:
         """A 32-byte secret for ``purpose``, derived from the master key (HMAC-SHA-256)."""

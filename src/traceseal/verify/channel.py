@@ -10,13 +10,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings
-from traceseal.db import unit_of_work, utcnow
+from traceseal.db import unit_of_work, utcnow, writer_turn
 from traceseal.errors import InvalidInput
 from traceseal.reports.service import ReportInput, submit_report
 from traceseal.verify.limits import BurstWatch, FailureGuard, RequestRate
@@ -61,8 +65,20 @@ class Verifier:
         self.burst = BurstWatch(
             settings.enumeration_alert_threshold, settings.enumeration_alert_window
         )
+        # SQLite runs inside this process and admits one writer at a time, so a worker
+        # thread per verification adds two thread hand-offs and GIL contention and no
+        # concurrency: on SQLite the API verifies on the event loop (about 0.25 ms of CPU,
+        # bench/verify.py). PostgreSQL waits on the network, so it gets the thread pool.
+        self._engine: Engine = session_factory.kw["bind"]
+        self.inline = self._engine.dialect.name == "sqlite"
         self.report_guard = FailureGuard(REPORTS_PER_HOUR, 3600)
         self.max_photo_bytes = settings.report_photo_max_bytes
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A Core transaction (the verification path needs no ORM session)."""
+        with writer_turn(self._session_factory), self._engine.begin() as connection:
+            yield connection
 
     def client(self, ip: str | None, device: str | None) -> Client:
         return Client(self._hash(ip), self._hash(device))
@@ -81,26 +97,32 @@ class Verifier:
         query = replace(query, ip_hash=client.ip_hash, device_hash=client.device_hash)
         now = time.time()
         try:
-            with unit_of_work(self._session_factory) as session:
-                self.guard.check(session, client.keys, now)
-                result = verify(session, self._keyring, query, now=utcnow())
+            with self._transaction() as connection:
+                self.guard.check(connection, client.keys, now)
+                result = verify(connection, self._keyring, query, now=utcnow())
                 # Bots and HEAD requests tick too: a user agent is no proof of innocence.
                 if result.verdict in FAILURES:
-                    self.guard.tick(session, client.keys, now)
+                    self.guard.tick(connection, client.keys, now)
                 if result.verdict is Verdict.NOT_FOUND:
-                    self.burst.tick(session, now)
+                    self.burst.tick(connection, now)
                 return result
         except InvalidInput:
             # Not a code at all: nothing is recorded but the client's failure tick, in a
             # transaction of its own since the one above was rolled back.
-            with unit_of_work(self._session_factory) as session:
-                self.guard.tick(session, client.keys, now)
+            with self._transaction() as connection:
+                self.guard.tick(connection, client.keys, now)
             raise
+
+    async def verify_async(self, query: Query, client: Client) -> Verification:
+        """:meth:`verify` for async handlers: inline on SQLite, in the thread pool otherwise."""
+        if self.inline:
+            return self.verify(query, client)
+        return await run_in_threadpool(self.verify, query, client)
 
     def tick_failure(self, client: Client) -> None:
         """Count a request that failed before reaching :meth:`verify` (e.g. a bad path)."""
-        with unit_of_work(self._session_factory) as session:
-            self.guard.tick(session, client.keys, time.time())
+        with self._transaction() as connection:
+            self.guard.tick(connection, client.keys, time.time())
 
     def report(self, data: ReportInput, client: Client) -> int:
         """Store a consumer's counterfeit report; at most REPORTS_PER_HOUR per client."""

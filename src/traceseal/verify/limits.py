@@ -25,20 +25,24 @@ from sqlalchemy.orm import Session
 
 from traceseal.alerts.models import Severity
 from traceseal.alerts.service import raise_alert
-from traceseal.db import dialect_insert
+from traceseal.db import Executor, Prepared, dialect_insert
 from traceseal.errors import TooManyRequests
 from traceseal.verify.models import RateWindow
 
 #: Windows are kept this many lengths back, then pruned.
 _KEEP_WINDOWS = 2
 
-_USED = select(func.max(RateWindow.count)).where(
-    RateWindow.key.in_(bindparam("keys", expanding=True)),
-    RateWindow.window_start == bindparam("start"),
+# Read on every request, so compiled once and run on the DBAPI cursor. A client has at
+# most two keys (address, device); with one, it is passed twice.
+_USED = Prepared(
+    select(func.max(RateWindow.count)).where(
+        RateWindow.key.in_([bindparam("key1"), bindparam("key2")]),
+        RateWindow.window_start == bindparam("start"),
+    )
 )
 
 
-def _bump(session: Session, key: str, window_start: int, window: int) -> int:
+def _bump(session: Executor, key: str, window_start: int, window: int) -> int:
     """Add one to ``key``'s counter in the window; return the new count (atomic upsert)."""
     upsert = dialect_insert(session, RateWindow).values(key=key, window_start=window_start, count=1)
     upsert = upsert.on_conflict_do_update(
@@ -68,14 +72,15 @@ class FailureGuard:
     def _start(self, now: float) -> int:
         return int(now) - int(now) % self.window
 
-    def check(self, session: Session, keys: Iterable[str], now: float) -> None:
+    def check(self, session: Executor, keys: Iterable[str], now: float) -> None:
         """Raise TooManyRequests if any of ``keys`` used up its failures in this window."""
         keys = list(keys)
         if not self.limit or not keys:
             return
         start = self._start(now)
-        # Read on every request: a statement built once, run on the session's connection.
-        used = session.connection().execute(_USED, {"keys": keys, "start": start}).scalar()
+        params = {"key1": keys[0], "key2": keys[-1], "start": start}
+        connection = session.connection() if isinstance(session, Session) else session
+        (used,) = _USED.run(connection, params).fetchone()
         if used is not None and used >= self.limit:
             raise TooManyRequests(
                 f"too many codes that do not exist or do not check from this client; "
@@ -83,7 +88,7 @@ class FailureGuard:
                 retry_after=start + self.window - int(now),
             )
 
-    def tick(self, session: Session, keys: Iterable[str], now: float) -> None:
+    def tick(self, session: Executor, keys: Iterable[str], now: float) -> None:
         if not self.limit:
             return
         start = self._start(now)
@@ -100,7 +105,7 @@ class BurstWatch:
         self.threshold = threshold
         self.window = window
 
-    def tick(self, session: Session, now: float) -> None:
+    def tick(self, session: Executor, now: float) -> None:
         if not self.threshold:
             return
         start = int(now) - int(now) % self.window

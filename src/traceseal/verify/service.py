@@ -22,11 +22,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, or_, select
-from sqlalchemy.orm import Session
 
 from traceseal.codes.models import CodeRun, CodeSegment, CodeState
 from traceseal.codes.sealcode import CodeFormatError, parse_code
 from traceseal.codes.service import Keyring
+from traceseal.db import Prepared, db_time, py_date, py_time
 from traceseal.errors import InvalidInput
 from traceseal.orgs.models import Organization
 from traceseal.recalls.models import Recall
@@ -115,9 +115,6 @@ def _check_coordinates(query: Query) -> None:
         raise InvalidInput("lon must be between -180 and 180", field="lon")
 
 
-# The statements of the hot path are built once, with bound parameters: building and
-# cache-keying a statement per request costs more than running it (bench/verify.py).
-
 # The segment holding a sequence number: the subquery walks the (slot, start) index
 # backwards to the greatest start not above it; the caller checks ``sequence < stop``.
 _SEGMENT_ID = (
@@ -175,35 +172,63 @@ _RECALL = select(Recall.reason, Recall.instructions, Recall.contact, Recall.anno
 _STATE = select(ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region).where(
     ScannedCode.slot == bindparam("slot"), ScannedCode.sequence == bindparam("sequence")
 )
-_LOG = insert(Scan)
-_COUNTERS: dict[str, Any] = {}
+_LOG_COLUMNS = [
+    "scanned_at",
+    "code",
+    "slot",
+    "sequence",
+    "organization_id",
+    "product_id",
+    "batch_id",
+    "verdict",
+    "reasons",
+    "scan_count",
+    "channel",
+    "region",
+    "latitude",
+    "longitude",
+    "ip_hash",
+    "device_hash",
+]
 
 
-def _counter(connection: Connection) -> Any:
-    """The per-code counter upsert for this engine.
+def _counter(dialect: str) -> Any:
+    """The per-code counter: one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``.
 
-    One ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``: the first query of a code
-    creates its row with count 1, later ones add 1, atomically on both engines, so of any
-    number of simultaneous first queries exactly one sees 1.
+    The first query of a code creates its row with count 1, later ones add 1, atomically on
+    both engines, so of any number of simultaneous first queries exactly one sees 1.
     """
-    name = connection.dialect.name
-    statement = _COUNTERS.get(name)
-    if statement is None:
-        if name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        upsert = dialect_insert(ScannedCode)
-        statement = upsert.on_conflict_do_update(
-            index_elements=[ScannedCode.slot, ScannedCode.sequence],
-            set_={
-                "scan_count": ScannedCode.scan_count + 1,
-                "last_scan_at": upsert.excluded.last_scan_at,
-                "last_region": upsert.excluded.last_region,
-            },
-        ).returning(ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region)
-        _COUNTERS[name] = statement
-    return statement
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    upsert = dialect_insert(ScannedCode).values(
+        slot=bindparam("slot"),
+        sequence=bindparam("sequence"),
+        organization_id=bindparam("owner"),
+        scan_count=1,
+        first_scan_at=bindparam("now"),
+        first_region=bindparam("region"),
+        last_scan_at=bindparam("now"),
+        last_region=bindparam("region"),
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=[ScannedCode.slot, ScannedCode.sequence],
+        set_={
+            "scan_count": ScannedCode.scan_count + 1,
+            "last_scan_at": upsert.excluded.last_scan_at,
+            "last_region": upsert.excluded.last_region,
+        },
+    ).returning(ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region)
+
+
+# Statements built and compiled once per engine kind, run on the DBAPI cursor: per request
+# SQLAlchemy's own work would cost more than the queries (bench/verify.py).
+CONTEXT = Prepared(_CONTEXT)
+RECALL = Prepared(_RECALL)
+STATE = Prepared(_STATE)
+LOG = Prepared(insert(Scan), column_keys=_LOG_COLUMNS)
+COUNTER = {name: Prepared(_counter(name)) for name in ("sqlite", "postgresql")}
 
 
 def _count(
@@ -211,22 +236,19 @@ def _count(
 ) -> tuple[int, datetime | None, str | None]:
     """Count this query of an active code: (count, first query's time, its region)."""
     if not query.record:
-        row = connection.execute(_STATE, {"slot": slot, "sequence": sequence}).first()
-        return (0, None, None) if row is None else (int(row[0]), row[1], row[2])
-    count, first_at, first_region = connection.execute(
-        _counter(connection),
-        {
-            "slot": slot,
-            "sequence": sequence,
-            "organization_id": owner,
-            "scan_count": 1,
-            "first_scan_at": now,
-            "first_region": query.region,
-            "last_scan_at": now,
-            "last_region": query.region,
-        },
-    ).one()
-    return int(count), first_at, first_region
+        row = STATE.run(connection, {"slot": slot, "sequence": sequence}).fetchone()
+        return (0, None, None) if row is None else (int(row[0]), py_time(row[1]), row[2])
+    params = {
+        "slot": slot,
+        "sequence": sequence,
+        "owner": owner,
+        "now": db_time(now, connection.dialect),
+        "region": query.region,
+    }
+    count, first_at, first_region = (
+        COUNTER[connection.dialect.name].run(connection, params).fetchone()
+    )
+    return int(count), py_time(first_at), first_region
 
 
 def _log(
@@ -240,10 +262,10 @@ def _log(
 ) -> None:
     if not query.record:
         return
-    connection.execute(
-        _LOG,
+    LOG.run(
+        connection,
         {
-            "scanned_at": now,
+            "scanned_at": db_time(now, connection.dialect),
             "code": result.code,
             "slot": slot,
             "sequence": sequence,
@@ -264,10 +286,14 @@ def _log(
     )
 
 
-def verify(session: Session, keyring: Keyring, query: Query, *, now: datetime) -> Verification:
+def verify(
+    connection: Connection, keyring: Keyring, query: Query, *, now: datetime
+) -> Verification:
     """Answer one query. Raises InvalidInput for input that is not a code at all.
 
     The caller owns the transaction: the counter bump and the scan-log row commit together.
+    It is a Core connection, not an ORM session: nothing here needs the ORM, and on this
+    path the session's bookkeeping would cost a tenth of the request.
     """
     # Every field is checked before the code, so bad input is an error whatever the code.
     gtin = None if query.gtin is None else normalize_gtin(query.gtin)
@@ -283,14 +309,12 @@ def verify(session: Session, keyring: Keyring, query: Query, *, now: datetime) -
         raise InvalidInput(exc.detail, field="code") from exc
     text = code.text
 
-    cipher = keyring.cipher_for(session, code.slot)
+    cipher = keyring.cipher_for(connection, code.slot)
     sequence = None if cipher is None else cipher.sequence(code)
-    # Core statements on the session's connection: the ORM adds nothing on this path.
-    connection = session.connection()
     row = (
         None
         if sequence is None
-        else connection.execute(_CONTEXT, {"slot": code.slot, "sequence": sequence}).first()
+        else CONTEXT.run(connection, {"slot": code.slot, "sequence": sequence}).fetchone()
     )
     if row is None or sequence is None or sequence >= row[1]:
         owner = None if row is None else row[3]
@@ -322,7 +346,7 @@ def verify(session: Session, keyring: Keyring, query: Query, *, now: datetime) -
         if product_id is None
         else ProductFacts(product_gtin, name, brand, category, specification, image_url)
     )
-    batch = None if lot is None else BatchFacts(lot, produced, expires)
+    batch = None if lot is None else BatchFacts(lot, py_date(produced), py_date(expires))
     facts = {
         "product": product,
         "batch": batch,
@@ -341,11 +365,12 @@ def verify(session: Session, keyring: Keyring, query: Query, *, now: datetime) -
         reasons.append("gtin_mismatch")
     if query.lot is not None and query.lot != lot:
         reasons.append("lot_mismatch")
-    recall = (
-        None
-        if recall_id is None
-        else RecallFacts(*connection.execute(_RECALL, {"id": recall_id}).one())
-    )
+    recall = None
+    if recall_id is not None:
+        reason, instructions, contact, announced_at = RECALL.run(
+            connection, {"id": recall_id}
+        ).fetchone()
+        recall = RecallFacts(reason, instructions, contact, py_time(announced_at))  # type: ignore[arg-type]
     count, first_at, first_region = _count(connection, query, code.slot, sequence, owner, now)
     if recall is not None:
         verdict = Verdict.RECALLED

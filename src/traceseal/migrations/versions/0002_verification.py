@@ -89,6 +89,7 @@ def upgrade() -> None:
             name=op.f("fk_scanned_codes_organization_id_organizations"),
         ),
         sa.PrimaryKeyConstraint("slot", "sequence", name=op.f("pk_scanned_codes")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("scanned_codes", schema=None) as batch_op:
         batch_op.create_index(
@@ -217,14 +218,12 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_scans_organization_scanned_at", ["organization_id", "scanned_at"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_scans_scanned_at"), ["scanned_at"], unique=False)
         batch_op.create_index("ix_scans_slot_sequence", ["slot", "sequence"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("scans", schema=None) as batch_op:
         batch_op.drop_index("ix_scans_slot_sequence")
-        batch_op.drop_index(batch_op.f("ix_scans_scanned_at"))
         batch_op.drop_index("ix_scans_organization_scanned_at")
 
     op.drop_table("scans")
