@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -46,9 +47,10 @@ def test_the_qr_link_answers_json_html_and_linkset(platform: Platform, acme: Ten
     assert "正品（已被查询过）" in page.text
     assert "ts_device=" in page.headers["set-cookie"]
 
+    # Switching the page to English is the same browser asking again: not a new query.
     english = platform.client.get(link + "?lang=en", headers=HTML)
     assert "Genuine, checked before" in english.text
-    assert "checked 3 times" in english.text
+    assert "checked 2 times" in english.text
 
     for response in (
         platform.client.get(link, headers={"Accept": "application/linkset+json"}),
@@ -153,7 +155,7 @@ def test_manual_entry_page_tolerates_spaces_and_dashes(platform: Platform, acme:
     assert 'data-verdict="genuine"' in page.text
     dashed = "-".join(code[i : i + 4] for i in range(0, 20, 4))
     again = platform.client.get("/verify", params={"code": dashed}, headers=JSON)
-    assert again.json()["scan_count"] == 2
+    assert again.json()["scan_count"] == 1  # the same browser asking again: same query
     with platform.session_factory() as session:
         channels = session.scalars(select(Scan.channel).where(Scan.code == code)).all()
     assert channels == ["web", "web"]
@@ -223,3 +225,46 @@ def test_bad_reports_are_refused_and_store_nothing(
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert count_rows(platform, CounterfeitReport) == 0
+
+
+def test_a_reload_or_language_switch_by_the_same_device_is_not_another_query(
+    platform: Platform, acme: Tenant
+) -> None:
+    code = issue(platform, acme, 1)[0]
+    link = f"/01/{GTIN}/21/{code}"
+    first = platform.client.get(link, headers=HTML)
+    assert 'data-verdict="genuine"' in first.text
+    device = first.cookies["ts_device"]
+    for _ in range(2):  # a reload, then the switch to English
+        same = platform.client.get(link + "?lang=en", headers=HTML)
+        assert 'data-verdict="genuine"' in same.text
+        assert ">1</dd>" in same.text
+    # Another phone scanning the same label is a second query.
+    with TestClient(platform.app) as other:
+        second = other.get(link, headers=JSON).json()
+    assert second["verdict"] == "genuine_repeat"
+    assert second["scan_count"] == 2
+    assert device != ""
+    assert scans_of(platform, code) == 4  # every answer is still in the scan log
+
+
+def test_report_form_keeps_what_was_typed_and_language_links_keep_the_page(
+    platform: Platform, acme: Tenant
+) -> None:
+    code = issue(platform, acme, 1)[0]
+    empty = platform.client.post(
+        "/report?lang=zh-CN", data={"code": code, "contact": "138 0000 0000"}, headers=HTML
+    )
+    assert empty.status_code == 422
+    assert 'id="report-error"' in empty.text
+    assert "请填写购买地点或情况说明" in empty.text
+    assert 'value="138 0000 0000"' in empty.text  # nothing typed is lost
+    filed = platform.client.post(
+        "/report?lang=zh-CN", data={"code": code, "description": "包装粗糙"}, headers=HTML
+    )
+    assert filed.status_code == 200
+    assert 'href="/verify?lang=en"' in filed.text  # not back to the POST-only /report
+    page = platform.client.get("/verify", params={"code": code, "lang": "en"}, headers=HTML)
+    assert f'href="/verify?code={code}&amp;lang=zh-CN"' in page.text
+    wrong = platform.client.get("/verify", params={"code": "12345"}, headers=HTML)
+    assert "防伪码为20位数字" in wrong.text

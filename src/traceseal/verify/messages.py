@@ -40,6 +40,23 @@ _REASONS = {
 }
 
 
+# Input errors shown on pages, by field. English pages show the service's own detail.
+_INPUT_ERRORS_ZH = {
+    "code": "防伪码为20位数字（0-9），可含空格或横线，请核对后重新输入。",
+    "description": "请填写购买地点或情况说明，或附上照片。",
+    "photo": "照片须为 JPEG、PNG、WebP 或 GIF 格式，且不超过大小限制。",
+    "where_bought": "购买地点太长。",
+    "contact": "联系方式太长。",
+}
+
+
+def input_error(field: str | None, detail: str, lang: str) -> str:
+    """What a page says about bad input in ``field``."""
+    if lang == "zh-CN":
+        return _INPUT_ERRORS_ZH.get(field or "", "输入有误，请检查后重试。")
+    return detail
+
+
 def title(verdict: Verdict, lang: str) -> str:
     zh, en = _TITLES[verdict]
     return zh if lang == "zh-CN" else en

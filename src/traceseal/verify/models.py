@@ -69,6 +69,8 @@ class ScannedCode(Base):
     first_region: Mapped[str | None] = mapped_column(String(6), default=None)
     last_scan_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_region: Mapped[str | None] = mapped_column(String(6), default=None)
+    # A reload by the device that asked last is the same query, not another one.
+    last_device_hash: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class Scan(Base):

@@ -35,6 +35,7 @@ from traceseal.web.negotiation import (
     ensure_device_cookie,
     is_bot,
     language,
+    page_device_id,
     representation,
 )
 from traceseal.web.problems import problem
@@ -124,7 +125,10 @@ def _answer(
 ) -> Response:
     lang = language(request)
     wanted = representation(request)
-    client = verifier.client(client_ip(request), device_id(request))
+    # Browsers get a device id on the page that answers them; programs asking for JSON or
+    # a linkset are told apart by their own cookie, if they keep one.
+    device = page_device_id(request) if wanted == "html" else device_id(request)
+    client = verifier.client(client_ip(request), device)
     query = Query(
         code=code,
         gtin=gtin,
@@ -257,7 +261,8 @@ def entry(request: Request, verifier: VerifierDep) -> Response:
         except CodeFormatError as exc:
             if exc.reason == "malformed":
                 verifier.tick_failure(verifier.client(client_ip(request), device_id(request)))
-                context = {"lang": lang, "product": None, "error": exc.detail, "value": typed}
+                error = messages.input_error("code", exc.detail, lang)
+                context = {"lang": lang, "product": None, "error": error, "value": typed}
                 return templates.TemplateResponse(
                     request, "verify/entry.html", context, status_code=400
                 )
@@ -290,7 +295,19 @@ def report_form(
     except TooManyRequests as exc:
         return _error(request, 429, exc.detail, retry_after=exc.retry_after)
     except InvalidInput as exc:
-        return _error(request, 422, exc.detail)
+        # The form again, as it was filled in, with what to fix (the photo must be re-chosen:
+        # browsers never pre-fill a file input).
+        context = {
+            "lang": lang,
+            "code": code,
+            "error": messages.input_error(exc.field, exc.detail, lang),
+            "values": {
+                "where_bought": where_bought,
+                "description": description,
+                "contact": contact,
+            },
+        }
+        return templates.TemplateResponse(request, "verify/report.html", context, status_code=422)
     context = {"lang": lang, "message": THANKS[lang], "report_id": report_id, "code": code}
     return templates.TemplateResponse(request, "verify/thanks.html", context)
 

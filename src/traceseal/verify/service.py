@@ -18,10 +18,10 @@ session and never commits; client addresses and devices arrive already hashed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, or_, select
 
 from traceseal.codes.models import CodeRun, CodeSegment, CodeState
 from traceseal.codes.sealcode import CodeFormatError, parse_code
@@ -43,6 +43,10 @@ __all__ = [
     "Verification",
     "verify",
 ]
+
+
+#: A device asking about the same code again within this time is not a new query.
+RELOAD_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,13 +215,22 @@ def _counter(dialect: str) -> Any:
         first_region=bindparam("region"),
         last_scan_at=bindparam("now"),
         last_region=bindparam("region"),
+        last_device_hash=bindparam("device"),
+    )
+    # The same device asking again within RELOAD_WINDOW (a reload, a language switch) is
+    # the same query: the count stays. A NULL device never equals anything, so callers
+    # without a device cookie count every time.
+    same_query = and_(
+        ScannedCode.last_device_hash == upsert.excluded.last_device_hash,
+        ScannedCode.last_scan_at > bindparam("since"),
     )
     return upsert.on_conflict_do_update(
         index_elements=[ScannedCode.slot, ScannedCode.sequence],
         set_={
-            "scan_count": ScannedCode.scan_count + 1,
+            "scan_count": ScannedCode.scan_count + case((same_query, 0), else_=1),
             "last_scan_at": upsert.excluded.last_scan_at,
             "last_region": upsert.excluded.last_region,
+            "last_device_hash": upsert.excluded.last_device_hash,
         },
     ).returning(ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region)
 
@@ -243,7 +256,9 @@ def _count(
         "sequence": sequence,
         "owner": owner,
         "now": db_time(now, connection.dialect),
+        "since": db_time(now - RELOAD_WINDOW, connection.dialect),
         "region": query.region,
+        "device": query.device_hash,
     }
     count, first_at, first_region = (
         COUNTER[connection.dialect.name].run(connection, params).fetchone()

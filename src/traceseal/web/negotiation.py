@@ -93,12 +93,24 @@ def device_id(request: Request) -> str | None:
     return value if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", value) else None
 
 
+def page_device_id(request: Request) -> str:
+    """The browser's device id, or a new one for a browser on its first page.
+
+    A new id is used for the request that creates it, so the first scan and a reload of
+    its page are known to come from one device; :func:`ensure_device_cookie` stores it.
+    """
+    found = device_id(request)
+    if found is None:
+        found = request.state.new_device = secrets.token_urlsafe(16)
+    return found
+
+
 def ensure_device_cookie(request: Request, response: Response) -> None:
     """Give a browser a random device id on its first page, so repeat visits are told apart."""
     if device_id(request) is None:
         response.set_cookie(
             DEVICE_COOKIE,
-            secrets.token_urlsafe(16),
+            getattr(request.state, "new_device", None) or secrets.token_urlsafe(16),
             max_age=_TWO_YEARS,
             httponly=True,
             samesite="lax",

@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.Column("first_region", sa.String(length=6), nullable=True),
         sa.Column("last_scan_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_region", sa.String(length=6), nullable=True),
+        sa.Column("last_device_hash", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
             ["organization_id"],
             ["organizations.id"],
