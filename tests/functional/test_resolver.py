@@ -149,6 +149,7 @@ def test_manual_entry_page_tolerates_spaces_and_dashes(platform: Platform, acme:
     code = issue(platform, acme, 2)[1]
     form = platform.client.get("/verify", headers=HTML)
     assert form.status_code == 200
+    assert platform.client.head("/verify").status_code == 200
     assert 'name="code"' in form.text
     spaced = " ".join(code[i : i + 4] for i in range(0, 20, 4))
     page = platform.client.get("/verify", params={"code": spaced, "lang": "en"}, headers=HTML)

@@ -241,7 +241,7 @@ def bad_digital_link(request: Request, rest: str) -> Response:
     )
 
 
-@router.get("/verify")
+@router.api_route("/verify", methods=["GET", "HEAD"])
 def entry(request: Request, verifier: VerifierDep) -> Response:
     """The manual entry page; with ``?code=`` it verifies what was typed (channel ``web``)."""
     typed = request.query_params.get("code")
@@ -312,7 +312,7 @@ def report_form(
     return templates.TemplateResponse(request, "verify/thanks.html", context)
 
 
-@router.get("/.well-known/gs1resolver")
+@router.api_route("/.well-known/gs1resolver", methods=["GET", "HEAD"])
 def resolver_description(request: Request) -> JSONResponse:
     """The resolver description file (GS1-Conformant Resolver standard, section 3)."""
     return JSONResponse(
