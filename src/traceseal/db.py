@@ -38,6 +38,7 @@ __all__ = [
     "py_time",
     "unit_of_work",
     "utcnow",
+    "writer_gate",
     "writer_turn",
 ]
 
@@ -141,6 +142,12 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def writer_gate(factory: sessionmaker[Session]) -> Any:
+    """The in-process SQLite writer lock behind ``factory`` (a reentrant lock), or None."""
+    engine = factory.kw.get("bind")
+    return _GATES.get(engine) if engine is not None else None
+
+
 @contextmanager
 def writer_turn(factory: sessionmaker[Session]) -> Iterator[None]:
     """Wait for this process's turn at SQLite's single write lock; no-op on PostgreSQL.
@@ -151,8 +158,7 @@ def writer_turn(factory: sessionmaker[Session]) -> Iterator[None]:
     lock in process hands the turn over as soon as the holder is done. Other processes
     still meet SQLite's busy timeout.
     """
-    engine = factory.kw.get("bind")
-    gate = _GATES.get(engine) if engine is not None else None
+    gate = writer_gate(factory)
     if gate is None:
         yield
         return

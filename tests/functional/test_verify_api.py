@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -15,6 +16,7 @@ from tests.conftest import Platform, Tenant, add_batch, add_product
 from traceseal.codes.models import KeySlot
 from traceseal.codes.sealcode import SealCode
 from traceseal.crypto import damm
+from traceseal.db import writer_gate
 from traceseal.verify.models import RateWindow, Scan, ScannedCode
 
 GTIN = "09506000134352"
@@ -323,3 +325,37 @@ def test_a_burst_of_not_found_across_clients_raises_one_operator_alert(
     )
     assert ack.status_code == 200
     assert ack.json()["acknowledged_at"] is not None
+
+
+def test_the_event_loop_never_waits_behind_another_threads_transaction(
+    platform: Platform, acme
+) -> None:
+    code = issue(platform, acme, 1)[0]
+    gate = writer_gate(platform.session_factory)
+    if gate is None:
+        pytest.skip("only SQLite has an in-process writer queue")
+    answered = threading.Event()
+    holding = threading.Event()
+    result: dict[str, object] = {}
+
+    def hold() -> None:  # another thread in a long transaction
+        with gate:
+            holding.set()
+            answered.wait(timeout=10)
+
+    def query() -> None:
+        result["body"] = verify(platform, code).json()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    asker = threading.Thread(target=query)
+    asker.start()
+    time.sleep(0.2)
+    # The verification waits for its turn in a worker thread, so the server still answers.
+    assert platform.client.get("/healthz").status_code == 200
+    assert asker.is_alive()
+    answered.set()
+    asker.join()
+    holder.join()
+    assert result["body"]["verdict"] == "genuine"

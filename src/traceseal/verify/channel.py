@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings
-from traceseal.db import unit_of_work, utcnow, writer_turn
+from traceseal.db import unit_of_work, utcnow, writer_gate, writer_turn
 from traceseal.errors import InvalidInput
 from traceseal.reports.service import ReportInput, submit_report
 from traceseal.verify.limits import BurstWatch, FailureGuard, RequestRate
@@ -114,9 +114,18 @@ class Verifier:
             raise
 
     async def verify_async(self, query: Query, client: Client) -> Verification:
-        """:meth:`verify` for async handlers: inline on SQLite, in the thread pool otherwise."""
-        if self.inline:
-            return self.verify(query, client)
+        """:meth:`verify` for async handlers: inline on SQLite, in the thread pool otherwise.
+
+        Inline only when this process's SQLite write turn is free at once: the event loop
+        must never wait behind another thread's transaction (a long activation, say). The
+        lock is reentrant, so :meth:`verify` takes it again without waiting.
+        """
+        gate = writer_gate(self._session_factory) if self.inline else None
+        if gate is not None and gate.acquire(blocking=False):
+            try:
+                return self.verify(query, client)
+            finally:
+                gate.release()
         return await run_in_threadpool(self.verify, query, client)
 
     def tick_failure(self, client: Client) -> None:
