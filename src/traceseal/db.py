@@ -89,7 +89,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 #: One in-process writer queue per SQLite engine (see :func:`writer_turn`).
-_GATES: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_GATES: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
 #: After this long in the queue, go to SQLite's busy handling rather than wait forever.
 _GATE_TIMEOUT = 30.0
 
@@ -102,13 +102,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # the last transactions, never corrupt the file.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA busy_timeout=10000")  # verify/channel.py BUSY_TIMEOUT_MS
     # Reads through a memory map rather than read() calls into each connection's own
     # page cache: the hot pages of the code and scan indexes are shared by every thread.
     cursor.execute("PRAGMA mmap_size=1073741824")
     # A checkpoint copies the WAL into the database and syncs it; the server runs them in
     # a background thread (Checkpointer), so a committing request only does one when the
-    # WAL has outgrown 16 MB (the checkpointer stopped, or a CLI job writing a lot).
+    # WAL has outgrown 20,000 pages, 80 MB (the checkpointer stopped, or a big CLI job).
     cursor.execute("PRAGMA wal_autocheckpoint=20000")
     cursor.close()
 
@@ -131,9 +131,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _no_autobegin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
 
-        # Reentrant: a thread already inside a transaction may open another (it then
-        # waits on SQLite's own lock, as it would without the gate).
-        _GATES[engine] = threading.RLock()
+        # Held only within one synchronous call of one thread (unit_of_work, verification).
+        _GATES[engine] = threading.Lock()
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -143,7 +142,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def writer_gate(factory: sessionmaker[Session]) -> Any:
-    """The in-process SQLite writer lock behind ``factory`` (a reentrant lock), or None."""
+    """The in-process SQLite writer lock behind ``factory``, or None (PostgreSQL)."""
     engine = factory.kw.get("bind")
     return _GATES.get(engine) if engine is not None else None
 

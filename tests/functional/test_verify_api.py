@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -358,4 +360,80 @@ def test_the_event_loop_never_waits_behind_another_threads_transaction(
     answered.set()
     asker.join()
     holder.join()
+    assert result["body"]["verdict"] == "genuine"
+
+
+def test_pages_and_verifications_interleave_on_one_event_loop(platform: Platform, acme) -> None:
+    # A request's unit of work may begin and end in different worker threads while
+    # verifications take the write turn on the event loop: all must complete and the
+    # turn must be free afterwards.
+    codes = issue(platform, acme, 10)
+
+    async def call(method: str, path: str, n: int, body: bytes = b"") -> int:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"x"), (b"content-type", b"application/json")],
+            "client": (f"192.0.2.{n + 1}", 1000),  # within the flood limit
+            "server": ("x", 80),
+        }
+        sent: list[dict] = []
+        delivered = False
+
+        async def receive() -> dict:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        await platform.app(scope, receive, send)
+        return next(m["status"] for m in sent if m["type"] == "http.response.start")
+
+    async def burst() -> list[int]:
+        jobs = []
+        for n in range(30):
+            body = f'{{"code": "{codes[n % 10]}"}}'.encode()
+            jobs.append(call("GET", f"/01/{GTIN}", n))
+            jobs.append(call("GET", f"/v/{codes[n % 10]}", n))
+            jobs.append(call("POST", "/api/v1/verify", n, body))
+        return await asyncio.wait_for(asyncio.gather(*jobs), timeout=60)
+
+    for _ in range(3):
+        assert asyncio.run(burst()) == [200] * 90
+    gate = writer_gate(platform.session_factory)
+    if gate is not None:
+        assert gate.acquire(blocking=False)
+        gate.release()
+
+
+def test_another_process_holding_sqlites_lock_does_not_stall_the_server(
+    platform: Platform, acme
+) -> None:
+    if not platform.settings.resolved_database_url.startswith("sqlite"):
+        pytest.skip("SQLite's file lock")
+    code = issue(platform, acme, 1)[0]
+    other = sqlite3.connect(platform.settings.resolved_database_url.removeprefix("sqlite:///"))
+    other.isolation_level = None
+    other.execute("BEGIN IMMEDIATE")  # as a CLI job in another process would
+    result: dict[str, object] = {}
+    asker = threading.Thread(target=lambda: result.update(body=verify(platform, code).json()))
+    asker.start()
+    time.sleep(0.3)
+    assert platform.client.get("/healthz").status_code == 200
+    assert asker.is_alive()  # waiting in a worker thread, not on the event loop
+    other.execute("COMMIT")
+    other.close()
+    asker.join()
     assert result["body"]["verdict"] == "genuine"

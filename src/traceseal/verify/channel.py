@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -29,6 +31,25 @@ from traceseal.verify.service import Query, Verification, verify
 
 #: Counterfeit reports one client may file per hour.
 REPORTS_PER_HOUR = 10
+#: How long a verification on the event loop waits for SQLite's lock before it moves to a
+#: worker thread; and the busy timeout every connection has otherwise (db.py).
+INLINE_BUSY_MS = 20
+BUSY_TIMEOUT_MS = 10_000
+
+
+class _Busy(Exception):
+    """SQLite's write lock was not free within INLINE_BUSY_MS."""
+
+
+def _network(ip: str | None) -> str | None:
+    """The address limits and hashes key on: an IPv6 client by its /64, which one
+    subscriber usually holds whole; an IPv4 address as it is."""
+    if not ip or ":" not in ip:
+        return ip
+    try:
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    except ValueError:
+        return ip
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +95,8 @@ class Verifier:
         self.report_guard = FailureGuard(REPORTS_PER_HOUR, 3600)
         self.max_photo_bytes = settings.report_photo_max_bytes
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        """A Core transaction (the verification path needs no ORM session)."""
-        with writer_turn(self._session_factory), self._engine.begin() as connection:
-            yield connection
-
     def client(self, ip: str | None, device: str | None) -> Client:
-        return Client(self._hash(ip), self._hash(device))
+        return Client(self._hash(_network(ip)), self._hash(device))
 
     def _hash(self, value: str | None) -> str | None:
         if not value:
@@ -94,43 +109,78 @@ class Verifier:
         self.rate.take(client.ip_hash or "-")
 
     def verify(self, query: Query, client: Client) -> Verification:
-        query = replace(query, ip_hash=client.ip_hash, device_hash=client.device_hash)
-        now = time.time()
-        try:
-            with self._transaction() as connection:
-                self.guard.check(connection, client.keys, now)
-                result = verify(connection, self._keyring, query, now=utcnow())
-                # Bots and HEAD requests tick too: a user agent is no proof of innocence.
-                if result.verdict in FAILURES:
-                    self.guard.tick(connection, client.keys, now)
-                if result.verdict is Verdict.NOT_FOUND:
-                    self.burst.tick(connection, now)
-                return result
-        except InvalidInput:
-            # Not a code at all: nothing is recorded but the client's failure tick, in a
-            # transaction of its own since the one above was rolled back.
-            with self._transaction() as connection:
-                self.guard.tick(connection, client.keys, now)
-            raise
+        """Answer one query, waiting for this process's SQLite write turn if need be."""
+        with writer_turn(self._session_factory):
+            return self._verify(query, client, self._engine.begin)
 
     async def verify_async(self, query: Query, client: Client) -> Verification:
         """:meth:`verify` for async handlers: inline on SQLite, in the thread pool otherwise.
 
-        Inline only when this process's SQLite write turn is free at once: the event loop
-        must never wait behind another thread's transaction (a long activation, say). The
-        lock is reentrant, so :meth:`verify` takes it again without waiting.
+        Inline only when this process's write turn is free at once and SQLite's lock within
+        INLINE_BUSY_MS: the event loop must never wait behind another thread's or another
+        process's transaction (a long activation, a CLI job). Otherwise a worker waits.
         """
         gate = writer_gate(self._session_factory) if self.inline else None
         if gate is not None and gate.acquire(blocking=False):
             try:
-                return self.verify(query, client)
+                return self._verify(query, client, self._impatient)
+            except _Busy:
+                pass
             finally:
                 gate.release()
         return await run_in_threadpool(self.verify, query, client)
 
+    @contextmanager
+    def _impatient(self) -> Iterator[Connection]:
+        """A transaction that gives up (raises _Busy) if SQLite's lock is not free soon."""
+        with self._engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            raw.execute(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
+            try:
+                with connection.begin():
+                    yield connection
+            except OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise _Busy from exc
+                raise
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+    def _verify(
+        self,
+        query: Query,
+        client: Client,
+        transaction: Callable[[], AbstractContextManager[Connection]],
+    ) -> Verification:
+        """The verification's transaction; the caller holds the process's write turn."""
+        query = replace(query, ip_hash=client.ip_hash, device_hash=client.device_hash)
+        now = time.time()
+        try:
+            with transaction() as connection:
+                self.guard.check(connection, client.keys, now)
+                result = verify(connection, self._keyring, query, now=utcnow())
+                over = False
+                # Bots and HEAD requests tick too: a user agent is no proof of innocence.
+                if result.verdict in FAILURES:
+                    over = self.guard.tick(connection, client.keys, now)
+                if result.verdict is Verdict.NOT_FOUND:
+                    self.burst.tick(connection, now)
+        except InvalidInput:
+            # Not a code at all: nothing is recorded but the client's failure tick, in a
+            # transaction of its own since the one above was rolled back.
+            with transaction() as connection:
+                self.guard.tick(connection, client.keys, now)
+            raise
+        if over:
+            # Parallel requests can all pass the check before any ticks; the tick's count
+            # is exact, so the ones past the limit are refused here (the tick is kept).
+            raise self.guard.refusal(now)
+        return result
+
     def tick_failure(self, client: Client) -> None:
         """Count a request that failed before reaching :meth:`verify` (e.g. a bad path)."""
-        with self._transaction() as connection:
+        with writer_turn(self._session_factory), self._engine.begin() as connection:
             self.guard.tick(connection, client.keys, time.time())
 
     def report(self, data: ReportInput, client: Client) -> int:

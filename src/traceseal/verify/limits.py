@@ -82,18 +82,23 @@ class FailureGuard:
         connection = session.connection() if isinstance(session, Session) else session
         (used,) = _USED.run(connection, params).fetchone()
         if used is not None and used >= self.limit:
-            raise TooManyRequests(
-                f"too many codes that do not exist or do not check from this client; "
-                f"try again in {start + self.window - int(now)} s",
-                retry_after=start + self.window - int(now),
-            )
+            raise self.refusal(now)
 
-    def tick(self, session: Executor, keys: Iterable[str], now: float) -> None:
+    def tick(self, session: Executor, keys: Iterable[str], now: float) -> bool:
+        """Count one failure for each key; True if one of them is now over the limit."""
         if not self.limit:
-            return
+            return False
         start = self._start(now)
-        for key in keys:
-            _bump(session, key, start, self.window)
+        counts = [_bump(session, key, start, self.window) for key in keys]
+        return max(counts, default=0) > self.limit
+
+    def refusal(self, now: float) -> TooManyRequests:
+        wait = self._start(now) + self.window - int(now)
+        return TooManyRequests(
+            f"too many codes that do not exist or do not check from this client; "
+            f"try again in {wait} s",
+            retry_after=wait,
+        )
 
 
 class BurstWatch:

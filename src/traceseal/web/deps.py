@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings
-from traceseal.db import writer_turn
 from traceseal.errors import Forbidden, Unauthorized
 from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.service import authenticate
@@ -20,8 +19,11 @@ def _session(request: Request) -> Iterator[Session]:
     # The request is the unit of work: commit when the handler returns, roll back if it
     # raises. scope="function" makes the commit happen before the response is sent, so a
     # failed commit is an error response, never a success that was not stored.
+    # No in-process writer turn here (db.writer_turn): FastAPI may run this generator's
+    # two halves in different worker threads, and a turn held across them would starve the
+    # thread pool. These requests meet SQLite's own busy handling instead.
     factory = request.app.state.session_factory
-    with writer_turn(factory), factory() as session, session.begin():
+    with factory() as session, session.begin():
         yield session
 
 
