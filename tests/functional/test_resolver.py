@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tests.conftest import PUBLIC_URL, Platform, Tenant, add_batch, add_product
 from tests.functional.test_verify_api import GTIN, LOT, count_rows, issue, typo
 from traceseal.reports.models import CounterfeitReport
-from traceseal.verify.models import Scan, ScannedCode
+from traceseal.verify.models import RateWindow, Scan
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -118,6 +118,9 @@ def test_invalid_digital_links_are_400_problems(
     assert page.status_code == 400
     assert page.headers["content-type"].startswith("text/html")
     assert count_rows(platform, Scan) == 0
+    with platform.session_factory() as session:  # each refusal ticked the client's counter
+        ticks = session.scalars(select(RateWindow.count).where(RateWindow.key.like("ip:%")))
+        assert list(ticks) == [2]
 
 
 def test_head_requests_and_link_preview_bots_never_count(platform: Platform, acme: Tenant) -> None:
@@ -134,15 +137,21 @@ def test_head_requests_and_link_preview_bots_never_count(platform: Platform, acm
         preview = platform.client.get(link, headers={**HTML, "User-Agent": agent})
         assert preview.status_code == 200
         assert "正品" in preview.text  # they get the page ...
+    # Nor do they learn a code's history: whether it was ever scanned stays hidden.
+    platform.client.post("/api/v1/verify", json={"code": code})
+    slack = platform.client.get(link, headers={**JSON, "User-Agent": "Slackbot 1.0"}).json()
+    assert slack["verdict"] == "genuine"
+    assert slack["scan_count"] == 0
+    assert slack["first_scan"] is None
     prefetch = platform.client.get(link, headers={**HTML, "Sec-Purpose": "prefetch"})
     assert prefetch.status_code == 200
-    assert scans_of(platform, code) == 0  # ... but nothing was counted
-    assert count_rows(platform, ScannedCode) == 0
-    # The consumer who then opens the link is the first query.
+    assert scans_of(platform, code) == 1  # ... but only the API query was counted
+    # A consumer in WeChat's browser is a person: the second query.
     wechat = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 MicroMessenger/8.0.47 NetType/WIFI"
+    platform.client.cookies.clear()  # another phone than the one that asked first
     person = platform.client.get(link, headers={**JSON, "User-Agent": wechat})
-    assert person.json()["verdict"] == "genuine"
-    assert person.json()["scan_count"] == 1
+    assert person.json()["verdict"] == "genuine_repeat"
+    assert person.json()["scan_count"] == 2
 
 
 def test_manual_entry_page_tolerates_spaces_and_dashes(platform: Platform, acme: Tenant) -> None:
@@ -269,3 +278,15 @@ def test_report_form_keeps_what_was_typed_and_language_links_keep_the_page(
     assert f'href="/verify?code={code}&amp;lang=zh-CN"' in page.text
     wrong = platform.client.get("/verify", params={"code": "12345"}, headers=HTML)
     assert "防伪码为20位数字" in wrong.text
+
+
+def test_a_decompression_bomb_photo_is_refused(platform: Platform, acme: Tenant) -> None:
+    out = io.BytesIO()
+    Image.new("1", (14_000, 14_000)).save(out, format="PNG")  # 196 megapixels, ~30 KB
+    response = platform.client.post(
+        "/api/v1/reports",
+        data={"code": issue(platform, acme, 1)[0], "description": "odd"},
+        files={"photo": ("bomb.png", out.getvalue(), "image/png")},
+    )
+    assert response.status_code == 422
+    assert count_rows(platform, CounterfeitReport) == 0

@@ -20,6 +20,7 @@ from traceseal.codes.models import KeySlot
 from traceseal.codes.sealcode import SealCode
 from traceseal.crypto import damm
 from traceseal.db import writer_gate
+from traceseal.orgs.models import Role
 from traceseal.verify.models import RateWindow, Scan, ScannedCode
 
 GTIN = "09506000134352"
@@ -181,7 +182,8 @@ def test_recalled_batch_answers_recalled_with_instructions(platform: Platform, a
     assert [r["lot"] for r in public] == [LOT]
     ended = platform.client.post(f"/api/v1/recalls/{public[0]['id']}/end", headers=acme.auth)
     assert ended.status_code == 200
-    assert verify(platform, codes[1]).json()["verdict"] == "genuine"
+    # The query during the recall was logged but not counted: this is the first query.
+    assert verify(platform, codes[0]).json()["verdict"] == "genuine"
 
 
 def test_gtin_or_lot_from_the_link_that_differ_from_the_code_are_suspicious(
@@ -196,6 +198,10 @@ def test_gtin_or_lot_from_the_link_that_differ_from_the_code_are_suspicious(
     assert body["verdict"] == "suspicious"
     assert body["reasons"] == ["lot_mismatch"]
     assert verify(platform, codes[2], gtin=GTIN, lot=LOT).json()["verdict"] == "genuine"
+    # A copied label on the wrong product does not use up the genuine item's first query.
+    assert verify(platform, codes[0], gtin=GTIN).json()["verdict"] == "genuine"
+    with platform.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Scan)) == 4
 
 
 def test_fifty_simultaneous_first_queries_give_exactly_one_genuine(
@@ -261,6 +267,10 @@ def test_malformed_input_is_a_4xx_problem_and_records_nothing(
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["status"] == response.status_code
     assert (count_rows(platform, Scan), count_rows(platform, ScannedCode)) == before
+    # ... except one tick of the client's failure counter.
+    with platform.session_factory() as session:
+        ticks = session.scalars(select(RateWindow.count).where(RateWindow.key.like("ip:%")))
+        assert list(ticks) == [1]
 
 
 def test_bad_json_and_huge_bodies_are_4xx_problems(platform: Platform) -> None:
@@ -440,3 +450,20 @@ def test_another_process_holding_sqlites_lock_does_not_stall_the_server(
     other.close()
     asker.join()
     assert result["body"]["verdict"] == "genuine"
+
+
+def test_a_brand_owner_cannot_lift_a_regulators_recall(platform: Platform, acme) -> None:
+    codes = issue(platform, acme, 1)
+    regulator = platform.org("Market Regulator", Role.REGULATOR)
+    announced = platform.client.post(
+        "/api/v1/recalls",
+        json={"gtin": GTIN, "reason": "unsafe valve", "instructions": "Stop using it."},
+        headers=regulator.auth,
+    )
+    assert announced.status_code == 201, announced.text
+    recall_id = announced.json()[0]["id"]
+    lifted = platform.client.post(f"/api/v1/recalls/{recall_id}/end", headers=acme.auth)
+    assert lifted.status_code == 404
+    assert verify(platform, codes[0]).json()["verdict"] == "recalled"
+    ended = platform.client.post(f"/api/v1/recalls/{recall_id}/end", headers=regulator.auth)
+    assert ended.status_code == 200

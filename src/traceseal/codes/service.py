@@ -40,6 +40,7 @@ class Keyring:
     def __init__(self, master_key: bytes) -> None:
         self._master_key = master_key
         self._ciphers: dict[int, SlotCipher] = {}
+        self._owners: dict[int, int] = {}
 
     def new_wrapped_key(self, slot: int) -> bytes:
         return wrap(self._master_key, os.urandom(32), _purpose(slot))
@@ -52,6 +53,7 @@ class Keyring:
         if cipher is None:
             cipher = SlotCipher(slot.slot, self.slot_key(slot))
             self._ciphers[slot.slot] = cipher
+            self._owners[slot.slot] = slot.organization_id
         return cipher
 
     def cipher_for(self, session: Session | Connection, slot: int) -> SlotCipher | None:
@@ -63,14 +65,19 @@ class Keyring:
         cipher = self._ciphers.get(slot)
         if cipher is not None:
             return cipher
-        wrapped = session.execute(
-            select(KeySlot.wrapped_key).where(KeySlot.slot == slot)
-        ).scalar_one_or_none()
-        if wrapped is None:
+        row = session.execute(
+            select(KeySlot.wrapped_key, KeySlot.organization_id).where(KeySlot.slot == slot)
+        ).first()
+        if row is None:
             return None
-        cipher = SlotCipher(slot, unwrap(self._master_key, wrapped, _purpose(slot)))
+        cipher = SlotCipher(slot, unwrap(self._master_key, row[0], _purpose(slot)))
         self._ciphers[slot] = cipher
+        self._owners[slot] = row[1]
         return cipher
+
+    def slot_owner(self, slot: int) -> int | None:
+        """The organisation owning a slot already looked up by :meth:`cipher_for`."""
+        return self._owners.get(slot)
 
     def derive(self, purpose: str) -> bytes:
         """A 32-byte secret for ``purpose``, derived from the master key (HMAC-SHA-256)."""

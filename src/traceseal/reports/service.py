@@ -49,7 +49,14 @@ def check_photo(data: bytes, max_bytes: int) -> str:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
             kind = image.format or ""
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,  # an error when warnings are (as in the tests)
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as exc:
         raise InvalidInput("the photo is not a readable image", field="photo") from exc
     if kind not in PHOTO_TYPES:
         raise InvalidInput(

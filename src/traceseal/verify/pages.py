@@ -25,6 +25,7 @@ from traceseal.reports.api import THANKS, read_photo
 from traceseal.reports.service import ReportInput
 from traceseal.verify import messages
 from traceseal.verify.api import VerifierDep
+from traceseal.verify.channel import Verifier
 from traceseal.verify.models import Channel, Verdict
 from traceseal.verify.schemas import VerificationRead
 from traceseal.verify.service import Query, Verification
@@ -149,7 +150,9 @@ def _answer(
         return JSONResponse(
             _links(request, bound_gtin, result.code or code, result), media_type=LINKSET
         )
-    headers = {"Link": _link_header(request, bound_gtin, result.code or code), "Vary": "Accept"}
+    headers = {"Vary": "Accept"}
+    if result.code is not None:  # never echo what was typed into a header
+        headers["Link"] = _link_header(request, bound_gtin, result.code)
     if wanted == "json":
         body = VerificationRead.of(result, lang).model_dump(mode="json")
         return JSONResponse(body, headers=headers)
@@ -176,16 +179,27 @@ def _result_page(request: Request, result: Verification, lang: str, typed: str) 
     return response
 
 
-def _gtin_or_400(request: Request, raw: str) -> str | Response:
+def _refuse_link(request: Request, verifier: Verifier, detail: str) -> Response:
+    """400 for a path that is no valid Digital Link; it counts as a failed query."""
+    client = verifier.client(client_ip(request), device_id(request))
+    try:
+        verifier.throttle(client)
+    except TooManyRequests as exc:
+        return _error(request, 429, exc.detail, retry_after=exc.retry_after)
+    verifier.tick_failure(client)
+    return _error(request, 400, detail)
+
+
+def _gtin_or_400(request: Request, verifier: Verifier, raw: str) -> str | Response:
     try:
         return normalize_gtin(raw)
     except InvalidInput as exc:
-        return _error(request, 400, f"invalid Digital Link: {exc.detail}")
+        return _refuse_link(request, verifier, f"invalid Digital Link: {exc.detail}")
 
 
 @router.api_route("/01/{gtin}/21/{serial}", methods=["GET", "HEAD"])
 def digital_link(request: Request, verifier: VerifierDep, gtin: str, serial: str) -> Response:
-    checked = _gtin_or_400(request, gtin)
+    checked = _gtin_or_400(request, verifier, gtin)
     if isinstance(checked, Response):
         return checked
     return _answer(request, verifier, code=serial, gtin=checked)
@@ -195,7 +209,7 @@ def digital_link(request: Request, verifier: VerifierDep, gtin: str, serial: str
 def digital_link_with_lot(
     request: Request, verifier: VerifierDep, gtin: str, lot: str, serial: str
 ) -> Response:
-    checked = _gtin_or_400(request, gtin)
+    checked = _gtin_or_400(request, verifier, gtin)
     if isinstance(checked, Response):
         return checked
     return _answer(request, verifier, code=serial, gtin=checked, lot=lot)
@@ -209,9 +223,10 @@ def short_link(request: Request, verifier: VerifierDep, code: str) -> Response:
 @router.api_route("/01/{gtin}", methods=["GET", "HEAD"])
 def product_page(request: Request, session: SessionDep, gtin: str) -> Response:
     """gs1:pip: what the product is, and where to type a code."""
-    checked = _gtin_or_400(request, gtin)
-    if isinstance(checked, Response):
-        return checked
+    try:
+        checked = normalize_gtin(gtin)
+    except InvalidInput as exc:
+        return _error(request, 400, f"invalid Digital Link: {exc.detail}")
     product = session.scalar(select(Product).where(Product.gtin == checked))
     if product is None:
         return _error(request, 404, f"no product with GTIN {checked} is registered here")
@@ -232,10 +247,10 @@ def product_page(request: Request, session: SessionDep, gtin: str) -> Response:
 
 
 @router.api_route("/01/{rest:path}", methods=["GET", "HEAD"])
-def bad_digital_link(request: Request, rest: str) -> Response:
-    return _error(
+def bad_digital_link(request: Request, verifier: VerifierDep, rest: str) -> Response:
+    return _refuse_link(
         request,
-        400,
+        verifier,
         f"invalid Digital Link path /01/{rest}: expected /01/{{GTIN}}/21/{{code}} or "
         "/01/{GTIN}/10/{lot}/21/{code} (GS1 Digital Link key qualifiers in that order)",
     )
@@ -260,7 +275,12 @@ def entry(request: Request, verifier: VerifierDep) -> Response:
             parse_code(typed)
         except CodeFormatError as exc:
             if exc.reason == "malformed":
-                verifier.tick_failure(verifier.client(client_ip(request), device_id(request)))
+                client = verifier.client(client_ip(request), device_id(request))
+                try:
+                    verifier.throttle(client)
+                except TooManyRequests as limited:
+                    return _error(request, 429, limited.detail, retry_after=limited.retry_after)
+                verifier.tick_failure(client)
                 error = messages.input_error("code", exc.detail, lang)
                 context = {"lang": lang, "product": None, "error": error, "value": typed}
                 return templates.TemplateResponse(

@@ -248,9 +248,6 @@ def _count(
     connection: Connection, query: Query, slot: int, sequence: int, owner: int, now: datetime
 ) -> tuple[int, datetime | None, str | None]:
     """Count this query of an active code: (count, first query's time, its region)."""
-    if not query.record:
-        row = STATE.run(connection, {"slot": slot, "sequence": sequence}).fetchone()
-        return (0, None, None) if row is None else (int(row[0]), py_time(row[1]), row[2])
     params = {
         "slot": slot,
         "sequence": sequence,
@@ -264,6 +261,14 @@ def _count(
         COUNTER[connection.dialect.name].run(connection, params).fetchone()
     )
     return int(count), py_time(first_at), first_region
+
+
+def _history(
+    connection: Connection, slot: int, sequence: int
+) -> tuple[int, datetime | None, str | None]:
+    """The code's count and first query, read without counting."""
+    row = STATE.run(connection, {"slot": slot, "sequence": sequence}).fetchone()
+    return (0, None, None) if row is None else (int(row[0]), py_time(row[1]), row[2])
 
 
 def _log(
@@ -332,7 +337,8 @@ def verify(
         else CONTEXT.run(connection, {"slot": code.slot, "sequence": sequence}).fetchone()
     )
     if row is None or sequence is None or sequence >= row[1]:
-        owner = None if row is None else row[3]
+        # A made-up code in a real slot is news for the slot's owner.
+        owner = keyring.slot_owner(code.slot)
         result = Verification(Verdict.NOT_FOUND, text, organization_id=owner)
         _log(connection, query, result, code.slot, sequence, None, now)
         return result
@@ -386,7 +392,16 @@ def verify(
             connection, {"id": recall_id}
         ).fetchone()
         recall = RecallFacts(reason, instructions, contact, py_time(announced_at))  # type: ignore[arg-type]
-    count, first_at, first_region = _count(connection, query, code.slot, sequence, owner, now)
+    if not query.record:
+        # HEAD requests, link previews, linkset requests: answered, never counted, and shown
+        # no history, so a crawler cannot learn which harvested codes are still unscanned.
+        count, first_at, first_region = 0, None, None
+    elif recall is not None or reasons:
+        # Not a query of a genuine item on sale: logged, but the code's count is left alone,
+        # so a copied label on the wrong product does not use up the genuine first query.
+        count, first_at, first_region = _history(connection, code.slot, sequence)
+    else:
+        count, first_at, first_region = _count(connection, query, code.slot, sequence, owner, now)
     if recall is not None:
         verdict = Verdict.RECALLED
     elif reasons:

@@ -13,12 +13,16 @@ DEVICE_COOKIE = "ts_device"
 _TWO_YEARS = 2 * 365 * 24 * 3600
 
 # Link-preview fetchers and crawlers: they may see the page, but their fetch is not a
-# consumer's query. Browsers embedded in apps (WeChat's MicroMessenger, for one) are people.
+# consumer's query. Named precisely: phones and browsers must never match (the CUBOT phone
+# brand, Sogou's and Yandex's mobile browsers, WeChat's MicroMessenger are people). Most
+# crawlers also put a "+http://..." info link in their user agent.
 _BOTS = re.compile(
-    r"bot\b|bot/|crawler|spider|slurp|facebookexternalhit|facebookcatalog|embedly|"
-    r"whatsapp|telegrambot|skypeuripreview|vkshare|pinterest|redditbot|discordbot|"
-    r"slackbot|slack-imgproxy|twitterbot|linkedinbot|applebot|bingpreview|yandex|baiduspider|"
-    r"sogou|360spider|bytespider|petalbot|headlesschrome|preview|lighthouse|curl-impersonate",
+    r"\+https?://|googlebot|bingbot|bingpreview|baiduspider|yandexbot|duckduckbot|slurp|"
+    r"applebot|petalbot|bytespider|360spider|yisouspider|sogou web spider|sogou inst spider|"
+    r"facebookexternalhit|facebookcatalog|meta-externalagent|twitterbot|linkedinbot|"
+    r"slackbot|slack-imgproxy|telegrambot|discordbot|whatsapp|skypeuripreview|pinterestbot|"
+    r"redditbot|embedly|vkshare|iframely|headlesschrome|chrome-lighthouse|"
+    r"\b(?:crawler|spider)\b|[a-z]bot/",
     re.IGNORECASE,
 )
 

@@ -58,7 +58,7 @@ def _http(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-def _validation(_: Request, exc: Exception) -> JSONResponse:
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {
@@ -68,6 +68,10 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
         for err in exc.errors()
     ]
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
+    if request.url.path in _VERIFY_PATHS:
+        limited = await _count_failed_verification(request)
+        if limited is not None:
+            return limited
     return problem(
         422,
         "Invalid input",
@@ -76,6 +80,26 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
         field=first["field"] or None,
         errors=errors,
     )
+
+
+#: Unauthenticated verification: a request it cannot even parse is a failed query.
+_VERIFY_PATHS = {"/api/v1/verify"}
+
+
+async def _count_failed_verification(request: Request) -> JSONResponse | None:
+    """Tick the client's failure counter; a problem response if it is over a limit."""
+    from starlette.concurrency import run_in_threadpool
+
+    from traceseal.web.negotiation import client_ip, device_id
+
+    verifier = request.app.state.verifier
+    client = verifier.client(client_ip(request), device_id(request))
+    try:
+        verifier.throttle(client)
+    except TooManyRequests as exc:
+        return _domain(request, exc)
+    await run_in_threadpool(verifier.tick_failure, client)
+    return None
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
