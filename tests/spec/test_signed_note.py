@@ -146,3 +146,13 @@ def test_cosignatures_verify_only_for_their_checkpoint(size: int, timestamp: int
     assert verify_cosignature(witness.verifier, other, signature) is None
     encoded = Verifier.parse(witness.verifier.encode())
     assert encoded == witness.verifier
+
+
+def test_the_modules_examples_hold() -> None:
+    import doctest
+
+    from traceseal.merkle import note
+
+    results = doctest.testmod(note)
+    assert results.attempted > 0
+    assert results.failed == 0
