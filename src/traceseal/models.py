@@ -3,6 +3,7 @@
 from traceseal.alerts.models import Alert
 from traceseal.codes.models import CodeRun, CodeSegment, KeySlot
 from traceseal.db import Base
+from traceseal.ledger.models import LedgerHead, LedgerLeaf, LedgerNode
 from traceseal.orgs.models import ApiKey, Organization
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
@@ -18,6 +19,9 @@ __all__ = [
     "CodeSegment",
     "CounterfeitReport",
     "KeySlot",
+    "LedgerHead",
+    "LedgerLeaf",
+    "LedgerNode",
     "Organization",
     "Product",
     "RateWindow",

@@ -1,0 +1,46 @@
+"""The log's storage: leaves, the hashes of complete subtrees, and the head that orders appends.
+
+Complete subtrees are stored by ``(level, index)``: the node at level L, index i covers
+leaves ``[i * 2^L, (i + 1) * 2^L)`` (docs/ledger.md). Nothing here is ever updated but the
+head's size, and nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import BigInteger, CheckConstraint, Integer, LargeBinary, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from traceseal.db import Base, UtcDateTime
+
+
+class LedgerHead(Base):
+    """One row: the tree size. Appenders bump it first, which queues them on its row lock."""
+
+    __tablename__ = "ledger_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerLeaf(Base):
+    __tablename__ = "ledger_leaves"
+
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(40))
+    #: The leaf record as hashed: canonical JSON (RFC 8785), docs/ledger.md.
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    appended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LedgerNode(Base):
+    __tablename__ = "ledger_nodes"
+    # The key is the table: one B-tree on SQLite.
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,137 @@
+"""Appending to the log and reading roots and proofs from storage.
+
+Services take a session and never commit: a leaf is appended in the same transaction as the
+record it describes, so a record exists if and only if its leaf does (PRODUCT.md, decision 5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+from sqlalchemy import Connection, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from traceseal.db import utcnow
+from traceseal.errors import InvalidInput, NotFound
+from traceseal.ledger.models import LedgerHead, LedgerLeaf, LedgerNode
+from traceseal.merkle import (
+    Address,
+    append_leaves,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    root,
+)
+
+#: Version of the leaf record format (docs/ledger.md).
+LEAF_VERSION = 1
+#: Addresses per SELECT when reading stored hashes (bounded by SQLite's variable limit).
+_READ_CHUNK = 400
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    """SHA-256 (hex) of a record's content in canonical JSON (RFC 8785)."""
+    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def leaf_record(kind: str, ref: str, content: dict[str, Any]) -> bytes:
+    """A leaf's data: ``{"v": 1, "kind": ..., "ref": ..., "sha256": <content hash>}``.
+
+    >>> leaf_record("code_run.issued", "code_run:1", {"count": 5})[:30]
+    b'{"kind":"code_run.issued","ref'
+    """
+    record = {"v": LEAF_VERSION, "kind": kind, "ref": ref, "sha256": content_hash(content)}
+    return rfc8785.dumps(record)
+
+
+def reader(session: Session | Connection) -> Any:
+    """A :data:`~traceseal.merkle.HashReader` over the stored nodes: one query per call."""
+
+    def read(addresses: Sequence[Address]) -> list[bytes]:
+        found: dict[Address, bytes] = {}
+        for start in range(0, len(addresses), _READ_CHUNK):
+            chunk = list(addresses[start : start + _READ_CHUNK])
+            rows = session.execute(
+                select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(
+                    tuple_(LedgerNode.level, LedgerNode.index).in_(chunk)
+                )
+            )
+            found.update({(level, index): digest for level, index, digest in rows})
+        missing = [address for address in addresses if address not in found]
+        if missing:
+            raise LookupError(f"the log lacks stored nodes {missing[:3]}")
+        return [found[address] for address in addresses]
+
+    return read
+
+
+def append(
+    session: Session, leaves: Sequence[tuple[str, bytes]], *, now: datetime | None = None
+) -> list[int]:
+    """Append ``(kind, data)`` leaves; return their indexes. The caller's transaction commits.
+
+    Bumping the head first takes its row lock (on PostgreSQL; SQLite's transactions are
+    serial already), so concurrent appenders queue and each sees the right edge its
+    predecessor committed.
+    """
+    if not leaves:
+        return []
+    new_size = session.execute(
+        update(LedgerHead)
+        .where(LedgerHead.id == 1)
+        .values(size=LedgerHead.size + len(leaves))
+        .returning(LedgerHead.size)
+    ).scalar_one()
+    old_size = int(new_size) - len(leaves)
+    at = now or utcnow()
+    appended = append_leaves(old_size, [leaf_hash(data) for _, data in leaves], reader(session))
+    session.execute(
+        insert(LedgerLeaf),
+        [
+            {"index": old_size + i, "kind": kind, "data": data, "appended_at": at}
+            for i, (kind, data) in enumerate(leaves)
+        ],
+    )
+    session.execute(
+        insert(LedgerNode),
+        [{"level": n.level, "index": n.index, "hash": n.hash} for n in appended.nodes],
+    )
+    return list(range(old_size, int(new_size)))
+
+
+def size(session: Session) -> int:
+    head = session.get(LedgerHead, 1)
+    return 0 if head is None else head.size
+
+
+def root_hash(session: Session, tree_size: int | None = None) -> bytes:
+    current = size(session)
+    tree_size = current if tree_size is None else tree_size
+    if not 0 <= tree_size <= current:
+        raise NotFound(f"the log has {current} leaves, not {tree_size}")
+    return root(tree_size, reader(session))
+
+
+def get_leaf(session: Session, index: int) -> LedgerLeaf:
+    leaf = session.get(LedgerLeaf, index)
+    if leaf is None:
+        raise NotFound(f"no leaf {index}; the log has {size(session)}")
+    return leaf
+
+
+def prove_inclusion(session: Session, index: int, tree_size: int) -> list[bytes]:
+    current = size(session)
+    if not 0 <= index < tree_size <= current:
+        raise InvalidInput(f"need 0 <= index < size <= {current}", field="index")
+    return inclusion_proof(index, tree_size, reader(session))
+
+
+def prove_consistency(session: Session, old: int, new: int) -> list[bytes]:
+    current = size(session)
+    if not 0 <= old <= new <= current:
+        raise InvalidInput(f"need 0 <= old <= new <= {current}", field="old")
+    return consistency_proof(old, new, reader(session))

@@ -1,0 +1,50 @@
+"""ledger storage
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-21
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "ledger_head",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("id = 1", name=op.f("ck_ledger_head_single_row")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_head")),
+    )
+    op.create_table(
+        "ledger_leaves",
+        sa.Column("index", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("appended_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("index", name=op.f("pk_ledger_leaves")),
+    )
+    op.create_table(
+        "ledger_nodes",
+        sa.Column("level", sa.SmallInteger(), autoincrement=False, nullable=False),
+        sa.Column("index", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("hash", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("level", "index", name=op.f("pk_ledger_nodes")),
+        sqlite_with_rowid=False,
+    )
+    # The head row exists from the start, so the first appenders queue on it like any other.
+    op.execute("INSERT INTO ledger_head (id, size) VALUES (1, 0)")
+
+
+def downgrade() -> None:
+    op.drop_table("ledger_nodes")
+    op.drop_table("ledger_leaves")
+    op.drop_table("ledger_head")
