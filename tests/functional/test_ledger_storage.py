@@ -9,11 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from tests.conftest import Platform
+from tests.conftest import Platform, add_batch, add_product
 from traceseal.db import unit_of_work
 from traceseal.ledger import service
 from traceseal.ledger.models import LedgerLeaf, LedgerNode
 from traceseal.merkle import leaf_hash, verify_consistency, verify_inclusion
+
+GTIN = "09506000134352"
 
 
 def reference_root(leaves: list[bytes]) -> bytes:
@@ -89,3 +91,59 @@ def test_leaf_records_are_canonical_and_versioned() -> None:
     assert one == two
     assert one.startswith(b'{"kind":"code_run.issued","ref":"code_run:1","sha256":"')
     assert one.endswith(b'","v":1}')
+
+
+def test_code_run_changes_are_leaves_an_auditor_can_recompute(platform: Platform) -> None:
+    acme = platform.org("Acme")
+    add_product(platform, acme, GTIN)
+    add_batch(platform, acme, GTIN, "L1")
+    run = platform.client.post(
+        "/api/v1/code-runs", json={"product": GTIN, "count": 100}, headers=acme.auth
+    ).json()
+    activated = platform.client.post(
+        f"/api/v1/code-runs/{run['run']}/activate",
+        json={"lot": "L1", "range": "1-60"},
+        headers=acme.auth,
+    )
+    voided = platform.client.post(
+        f"/api/v1/code-runs/{run['run']}/void",
+        json={"range": "61-70", "reason": "roll damaged"},
+        headers=acme.auth,
+    )
+    assert activated.status_code == voided.status_code == 200
+    assert run["leaf_index"] == 0
+    ref = f"code_run:{run['run']}"
+    # What a reader of the API can rebuild, hashed as the leaf says.
+    expected = [
+        (
+            "code_run.issued",
+            {
+                "run": run["run"],
+                "organization": acme.id,
+                "slot": int(run["slot"]),
+                "first": run["first"],
+                "count": 100,
+                "product": GTIN,
+                "pin": False,
+            },
+        ),
+        (
+            "code_run.activated",
+            {"run": run["run"], "first": 1, "last": 60, "gtin": GTIN, "lot": "L1"},
+        ),
+        ("code_run.voided", {"run": run["run"], "first": 61, "last": 70, "reason": "roll damaged"}),
+    ]
+    with platform.session_factory() as session:
+        leaves = session.scalars(select(LedgerLeaf).order_by(LedgerLeaf.index)).all()
+        assert [leaf.kind for leaf in leaves] == [kind for kind, _ in expected]
+        for leaf, (kind, content) in zip(leaves, expected, strict=True):
+            assert leaf.data == service.leaf_record(kind, ref, content)
+    # A failed change appends nothing.
+    refused = platform.client.post(
+        f"/api/v1/code-runs/{run['run']}/activate",
+        json={"lot": "L1", "range": "61-62"},
+        headers=acme.auth,
+    )
+    assert refused.status_code == 409
+    with platform.session_factory() as session:
+        assert service.size(session) == 3

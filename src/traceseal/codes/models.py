@@ -64,6 +64,8 @@ class CodeRun(Base):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), default=None)
     pin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: The transparency-log leaf recording the issuance (docs/ledger.md).
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     organization: Mapped[Organization] = relationship()
     product: Mapped[Product | None] = relationship()

@@ -39,6 +39,7 @@ class RunRead(BaseModel):
     product: str | None = Field(description="GTIN the run is bound to, if any.")
     pin: bool
     created_at: datetime
+    leaf_index: int | None = Field(description="The log leaf recording the issuance.")
     segments: list[SegmentRead]
     downloads: dict[str, str]
 

@@ -11,6 +11,7 @@ import hmac
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from traceseal.config import Settings
 from traceseal.crypto.keywrap import unwrap, wrap
 from traceseal.db import utcnow
 from traceseal.errors import Conflict, Forbidden, InvalidInput, NotFound
+from traceseal.ledger import service as ledger
 from traceseal.orgs.models import Organization, Role
 from traceseal.registry.models import Batch, Product
 
@@ -187,8 +189,30 @@ def issue_run(
     session.add(run)
     session.flush()
     session.add(CodeSegment(run_id=run.id, slot=slot_number, start=first, stop=first + count))
+    (run.leaf_index,) = ledger.append(
+        session,
+        [
+            _leaf(
+                "code_run.issued",
+                run,
+                {
+                    "organization": org.id,
+                    "slot": slot_number,
+                    "first": first,
+                    "count": count,
+                    "product": product.gtin if product else None,
+                    "pin": pin,
+                },
+            )
+        ],
+    )
     session.flush()
     return run
+
+
+def _leaf(kind: str, run: CodeRun, content: dict[str, Any]) -> tuple[str, bytes]:
+    """The log leaf for a change to ``run``: its content is hashed into the leaf."""
+    return kind, ledger.leaf_record(kind, f"code_run:{run.id}", {"run": run.id, **content})
 
 
 def get_run(session: Session, viewer: Organization, run_id: int) -> CodeRun:
@@ -361,8 +385,10 @@ def _merge(session: Session, run: CodeRun) -> None:
     session.expire(run, ["segments"])
 
 
-def activate(session: Session, run: CodeRun, start: int, stop: int, batch: Batch) -> None:
-    """Bind ``[start, stop)`` of the run to ``batch``: from now on these codes verify."""
+def activate(session: Session, run: CodeRun, start: int, stop: int, batch: Batch) -> int:
+    """Bind ``[start, stop)`` of the run to ``batch``: from now on these codes verify.
+
+    Returns the index of the log leaf recording the change."""
     if run.product_id is not None and batch.product_id != run.product_id:
         raise InvalidInput(
             f"lot {batch.lot!r} is of another product than run {run.id}", field="batch"
@@ -383,9 +409,16 @@ def activate(session: Session, run: CodeRun, start: int, stop: int, batch: Batch
                 field="range",
             )
     _apply(session, run, start, stop, CodeState.ACTIVE, batch, "")
+    content = {
+        "first": start - run.first + 1,
+        "last": stop - run.first,
+        "gtin": batch.product.gtin,
+        "lot": batch.lot,
+    }
+    return ledger.append(session, [_leaf("code_run.activated", run, content)])[0]
 
 
-def void(session: Session, run: CodeRun, start: int, stop: int, reason: str) -> None:
+def void(session: Session, run: CodeRun, start: int, stop: int, reason: str) -> int:
     """Void ``[start, stop)`` for good (lost or stolen labels). Voiding is idempotent."""
     reason = reason.strip()
     if not reason:
@@ -395,6 +428,8 @@ def void(session: Session, run: CodeRun, start: int, stop: int, reason: str) -> 
     if len(reason) > 500:
         raise InvalidInput("reason is longer than 500 characters", field="reason")
     _apply(session, run, start, stop, CodeState.VOID, None, reason)
+    content = {"first": start - run.first + 1, "last": stop - run.first, "reason": reason}
+    return ledger.append(session, [_leaf("code_run.voided", run, content)])[0]
 
 
 def _pos(run: CodeRun, segment: CodeSegment, start: int, stop: int) -> str:

@@ -30,6 +30,7 @@ def run_read(run: CodeRun) -> dict[str, Any]:
         "product": run.product.gtin if run.product else None,
         "pin": run.pin,
         "created_at": run.created_at,
+        "leaf_index": run.leaf_index,
         "segments": segments,
         "downloads": {
             "csv": f"{base}/codes.csv",

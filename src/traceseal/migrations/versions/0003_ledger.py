@@ -42,9 +42,14 @@ def upgrade() -> None:
     )
     # The head row exists from the start, so the first appenders queue on it like any other.
     op.execute("INSERT INTO ledger_head (id, size) VALUES (1, 0)")
+    with op.batch_alter_table("code_runs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("leaf_index", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("code_runs", schema=None) as batch_op:
+        batch_op.drop_column("leaf_index")
+
     op.drop_table("ledger_nodes")
     op.drop_table("ledger_leaves")
     op.drop_table("ledger_head")
