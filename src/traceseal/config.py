@@ -89,6 +89,11 @@ class Settings:
     enumeration_alert_window: int = _setting(
         300, "Length in seconds of the window ENUMERATION_ALERT_THRESHOLD counts in."
     )
+    ledger_origin: str = _setting(
+        "",
+        "Name of the transparency log: its checkpoints' origin line and its key's name. "
+        "Empty means the host of PUBLIC_URL followed by /log. Fixed when the log key is made.",
+    )
     report_photo_max_bytes: int = _setting(
         5_000_000, "Largest photo a consumer may attach to a counterfeit report."
     )
@@ -98,6 +103,14 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'traceseal.db').as_posix()}"
+
+    @property
+    def resolved_ledger_origin(self) -> str:
+        if self.ledger_origin:
+            return self.ledger_origin
+        from urllib.parse import urlsplit
+
+        return f"{urlsplit(self.public_url).netloc}/log"
 
     @property
     def resolved_master_key_file(self) -> Path:
@@ -172,6 +185,8 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("TRACESEAL_PUBLIC_URL must not end with a slash")
     if not settings.public_url.startswith(("http://", "https://")):
         raise SettingsError("TRACESEAL_PUBLIC_URL must start with http:// or https://")
+    if any(ch.isspace() or ch == "+" for ch in settings.ledger_origin):
+        raise SettingsError("TRACESEAL_LEDGER_ORIGIN must not contain spaces or '+'")
     if settings.max_run_size < 1:
         raise SettingsError("TRACESEAL_MAX_RUN_SIZE must be positive")
     for name in ("verify_rate_limit", "verify_failure_limit", "enumeration_alert_threshold"):

@@ -3,7 +3,13 @@
 from traceseal.alerts.models import Alert
 from traceseal.codes.models import CodeRun, CodeSegment, KeySlot
 from traceseal.db import Base
-from traceseal.ledger.models import LedgerHead, LedgerLeaf, LedgerNode
+from traceseal.ledger.models import (
+    LedgerCheckpoint,
+    LedgerHead,
+    LedgerKey,
+    LedgerLeaf,
+    LedgerNode,
+)
 from traceseal.orgs.models import ApiKey, Organization
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
@@ -19,7 +25,9 @@ __all__ = [
     "CodeSegment",
     "CounterfeitReport",
     "KeySlot",
+    "LedgerCheckpoint",
     "LedgerHead",
+    "LedgerKey",
     "LedgerLeaf",
     "LedgerNode",
     "Organization",

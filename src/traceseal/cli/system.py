@@ -8,6 +8,7 @@ from traceseal.cli.common import JsonOption, emit, err, fail, keyring, session, 
 from traceseal.config import SettingsError
 from traceseal.db import make_engine, migrate
 from traceseal.keys import ensure_master_key
+from traceseal.ledger.checkpoints import log_signer
 from traceseal.orgs.models import Role
 from traceseal.orgs.service import create_organization, operator_exists
 
@@ -38,12 +39,17 @@ def init(
         if operator_exists(db):
             fail(f"already initialised: {s.resolved_database_url} has an operator organisation")
         _, key = create_organization(db, operator_name, Role.OPERATOR)
-        result: dict[str, object] = {"operator_api_key": key, "database": s.resolved_database_url}
+        log_key = log_signer(db, keyring(), s.resolved_ledger_origin).verifier.encode()
+        result: dict[str, object] = {
+            "operator_api_key": key,
+            "database": s.resolved_database_url,
+            "ledger_key": log_key,
+        }
         if demo:
             from traceseal.demo import load_demo
 
             result["demo"] = load_demo(db, keyring(), s)
-    human = f"operator API key (shown once): [bold]{key}[/]"
+    human = f"operator API key (shown once): [bold]{key}[/]\nlog verifier key: {log_key}"
     if demo:
         human += f"\ndemo enterprise API key: [bold]{result['demo']['enterprise_api_key']}[/]"  # type: ignore[index]
     emit(as_json, result, human)

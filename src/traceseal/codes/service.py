@@ -81,6 +81,12 @@ class Keyring:
         """The organisation owning a slot already looked up by :meth:`cipher_for`."""
         return self._owners.get(slot)
 
+    def wrap_secret(self, purpose: str, secret: bytes) -> bytes:
+        return wrap(self._master_key, secret, f"traceseal/{purpose}".encode())
+
+    def unwrap_secret(self, purpose: str, blob: bytes) -> bytes:
+        return unwrap(self._master_key, blob, f"traceseal/{purpose}".encode())
+
     def derive(self, purpose: str) -> bytes:
         """A 32-byte secret for ``purpose``, derived from the master key (HMAC-SHA-256)."""
         return hmac.new(self._master_key, f"traceseal/{purpose}".encode(), "sha256").digest()

@@ -10,7 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, CheckConstraint, Integer, LargeBinary, SmallInteger, String
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceseal.db import Base, UtcDateTime
@@ -34,6 +42,30 @@ class LedgerLeaf(Base):
     #: The leaf record as hashed: canonical JSON (RFC 8785), docs/ledger.md.
     data: Mapped[bytes] = mapped_column(LargeBinary)
     appended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LedgerKey(Base):
+    """One row: the log's Ed25519 signing key, wrapped by the master key."""
+
+    __tablename__ = "ledger_key"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: The key name, which is also the log's origin line in every checkpoint.
+    name: Mapped[str] = mapped_column(String(200))
+    wrapped_seed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LedgerCheckpoint(Base):
+    """A signed checkpoint, as published; the latest is served at /ledger/checkpoint."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class LedgerNode(Base):

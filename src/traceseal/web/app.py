@@ -13,6 +13,7 @@ from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
 from traceseal.db import Checkpointer, make_engine, make_session_factory
 from traceseal.keys import load_master_key
+from traceseal.ledger.checkpoints import Publisher
 from traceseal.verify.channel import Verifier
 from traceseal.web import problems
 from traceseal.web.bodylimit import BodyLimit
@@ -22,6 +23,9 @@ from traceseal.web.timing import ServerTiming
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.resolved_database_url)
     checkpointer = Checkpointer(engine)
+    session_factory = make_session_factory(engine)
+    keyring = Keyring(load_master_key(settings))
+    publisher = Publisher(session_factory, keyring, settings.resolved_ledger_origin)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -34,9 +38,11 @@ def create_app(settings: Settings) -> FastAPI:
         gc.freeze()
         gc.set_threshold(GC_THRESHOLD, 20, 100)
         checkpointer.start()
+        publisher.start()
         try:
             yield
         finally:
+            publisher.stop()
             checkpointer.stop()
 
     app = FastAPI(
@@ -48,8 +54,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
-    app.state.keyring = Keyring(load_master_key(settings))
+    app.state.session_factory = session_factory
+    app.state.keyring = keyring
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
     problems.install(app)
     app.add_middleware(BodyLimit, limit_for=body_limits(settings))
@@ -57,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     from traceseal.alerts.api import router as alerts_router
     from traceseal.codes.api import router as codes_router
+    from traceseal.ledger.api import router as ledger_router
     from traceseal.orgs.api import router as orgs_router
     from traceseal.recalls.api import router as recalls_router
     from traceseal.registry.api import router as registry_router
@@ -76,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
         codes_router,
         recalls_router,
         alerts_router,
+        ledger_router,
         pages_router,
     ):
         app.include_router(router)

@@ -18,11 +18,28 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "ledger_checkpoints",
+        sa.Column("size", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("root", sa.LargeBinary(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("size", name=op.f("pk_ledger_checkpoints")),
+    )
+    op.create_table(
         "ledger_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.CheckConstraint("id = 1", name=op.f("ck_ledger_head_single_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_head")),
+    )
+    op.create_table(
+        "ledger_key",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("wrapped_seed", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("id = 1", name=op.f("ck_ledger_key_single_row")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_key")),
     )
     op.create_table(
         "ledger_leaves",
@@ -52,4 +69,6 @@ def downgrade() -> None:
 
     op.drop_table("ledger_nodes")
     op.drop_table("ledger_leaves")
+    op.drop_table("ledger_key")
     op.drop_table("ledger_head")
+    op.drop_table("ledger_checkpoints")
