@@ -16,9 +16,8 @@ from sqlalchemy import select
 
 from traceseal.errors import InvalidInput, NotFound
 from traceseal.ledger import checkpoints, service
-from traceseal.ledger.models import LedgerKey, LedgerLeaf
+from traceseal.ledger.models import LedgerLeaf
 from traceseal.merkle import leaf_hash
-from traceseal.merkle.note import Signer
 from traceseal.merkle.tiles import (
     ENTRIES,
     TILE_HEIGHT,
@@ -71,12 +70,10 @@ def checkpoint(session: SessionDep) -> PlainTextResponse:
 @router.get("/key", response_class=PlainTextResponse)
 def key(session: SessionDep, request: Request) -> PlainTextResponse:
     """The log's verifier key: ``<name>+<hex key ID>+<base64(0x01 || public key)>``."""
-    row = session.get(LedgerKey, 1)
-    if row is None:
+    verifier = checkpoints.log_verifier(session, request.app.state.keyring)
+    if verifier is None:
         raise NotFound("the log has no key yet")
-    keyring = request.app.state.keyring
-    signer = Signer(row.name, keyring.unwrap_secret("ledger-key", row.wrapped_seed))
-    return PlainTextResponse(signer.verifier.encode() + "\n")
+    return PlainTextResponse(verifier.encode() + "\n")
 
 
 @router.get("/leaves/{index}", response_model=LeafRead)

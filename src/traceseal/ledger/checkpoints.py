@@ -13,7 +13,7 @@ from traceseal.codes.service import Keyring
 from traceseal.db import dialect_insert, unit_of_work, utcnow
 from traceseal.ledger import service
 from traceseal.ledger.models import LedgerCheckpoint, LedgerKey
-from traceseal.merkle.note import Checkpoint, Signer, sign_note
+from traceseal.merkle.note import Checkpoint, Signer, Verifier, sign_note
 
 _PURPOSE = "ledger-key"
 log = logging.getLogger("traceseal.ledger")
@@ -40,6 +40,14 @@ def log_signer(session: Session, keyring: Keyring, origin: str) -> Signer:
         row = session.get(LedgerKey, 1, populate_existing=True)
         assert row is not None
     return Signer(row.name, keyring.unwrap_secret(_PURPOSE, row.wrapped_seed))
+
+
+def log_verifier(session: Session, keyring: Keyring) -> Verifier | None:
+    """The log's verifier key, or None before the key exists."""
+    row = session.get(LedgerKey, 1)
+    if row is None:
+        return None
+    return Signer(row.name, keyring.unwrap_secret(_PURPOSE, row.wrapped_seed)).verifier
 
 
 def latest(session: Session) -> LedgerCheckpoint | None:

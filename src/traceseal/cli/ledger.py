@@ -1,0 +1,143 @@
+"""ledger verify: audit the transparency log, from a server or from a database."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from pathlib import Path
+
+import typer
+from sqlalchemy import select
+
+from traceseal.cli.common import JsonOption, emit, fail, keyring, session, settings
+from traceseal.ledger import checkpoints, service
+from traceseal.ledger.audit import (
+    AuditFailure,
+    AuditReport,
+    AuditState,
+    audit,
+    entries_from_tiles,
+    rebuild,
+)
+from traceseal.ledger.models import LedgerLeaf, LedgerNode
+from traceseal.merkle.note import NoteError, Verifier
+from traceseal.merkle.tiles import Tile
+
+app = typer.Typer(help="The transparency log.", no_args_is_help=True)
+
+
+def _default_state(origin_hint: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", origin_hint).strip("_") or "log"
+    return Path.home() / ".traceseal" / f"ledger-audit-{safe}.json"
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - http(s) only
+        data: bytes = response.read()
+        return data
+
+
+@app.command()
+def publish(as_json: bool = JsonOption) -> None:
+    """Sign a checkpoint of the log now (the server does it by itself within a second)."""
+    s = settings()
+    with session() as db:
+        published = checkpoints.publish(db, keyring(), s.resolved_ledger_origin)
+        size = service.size(db)
+    emit(
+        as_json,
+        {"published": published is not None, "size": size},
+        f"checkpoint of size {size} " + ("published" if published else "was already published"),
+    )
+
+
+@app.command()
+def verify(
+    url: str = typer.Option("", help="Base URL of a TraceSeal server to audit over HTTP."),
+    db: bool = typer.Option(False, "--db", help="Audit the local database instead."),
+    vkey: str = typer.Option("", help="The log's verifier key; default: the log's own."),
+    state: Path | None = typer.Option(
+        None, help="Where the last verified checkpoints are kept (default: ~/.traceseal)."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Rebuild the log from its leaves; check its checkpoint's signature and root, and that
+    every checkpoint verified before is still part of it (exit 1 and the first bad size if
+    not)."""
+    if bool(url) == db:
+        fail("give either --url URL or --db", 2)
+    try:
+        verifier = Verifier.parse(vkey) if vkey else None
+    except NoteError as exc:
+        fail(f"--vkey: {exc}", 2)
+    report = _verify_url(url.rstrip("/"), verifier, state) if url else _verify_db(verifier, state)
+    emit(
+        as_json,
+        {"ok": True, "origin": report.origin, "size": report.size, "root": report.root.hex()},
+        f"log {report.origin}: {report.size} leaves verified, root {report.root.hex()}"
+        + (f", consistent with size {report.previous_size}" if report.previous_size else ""),
+    )
+
+
+def _run(report_of, state_path: Path) -> AuditReport:  # type: ignore[no-untyped-def]
+    audit_state = AuditState.load(state_path)
+    try:
+        report: AuditReport = report_of(audit_state)
+    except AuditFailure as exc:
+        where = f" (first bad size {exc.first_bad_size})" if exc.first_bad_size is not None else ""
+        fail(f"{exc}{where}")
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    audit_state.save(state_path)
+    return report
+
+
+def _verify_url(base: str, verifier: Verifier | None, state: Path | None) -> AuditReport:
+    if verifier is None:
+        # Trust on first use: say so, since a key fetched from the log proves nothing.
+        verifier = Verifier.parse(_get(f"{base}/ledger/key").decode())
+        typer.echo(f"warning: using the key the log serves: {verifier.encode()}", err=True)
+    note = _get(f"{base}/ledger/checkpoint").decode()
+    size = int(note.split("\n")[1])
+
+    def tile(t: Tile) -> bytes:
+        return _get(f"{base}/ledger/{t.path}")
+
+    def consistency(old: int, new: int) -> list[bytes]:
+        body = json.loads(_get(f"{base}/ledger/proof/consistency?old={old}&new={new}"))
+        return [bytes.fromhex(h) for h in body["proof"]]
+
+    path = state or _default_state(verifier.name)
+    return _run(
+        lambda s: audit(note, verifier, entries_from_tiles(size, tile), s, consistency), path
+    )
+
+
+def _verify_db(verifier: Verifier | None, state: Path | None) -> AuditReport:
+    with session() as db:
+        latest = checkpoints.latest(db)
+        if latest is None:
+            fail("the log has no checkpoint yet")
+        verifier = verifier or checkpoints.log_verifier(db, keyring())
+        if verifier is None:
+            fail("the log has no key")
+        leaves = [
+            bytes(data) for data in db.scalars(select(LedgerLeaf.data).order_by(LedgerLeaf.index))
+        ]
+        note, key = latest.note, verifier
+
+        def consistency(old: int, new: int) -> list[bytes]:
+            return service.prove_consistency(db, old, new)
+
+        path = state or _default_state(verifier.name)
+        report = _run(lambda st: audit(note, key, leaves[: latest.size], st, consistency), path)
+        # Proofs are built from the stored hashes: each must be the one the leaves imply.
+        _, implied = rebuild(leaves)
+        for level, index, digest in db.execute(
+            select(LedgerNode.level, LedgerNode.index, LedgerNode.hash)
+        ):
+            if implied.get((level, index)) != bytes(digest):
+                fail(f"the stored hash of node ({level}, {index}) is not the one its leaves imply")
+        if len(leaves) != service.size(db):
+            fail(f"the log's head says {service.size(db)} leaves, {len(leaves)} are stored")
+    return report
