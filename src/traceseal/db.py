@@ -240,6 +240,15 @@ class Prepared:
             self._by_dialect[dialect.name] = found
         return found
 
+    def run_many(self, connection: Any, rows: list[dict[str, Any]]) -> None:
+        """``executemany`` of the statement on the DBAPI cursor (bulk inserts)."""
+        sql, defaults, order = self._compiled(connection.dialect)
+        cursor = connection.connection.cursor()
+        if order is not None:
+            cursor.executemany(sql, [[{**defaults, **row}[k] for k in order] for row in rows])
+        else:
+            cursor.executemany(sql, [{**defaults, **row} for row in rows])
+
     def run(self, connection: Any, params: dict[str, Any]) -> Any:
         """Execute on ``connection`` (a SQLAlchemy Connection); returns the DBAPI cursor."""
         sql, defaults, order = self._compiled(connection.dialect)

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 import rfc8785
-from sqlalchemy import Connection, insert, select, tuple_, update
+from sqlalchemy import Connection, insert, update
 from sqlalchemy.orm import Session
 
-from traceseal.db import utcnow
+from traceseal.db import Prepared, db_time, utcnow
 from traceseal.errors import InvalidInput, NotFound
 from traceseal.ledger.models import LedgerHead, LedgerLeaf, LedgerNode
 from traceseal.merkle import (
@@ -49,18 +49,33 @@ def leaf_record(kind: str, ref: str, content: dict[str, Any]) -> bytes:
 
 
 def reader(session: Session | Connection) -> Any:
-    """A :data:`~traceseal.merkle.HashReader` over the stored nodes: one query per call."""
+    """A :data:`~traceseal.merkle.HashReader` over the stored nodes: one query per call.
+
+    The query is written here rather than built by SQLAlchemy: its shape changes with the
+    addresses asked for, and building and compiling it took longer than running it.
+    """
+    connection = session.connection() if isinstance(session, Session) else session
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
 
     def read(addresses: Sequence[Address]) -> list[bytes]:
         found: dict[Address, bytes] = {}
+        cursor = connection.connection.cursor()
         for start in range(0, len(addresses), _READ_CHUNK):
-            chunk = list(addresses[start : start + _READ_CHUNK])
-            rows = session.execute(
-                select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(
-                    tuple_(LedgerNode.level, LedgerNode.index).in_(chunk)
-                )
+            by_level: dict[int, list[int]] = {}
+            for level, index in addresses[start : start + _READ_CHUNK]:
+                by_level.setdefault(level, []).append(index)
+            # One "level = L AND index IN (...)" term per level: each is a range of the
+            # primary key, where a row-value IN list makes SQLite scan the whole table.
+            terms, params = [], []
+            for level, indexes in by_level.items():
+                marks = ", ".join([mark] * len(indexes))
+                terms.append(f'(level = {mark} AND "index" IN ({marks}))')
+                params += [level, *indexes]
+            cursor.execute(
+                'SELECT level, "index", hash FROM ledger_nodes WHERE ' + " OR ".join(terms),  # noqa: S608 - only placeholders are interpolated
+                params,
             )
-            found.update({(level, index): digest for level, index, digest in rows})
+            found.update({(level, index): bytes(digest) for level, index, digest in cursor})
         missing = [address for address in addresses if address not in found]
         if missing:
             raise LookupError(f"the log lacks stored nodes {missing[:3]}")
@@ -87,20 +102,26 @@ def append(
         .returning(LedgerHead.size)
     ).scalar_one()
     old_size = int(new_size) - len(leaves)
-    at = now or utcnow()
     appended = append_leaves(old_size, [leaf_hash(data) for _, data in leaves], reader(session))
-    session.execute(
-        insert(LedgerLeaf),
+    # Bulk inserts straight on the DBAPI cursor: for thousands of rows per batch,
+    # SQLAlchemy's per-row parameter processing would cost more than SQLite's work.
+    connection = session.connection()
+    at = db_time(now or utcnow(), connection.dialect)
+    _LEAVES.run_many(
+        connection,
         [
             {"index": old_size + i, "kind": kind, "data": data, "appended_at": at}
             for i, (kind, data) in enumerate(leaves)
         ],
     )
-    session.execute(
-        insert(LedgerNode),
-        [{"level": n.level, "index": n.index, "hash": n.hash} for n in appended.nodes],
+    _NODES.run_many(
+        connection, [{"level": n.level, "index": n.index, "hash": n.hash} for n in appended.nodes]
     )
     return list(range(old_size, int(new_size)))
+
+
+_LEAVES = Prepared(insert(LedgerLeaf), column_keys=["index", "kind", "data", "appended_at"])
+_NODES = Prepared(insert(LedgerNode), column_keys=["level", "index", "hash"])
 
 
 def size(session: Session) -> int:
