@@ -7,7 +7,6 @@ with :func:`unit_of_work`; services take a session and never commit.
 
 from __future__ import annotations
 
-import logging
 import threading
 import weakref
 from collections.abc import Iterator
@@ -24,10 +23,10 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "Base",
     "BigId",
-    "Checkpointer",
     "Executor",
     "Prepared",
     "UtcDateTime",
+    "checkpoint_wal",
     "db_time",
     "dialect_insert",
     "dialect_of",
@@ -107,7 +106,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # page cache: the hot pages of the code and scan indexes are shared by every thread.
     cursor.execute("PRAGMA mmap_size=1073741824")
     # A checkpoint copies the WAL into the database and syncs it; the server runs them in
-    # a background thread (Checkpointer), so a committing request only does one when the
+    # a background thread (checkpoint_wal), so a committing request only does one when the
     # WAL has outgrown 20,000 pages, 80 MB (the checkpointer stopped, or a big CLI job).
     cursor.execute("PRAGMA wal_autocheckpoint=20000")
     cursor.close()
@@ -279,41 +278,15 @@ def py_date(value: Any) -> date | None:
     return date.fromisoformat(value)
 
 
-class Checkpointer:
-    """Runs SQLite's WAL checkpoints in a background thread, off the request path.
+def checkpoint_wal(engine: Engine) -> None:
+    """One PASSIVE checkpoint of an SQLite database's WAL; the server runs it every second.
 
     A PASSIVE checkpoint never waits for readers or writers; it copies what it can. Without
     it, the request whose commit crosses the WAL threshold pays for the copy and the sync,
-    which shows as the slowest 1 % of verifications. No-op for PostgreSQL.
+    which shows as the slowest 1 % of verifications.
     """
-
-    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
-        self._engine = engine
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._engine.dialect.name != "sqlite" or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        connection = self._engine.raw_connection()
-        try:
-            while not self._stop.wait(self._interval):
-                try:
-                    connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
-                except Exception:  # a busy or failed checkpoint is retried next time
-                    logging.getLogger("traceseal.db").warning(
-                        "WAL checkpoint failed", exc_info=True
-                    )
-        finally:
-            connection.close()
+    connection = engine.raw_connection()
+    try:
+        connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        connection.close()

@@ -9,21 +9,14 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from tests.conftest import PUBLIC_URL, Platform, Tenant, add_batch, add_product
-from tests.functional.test_verify_api import GTIN, LOT, count_rows, issue, typo
+from tests.conftest import PUBLIC_URL, Platform, Tenant
+from tests.functional.conftest import GTIN, LOT
+from tests.functional.test_verify_api import count_rows, issue, typo
 from traceseal.reports.models import CounterfeitReport
 from traceseal.verify.models import RateWindow, Scan
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-
-
-@pytest.fixture
-def acme(platform: Platform) -> Tenant:
-    tenant = platform.org("安盾消防科技有限公司")
-    add_product(platform, tenant, GTIN)
-    add_batch(platform, tenant, GTIN, LOT)
-    return tenant
 
 
 def scans_of(platform: Platform, code: str) -> int:

@@ -15,7 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.conftest import Platform, Tenant, add_batch, add_product
+from tests.conftest import Platform, Tenant, add_product
+from tests.functional.conftest import GTIN, LOT
 from traceseal.codes.models import KeySlot
 from traceseal.codes.sealcode import SealCode
 from traceseal.crypto import damm
@@ -23,9 +24,7 @@ from traceseal.db import writer_gate
 from traceseal.orgs.models import Role
 from traceseal.verify.models import RateWindow, Scan, ScannedCode
 
-GTIN = "09506000134352"
 OTHER_GTIN = "09506000134369"
-LOT = "L2026-11A"
 
 
 def issue(
@@ -45,14 +44,6 @@ def issue(
         assert response.status_code == 200, response.text
     listing = platform.client.get(f"/api/v1/code-runs/{run_id}/codes.csv", headers=tenant.auth)
     return [row["code"] for row in csv.DictReader(io.StringIO(listing.text))]
-
-
-@pytest.fixture
-def acme(platform: Platform) -> Tenant:
-    tenant = platform.org("安盾消防科技有限公司")
-    add_product(platform, tenant, GTIN)
-    add_batch(platform, tenant, GTIN, LOT)
-    return tenant
 
 
 def verify(platform: Platform, code: str, **extra: object):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -80,7 +81,7 @@ def verify(
     )
 
 
-def _run(report_of, state_path: Path) -> AuditReport:  # type: ignore[no-untyped-def]
+def _run(report_of: Callable[[AuditState], AuditReport], state_path: Path) -> AuditReport:
     audit_state = AuditState.load(state_path)
     try:
         report: AuditReport = report_of(audit_state)

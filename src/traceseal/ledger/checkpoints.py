@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import datetime
 
 from sqlalchemy import select
@@ -16,7 +14,6 @@ from traceseal.ledger.models import LedgerCheckpoint, LedgerKey
 from traceseal.merkle.note import Checkpoint, Signer, Verifier, sign_note
 
 _PURPOSE = "ledger-key"
-log = logging.getLogger("traceseal.ledger")
 
 
 def log_signer(session: Session, keyring: Keyring, origin: str) -> Signer:
@@ -73,42 +70,8 @@ def publish(
     return session.get(LedgerCheckpoint, size)
 
 
-class Publisher:
-    """Publishes a checkpoint within ``interval`` seconds of new leaves, in a thread.
-
-    Not on every request: a checkpoint costs a root computation and a signature, and
-    readers need one per second at most.
-    """
-
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        keyring: Keyring,
-        origin: str,
-        interval: float = 0.5,
-    ) -> None:
-        self._session_factory = session_factory
-        self._keyring = keyring
-        self._origin = origin
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="checkpoints", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                with unit_of_work(self._session_factory) as session:
-                    publish(session, self._keyring, self._origin)
-            except Exception:  # retried at the next tick; the log stays as it is
-                log.warning("publishing a checkpoint failed", exc_info=True)
+def publish_now(session_factory: sessionmaker[Session], keyring: Keyring, origin: str) -> None:
+    """Publish in a transaction of its own; the server calls it twice a second, so that a
+    checkpoint follows new leaves within a second, not on every request."""
+    with unit_of_work(session_factory) as session:
+        publish(session, keyring, origin)

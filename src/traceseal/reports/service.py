@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from traceseal.codes.sealcode import CodeFormatError, parse_code
@@ -130,7 +130,7 @@ def _require_reader(viewer: Organization) -> None:
         )
 
 
-def _visible(viewer: Organization):  # type: ignore[no-untyped-def]
+def _visible(viewer: Organization) -> Select[CounterfeitReport]:
     query = select(CounterfeitReport)
     if viewer.role == Role.ENTERPRISE.value:
         query = query.where(CounterfeitReport.organization_id == viewer.id)

@@ -31,9 +31,14 @@ async def get_verifier(request: Request) -> Verifier:
 VerifierDep = Annotated[Verifier, Depends(get_verifier)]
 
 
+def request_client(request: Request, verifier: Verifier) -> Client:
+    """Who is asking, hashed: the request's address and device cookie."""
+    return verifier.client(client_ip(request), device_id(request))
+
+
 async def throttled_client(request: Request, verifier: VerifierDep) -> Client:
     """The hashed client, after the per-address flood limit (raises 429)."""
-    client = verifier.client(client_ip(request), device_id(request))
+    client = request_client(request, verifier)
     verifier.throttle(client)
     return client
 

@@ -179,7 +179,10 @@ class Verifier:
         return result
 
     def tick_failure(self, client: Client) -> None:
-        """Count a request that failed before reaching :meth:`verify` (e.g. a bad path)."""
+        """Count a request that failed before reaching :meth:`verify` (a bad path, a body
+        that does not parse). Raises TooManyRequests first if the client is over the flood
+        limit, as :meth:`throttle` does."""
+        self.throttle(client)
         with writer_turn(self._session_factory), self._engine.begin() as connection:
             self.guard.tick(connection, client.keys, time.time())
 

@@ -24,7 +24,7 @@ from traceseal.registry.models import Product
 from traceseal.reports.api import THANKS, read_photo
 from traceseal.reports.service import ReportInput
 from traceseal.verify import messages
-from traceseal.verify.api import VerifierDep
+from traceseal.verify.api import VerifierDep, request_client
 from traceseal.verify.channel import Verifier
 from traceseal.verify.models import Channel, Verdict
 from traceseal.verify.schemas import VerificationRead
@@ -181,12 +181,10 @@ def _result_page(request: Request, result: Verification, lang: str, typed: str) 
 
 def _refuse_link(request: Request, verifier: Verifier, detail: str) -> Response:
     """400 for a path that is no valid Digital Link; it counts as a failed query."""
-    client = verifier.client(client_ip(request), device_id(request))
     try:
-        verifier.throttle(client)
+        verifier.tick_failure(request_client(request, verifier))
     except TooManyRequests as exc:
         return _error(request, 429, exc.detail, retry_after=exc.retry_after)
-    verifier.tick_failure(client)
     return _error(request, 400, detail)
 
 
@@ -275,12 +273,10 @@ def entry(request: Request, verifier: VerifierDep) -> Response:
             parse_code(typed)
         except CodeFormatError as exc:
             if exc.reason == "malformed":
-                client = verifier.client(client_ip(request), device_id(request))
                 try:
-                    verifier.throttle(client)
+                    verifier.tick_failure(request_client(request, verifier))
                 except TooManyRequests as limited:
                     return _error(request, 429, limited.detail, retry_after=limited.retry_after)
-                verifier.tick_failure(client)
                 error = messages.input_error("code", exc.detail, lang)
                 context = {"lang": lang, "product": None, "error": error, "value": typed}
                 return templates.TemplateResponse(
@@ -301,7 +297,7 @@ def report_form(
 ) -> Response:
     """The result page's report form (multipart). Same rules as ``POST /api/v1/reports``."""
     lang = language(request)
-    client = verifier.client(client_ip(request), device_id(request))
+    client = request_client(request, verifier)
     try:
         verifier.throttle(client)
         data = ReportInput(

@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from traceseal import __version__
+from traceseal.background import Periodic
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
-from traceseal.db import Checkpointer, make_engine, make_session_factory
+from traceseal.db import checkpoint_wal, make_engine, make_session_factory
 from traceseal.keys import load_master_key
-from traceseal.ledger.checkpoints import Publisher
+from traceseal.ledger.checkpoints import publish_now
 from traceseal.verify.channel import Verifier
 from traceseal.web import problems
 from traceseal.web.bodylimit import BodyLimit
@@ -22,10 +23,14 @@ from traceseal.web.timing import ServerTiming
 
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.resolved_database_url)
-    checkpointer = Checkpointer(engine)
     session_factory = make_session_factory(engine)
     keyring = Keyring(load_master_key(settings))
-    publisher = Publisher(session_factory, keyring, settings.resolved_ledger_origin)
+    origin = settings.resolved_ledger_origin
+    background = [
+        Periodic("checkpoints", 0.5, lambda: publish_now(session_factory, keyring, origin))
+    ]
+    if engine.dialect.name == "sqlite":
+        background.append(Periodic("wal-checkpoint", 1.0, lambda: checkpoint_wal(engine)))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -37,13 +42,13 @@ def create_app(settings: Settings) -> FastAPI:
         gc.collect()
         gc.freeze()
         gc.set_threshold(GC_THRESHOLD, 20, 100)
-        checkpointer.start()
-        publisher.start()
+        for worker in background:
+            worker.start()
         try:
             yield
         finally:
-            publisher.stop()
-            checkpointer.stop()
+            for worker in background:
+                worker.stop()
 
     app = FastAPI(
         title="TraceSeal",

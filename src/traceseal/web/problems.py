@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from traceseal.errors import DomainError, TooManyRequests
+from traceseal.verify.api import request_client
 
 PROBLEM_JSON = "application/problem+json"
 _STATUS = {
@@ -88,17 +90,11 @@ _VERIFY_PATHS = {"/api/v1/verify"}
 
 async def _count_failed_verification(request: Request) -> JSONResponse | None:
     """Tick the client's failure counter; a problem response if it is over a limit."""
-    from starlette.concurrency import run_in_threadpool
-
-    from traceseal.web.negotiation import client_ip, device_id
-
     verifier = request.app.state.verifier
-    client = verifier.client(client_ip(request), device_id(request))
     try:
-        verifier.throttle(client)
+        await run_in_threadpool(verifier.tick_failure, request_client(request, verifier))
     except TooManyRequests as exc:
         return _domain(request, exc)
-    await run_in_threadpool(verifier.tick_failure, client)
     return None
 
 
