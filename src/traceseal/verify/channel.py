@@ -7,6 +7,7 @@ bump, its scan-log row and the failure counters commit together.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -35,6 +36,8 @@ REPORTS_PER_HOUR = 10
 #: worker thread; and the busy timeout every connection has otherwise (db.py).
 INLINE_BUSY_MS = 20
 BUSY_TIMEOUT_MS = 10_000
+#: How long a verification waits for this process's write turn before going its own way.
+_GATE_WAIT = 30.0
 
 
 class _Busy(Exception):
@@ -114,20 +117,31 @@ class Verifier:
             return self._verify(query, client, self._engine.begin)
 
     async def verify_async(self, query: Query, client: Client) -> Verification:
-        """:meth:`verify` for async handlers: inline on SQLite, in the thread pool otherwise.
+        """:meth:`verify` for async handlers: on the event loop on SQLite, in the thread
+        pool on PostgreSQL.
 
-        Inline only when this process's write turn is free at once and SQLite's lock within
-        INLINE_BUSY_MS: the event loop must never wait behind another thread's or another
-        process's transaction (a long activation, a CLI job). Otherwise a worker waits.
+        The event loop never waits behind another transaction. If this process's write turn
+        is taken (the checkpoint publisher, a report), the verification yields to the loop
+        and tries again a millisecond later; nothing holds the turn on its behalf, so the
+        next requests still find it free and run on the loop too (a worker thread waiting
+        for the turn would hold it for its coroutine, and every request after it would
+        queue the same way). If another process holds SQLite's lock beyond INLINE_BUSY_MS,
+        or the turn stays taken for _GATE_WAIT seconds, a worker thread takes over and waits.
         """
         gate = writer_gate(self._session_factory) if self.inline else None
-        if gate is not None and gate.acquire(blocking=False):
-            try:
-                return self._verify(query, client, self._impatient)
-            except _Busy:
-                pass
-            finally:
-                gate.release()
+        if gate is not None:
+            deadline = time.monotonic() + _GATE_WAIT
+            while not gate.acquire(blocking=False):
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.001)
+            else:
+                try:
+                    return self._verify(query, client, self._impatient)
+                except _Busy:
+                    pass
+                finally:
+                    gate.release()
         return await run_in_threadpool(self.verify, query, client)
 
     @contextmanager
