@@ -1,0 +1,36 @@
+"""Why an EPCIS document was refused, in the terms of the EPCIS 2.0 REST binding.
+
+The binding names its exceptions ``epcisException:<Name>`` and returns them as RFC 9457
+problem details. Validation stops at the first offence and reports where it is: the index of
+the event in the document's event list (0-based) and a JSON-pointer-like path to the field,
+so an integrator can find it in a document of ten thousand events.
+"""
+
+from __future__ import annotations
+
+from traceseal.errors import DomainError
+
+
+class EPCISException(DomainError):
+    """Base of the EPCIS exceptions. ``epcis_type`` is the binding's problem type."""
+
+    kind = "invalid"
+    title = "Invalid EPCIS document"
+    epcis_type = "epcisException:ValidationException"
+
+    def __init__(
+        self, detail: str, *, event_index: int | None = None, field: str | None = None
+    ) -> None:
+        super().__init__(detail, field=field)
+        self.event_index = event_index
+
+
+class ValidationException(EPCISException):
+    """The document breaks the schema or a rule of EPCIS/CBV the schema cannot express."""
+
+
+class ImplementationException(EPCISException):
+    """The document is acceptable but this implementation cannot take it (e.g. too large)."""
+
+    epcis_type = "epcisException:ImplementationException"
+    title = "EPCIS document not supported"
