@@ -97,6 +97,18 @@ class Settings:
     report_photo_max_bytes: int = _setting(
         5_000_000, "Largest photo a consumer may attach to a counterfeit report."
     )
+    epcis_capture_max_events: int = _setting(
+        50_000,
+        "Most events one EPCIS capture request may carry (GS1-EPCIS-Capture-Limit). "
+        "A document is stored in one transaction, which on SQLite holds the write lock.",
+    )
+    epcis_capture_max_bytes: int = _setting(
+        64 * 1024 * 1024,
+        "Largest EPCIS capture request body in bytes (GS1-EPCIS-Capture-File-Size-Limit).",
+    )
+    epcis_max_per_page: int = _setting(
+        1000, "Most events in one page of an EPCIS query; larger perPage values are capped."
+    )
 
     @property
     def resolved_database_url(self) -> str:

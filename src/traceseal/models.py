@@ -3,6 +3,13 @@
 from traceseal.alerts.models import Alert
 from traceseal.codes.models import CodeRun, CodeSegment, KeySlot
 from traceseal.db import Base
+from traceseal.epcis.models import (
+    CaptureJob,
+    Event,
+    EventAccess,
+    EventBizTransaction,
+    EventEpc,
+)
 from traceseal.ledger.models import (
     LedgerCheckpoint,
     LedgerHead,
@@ -20,10 +27,15 @@ __all__ = [
     "Alert",
     "ApiKey",
     "Base",
+    "CaptureJob",
     "Batch",
     "CodeRun",
     "CodeSegment",
     "CounterfeitReport",
+    "Event",
+    "EventAccess",
+    "EventBizTransaction",
+    "EventEpc",
     "KeySlot",
     "LedgerCheckpoint",
     "LedgerHead",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import sqlite3
 import threading
 import time
@@ -15,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.conftest import Platform, Tenant, add_product
-from tests.functional.conftest import GTIN, LOT
+from tests.conftest import Platform, add_product
+from tests.functional.conftest import GTIN, LOT, issue
 from traceseal.codes.models import KeySlot
 from traceseal.codes.sealcode import SealCode
 from traceseal.crypto import damm
@@ -25,25 +23,6 @@ from traceseal.orgs.models import Role
 from traceseal.verify.models import RateWindow, Scan, ScannedCode
 
 OTHER_GTIN = "09506000134369"
-
-
-def issue(
-    platform: Platform, tenant: Tenant, count: int, *, activate: str | None = "all", lot=LOT
-) -> list[str]:
-    """Issue ``count`` codes for GTIN and activate them (``"all"``, a range, or None)."""
-    run = platform.client.post(
-        "/api/v1/code-runs", json={"product": GTIN, "count": count}, headers=tenant.auth
-    )
-    assert run.status_code == 201, run.text
-    run_id = run.json()["run"]
-    if activate:
-        body = {"lot": lot} if activate == "all" else {"lot": lot, "range": activate}
-        response = platform.client.post(
-            f"/api/v1/code-runs/{run_id}/activate", json=body, headers=tenant.auth
-        )
-        assert response.status_code == 200, response.text
-    listing = platform.client.get(f"/api/v1/code-runs/{run_id}/codes.csv", headers=tenant.auth)
-    return [row["code"] for row in csv.DictReader(io.StringIO(listing.text))]
 
 
 def verify(platform: Platform, code: str, **extra: object):

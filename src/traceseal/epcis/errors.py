@@ -34,3 +34,24 @@ class ImplementationException(EPCISException):
 
     epcis_type = "epcisException:ImplementationException"
     title = "EPCIS document not supported"
+
+
+class QueryParameterException(EPCISException):
+    """A query names a parameter this repository does not know, or gives it a bad value."""
+
+    epcis_type = "epcisException:QueryParameterException"
+    title = "Invalid EPCIS query"
+
+
+class QueryTooLargeException(EPCISException):
+    """More events match than ``maxEventCount`` allows."""
+
+    epcis_type = "epcisException:QueryTooLargeException"
+    title = "EPCIS query result too large"
+
+
+class CaptureLimitExceededException(EPCISException):
+    """A document carries more events than the capture interface takes at once."""
+
+    epcis_type = "epcisException:CaptureLimitExceededException"
+    title = "Too many events in one capture"
