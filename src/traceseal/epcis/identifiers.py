@@ -1,0 +1,509 @@
+"""GS1 identifiers as EPCIS 2.0 carries them: EPC URNs and GS1 Digital Link URIs.
+
+Two spellings name the same object in EPCIS 2.0 events: the EPC pure identity URN of the
+GS1 EPC Tag Data Standard (``urn:epc:id:sgtin:0614141.107346.2017``) and the GS1 Digital
+Link URI (``https://id.gs1.org/01/10614141073464/21/2017``, on any host). This module
+converts both to the one form the CBV 2.0 event hash ID uses, validates them, and pulls
+the GTIN and serial out of an SGTIN whichever way it is written.
+
+Why this is written here rather than taken from a library: the maintained Tag Data
+Standard library on PyPI (epcpy) translates URNs to element strings but emits no Digital
+Link URI, and neither it nor biip produces the *constrained* canonical form CBV 2.0
+section 8.9 asks for (the finest key level only, a GLN extension of ``0`` dropped, query
+string dropped, host re-rooted, GTIN padded). The hash runs once per captured event on
+every identifier in it, so the conversion also has to stay a few microseconds long.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+__all__ = ["check_identifier", "gtin_serial", "to_digital_link"]
+
+CANONICAL_ROOT = "https://id.gs1.org"
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ALNUM = "0123456789" + _UPPER + _UPPER.lower()
+# GS1 General Specifications figure 7.11-1 (CSET 82) and 7.11-2 (CSET 39).
+_CSET82 = frozenset(_ALNUM + "!\"%&'()*+,-./:;<=>?_")
+_CSET39 = frozenset("0123456789" + _UPPER + "#-/")
+# Characters an EPC URN may carry unescaped (TDS 2.x, section 6.2: the URN form of the
+# GS1 AI character set escapes " % & / < > ? and nothing else is mandatory).
+_URN_COMPONENT = re.compile(r"(?:[A-Za-z0-9\-_.:;=!'()*+,]|%[0-9A-Fa-f]{2})*")
+# Characters left unescaped in the canonical Digital Link. This is the set the CBV 2.0
+# reference implementation produces for EPC URN input (all other CSET 82 characters are
+# percent-encoded), so our hashes agree with it for every serial a URN can hold.
+_DL_ESCAPE = re.compile(r"[^A-Za-z0-9'\-.;=_]")
+# What RFC 3986 allows in a path segment: these characters raw, anything else escaped.
+_DL_SEGMENT = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+class _Malformed(ValueError):
+    """An identifier that claims to be a GS1 one but breaks its syntax."""
+
+
+class _Key(NamedTuple):
+    ai: str  # primary key AI
+    value: str  # decoded primary key value
+    qualifiers: tuple[tuple[str, str], ...]  # (AI, decoded value) in path order
+
+
+class _Part(NamedTuple):
+    ai: str  # qualifier AI, or "" when the part is appended to the primary key itself
+    kind: str  # "N" digits, "X" CSET 82, "Y" CSET 39
+    longest: int
+    shortest: int = 1
+
+
+class _Scheme(NamedTuple):
+    ai: str
+    digits: int  # company prefix + reference digits; 0 means a variable reference
+    layout: str  # "plain", "indicator" (first reference digit leads), "grai" ("0" leads)
+    tail: tuple[_Part, ...]
+    pattern_key: bool  # an idpat with its last part "*" names a Digital Link key
+    ref_kind: str = "X"  # charset of a variable reference
+
+
+_SERIAL20 = _Part("21", "X", 20)
+_SCHEMES: dict[str, _Scheme] = {
+    "sgtin": _Scheme("01", 13, "indicator", (_SERIAL20,), True),
+    "sscc": _Scheme("00", 17, "indicator", (), False),
+    "sgln": _Scheme("414", 12, "plain", (_Part("254", "X", 20),), False),
+    "grai": _Scheme("8003", 12, "grai", (_Part("", "X", 16),), True),
+    "giai": _Scheme("8004", 0, "plain", (), False),
+    "gsrn": _Scheme("8018", 17, "plain", (), False),
+    "gsrnp": _Scheme("8017", 17, "plain", (), False),
+    "gdti": _Scheme("253", 12, "plain", (_Part("", "X", 17),), True),
+    "cpi": _Scheme("8010", 0, "plain", (_Part("8011", "N", 12),), True, "Y"),
+    "sgcn": _Scheme("255", 12, "plain", (_Part("", "N", 12),), True),
+    "ginc": _Scheme("401", 0, "plain", (), False),
+    "gsin": _Scheme("402", 16, "plain", (), False),
+    "itip": _Scheme("8006", 13, "indicator", (_Part("", "N", 2, 2),) * 2 + (_SERIAL20,), True),
+    "upui": _Scheme("01", 13, "indicator", (_Part("235", "X", 28),), True),
+    "pgln": _Scheme("417", 12, "plain", (), False),
+}
+_CLASS_SCHEMES: dict[str, _Scheme] = {
+    "lgtin": _Scheme("01", 13, "indicator", (_Part("10", "X", 20),), False),
+}
+# EPC schemes of the Tag Data Standard that are not GS1 keys and have no Digital Link
+# form; they are valid in events and stay URNs. Values: number of '.'-separated parts.
+_OTHER_SCHEMES = {"gid": 3, "usdod": 2, "adi": 3, "bic": 1, "imovn": 1}
+
+
+class _KeySpec(NamedTuple):
+    kind: str  # "N" fixed digits with check digit, "X"/"Y" variable text
+    length: int  # digits of a fixed key (with check digit) or the most characters
+    tail: _Part | None  # optional text appended to the key (GDTI, GCN and GRAI serials)
+    qualifiers: tuple[tuple[str, ...], ...]  # allowed qualifier sequences, in order
+    cbv: bool  # in the CBV 2.0 list of keys the event hash keeps
+
+
+_QUALIFIER_FORMATS: dict[str, _Part] = {
+    "22": _Part("22", "X", 20),
+    "10": _Part("10", "X", 20),
+    "21": _Part("21", "X", 20),
+    "235": _Part("235", "X", 28),
+    "254": _Part("254", "X", 20),
+    "7040": _Part("7040", "X", 4, 4),
+    "8011": _Part("8011", "N", 12),
+    "8019": _Part("8019", "N", 10),
+    "8020": _Part("8020", "X", 25),
+}
+# Digital Link primary keys, from the dlpkey entries of the GS1 Barcode Syntax Dictionary.
+_DL_KEYS: dict[str, _KeySpec] = {
+    "00": _KeySpec("N", 18, None, (), True),
+    "01": _KeySpec("N", 14, None, (("22", "10", "21"), ("235",)), True),
+    "253": _KeySpec("N", 13, _Part("", "X", 17), (), True),
+    "255": _KeySpec("N", 13, _Part("", "N", 12), (), True),
+    "401": _KeySpec("X", 30, None, (), True),
+    "402": _KeySpec("N", 17, None, (), True),
+    "414": _KeySpec("N", 13, None, (("254",), ("7040",)), True),
+    "415": _KeySpec("N", 13, None, (("8020",),), False),
+    "417": _KeySpec("N", 13, None, (("7040",),), True),
+    "8003": _KeySpec("N", 14, _Part("", "X", 16), (), True),
+    "8004": _KeySpec("X", 30, None, (("7040",),), True),
+    "8006": _KeySpec("N", 18, None, (("22", "10", "21"),), True),
+    "8010": _KeySpec("Y", 30, None, (("8011",),), True),
+    "8013": _KeySpec("X", 25, None, (), False),
+    "8017": _KeySpec("N", 18, None, (("8019",),), True),
+    "8018": _KeySpec("N", 18, None, (("8019",),), True),
+}
+# Digital Link 1.0 short names, still met in the wild; converted, never claimed.
+_SHORT_NAMES = {
+    "gtin": "01", "itip": "8006", "cpid": "8010", "gln": "414", "party": "417",
+    "gsrnp": "8017", "gsrn": "8018", "gcn": "255", "sscc": "00", "gdti": "253",
+    "ginc": "401", "gsin": "402", "grai": "8003", "giai": "8004", "cpv": "22",
+    "lot": "10", "ser": "21",
+}  # fmt: skip
+# The finest identification level CBV 2.0 keeps, by primary key: the first qualifier
+# present wins, everything else is dropped.
+_KEY_NAMES = {"00": "SSCC", "01": "GTIN", "8006": "GTIN", "414": "GLN", "417": "GLN"}
+_FINEST = {"01": ("21", "235", "10"), "8006": ("21", "10"), "414": ("254",), "8010": ("8011",)}
+
+
+def check_digit(digits: str) -> str:
+    """Return the GS1 mod-10 check digit for ``digits`` (GS1 General Specifications 7.9.1).
+
+    >>> check_digit("1061414107346")
+    '4'
+    """
+    raw = digits.encode("ascii")
+    tripled = raw[-1::-2]  # weights 3, 1, 3, ... counted from the right
+    single = raw[-2::-2]
+    total = 3 * (sum(tripled) - 48 * len(tripled)) + sum(single) - 48 * len(single)
+    return str(-total % 10)
+
+
+def to_digital_link(value: str) -> str:
+    """Return the canonical Digital Link URI CBV 2.0 hashes for ``value``, else ``value``.
+
+    EPC URNs (``urn:epc:id:``, ``urn:epc:class:lgtin:``, and the ``urn:epc:idpat:``
+    class patterns) and Digital Link URIs on any host become
+    ``https://id.gs1.org/{AI}/{key}[/{AI}/{qualifier}]`` with only the finest key level
+    CBV 2.0 keeps (serial over lot, CPV and query dropped, SGLN extension ``0`` dropped),
+    GTINs padded to 14 digits and values percent-encoded in one canonical way. Anything
+    else, including malformed identifiers, comes back unchanged: the caller validates
+    with :func:`check_identifier` (a bad check digit alone does not stop conversion).
+
+    >>> to_digital_link("urn:epc:id:sgln:0614141.07346.1234")
+    'https://id.gs1.org/414/0614141073467/254/1234'
+    >>> to_digital_link("https://example.com/01/614141073467/10/L1/21/7?17=260101")
+    'https://id.gs1.org/01/00614141073467/21/7'
+    """
+    if value.startswith("urn:epc:"):
+        try:
+            key = _parse_urn(value)
+        except _Malformed:
+            return value
+    elif _is_http(value):
+        try:
+            key = _parse_dl(value, claim_only=False)
+        except _Malformed:
+            return value
+        if key is None or not _DL_KEYS[key.ai].cbv:
+            return value
+        key = _finest(key)
+    else:
+        return value
+    if key is None:
+        return value
+    return _format(key)
+
+
+def check_identifier(value: str) -> str | None:
+    """Return why ``value`` is a malformed GS1 identifier, or None.
+
+    A value claims to be a GS1 identifier when it is an ``urn:epc:`` URN or an http(s)
+    URI whose path holds a Digital Link primary key AI (``/01/``, ``/00/``, ``/414/``...).
+    Claims are checked for lengths, digits, character sets, check digits and qualifier
+    order; other values (``urn:uuid:...``, private URLs) are not identifiers and pass.
+
+    >>> check_identifier("https://id.gs1.org/01/10614141073465/21/2017")
+    'GTIN 10614141073465: check digit should be 4'
+    >>> check_identifier("urn:uuid:2a8f7c3e-2f0c-4b59-9d0e-5f2d5bb4b7a1") is None
+    True
+    """
+    try:
+        if value.startswith("urn:epc:"):
+            _parse_urn(value)
+        elif _is_http(value):
+            key = _parse_dl(value, claim_only=True)
+            if key is not None:
+                _check_key_digits(key)
+    except _Malformed as error:
+        return str(error)
+    return None
+
+
+def gtin_serial(value: str) -> tuple[str, str] | None:
+    """Return ``(gtin14, serial)`` for a valid SGTIN in either spelling, else None.
+
+    The serial is returned decoded (``%2F`` in either form becomes ``/``), so a URN and
+    the Digital Link of the same item give the same pair.
+
+    >>> gtin_serial("urn:epc:id:sgtin:0614141.107346.2017")
+    ('10614141073464', '2017')
+    >>> gtin_serial("https://brand.example/01/10614141073464/21/2017")
+    ('10614141073464', '2017')
+    """
+    try:
+        if value.startswith("urn:epc:id:sgtin:"):
+            key = _parse_urn(value)
+        elif _is_http(value):
+            key = _parse_dl(value, claim_only=False)
+            if key is not None:
+                _check_key_digits(key)
+        else:
+            return None
+    except _Malformed:
+        return None
+    if key is None or key.ai != "01":
+        return None
+    serials = [text for ai, text in key.qualifiers if ai == "21"]
+    return (key.value, serials[0]) if serials else None
+
+
+# --- EPC URNs (GS1 EPC Tag Data Standard 2.x, sections 6 and 8) ---------------------
+
+
+def _parse_urn(value: str) -> _Key | None:
+    """Parse an ``urn:epc:`` URN; None for a valid one that has no Digital Link form."""
+    kind, _, rest = value[8:].partition(":")
+    scheme_name, sep, body = rest.partition(":")
+    if kind not in ("id", "class", "idpat"):
+        raise _Malformed(f"{value}: EPCIS takes urn:epc:id, urn:epc:class or urn:epc:idpat URNs")
+    if not sep:
+        raise _Malformed(f"{value}: missing EPC scheme")
+    scheme = (_CLASS_SCHEMES if kind == "class" else _SCHEMES).get(scheme_name)
+    if scheme is None:
+        if kind != "class" and scheme_name in _OTHER_SCHEMES:
+            _check_other(value, body, _OTHER_SCHEMES[scheme_name], pattern=kind == "idpat")
+            return None
+        raise _Malformed(f"{value}: unknown EPC scheme {kind}:{scheme_name}")
+    count = 2 + len(scheme.tail)
+    parts = body.split(".", count - 1)
+    if len(parts) != count:
+        raise _Malformed(f"{value}: expected {count} parts separated by '.', found {len(parts)}")
+    if kind == "idpat":
+        return _parse_pattern(value, scheme, parts)
+    return _build(value, scheme, parts)
+
+
+def _build(where: str, scheme: _Scheme, parts: list[str]) -> _Key:
+    """Turn the concrete parts of a URN into a key; ``parts`` may stop early (patterns)."""
+    prefix, reference = parts[0], parts[1]
+    _check_prefix(where, prefix)
+    if scheme.digits:
+        if reference and not (reference.isascii() and reference.isdigit()):
+            raise _Malformed(f"{where}: reference {reference!r} must be digits")
+        if len(prefix) + len(reference) != scheme.digits:
+            raise _Malformed(
+                f"{where}: company prefix and reference must have {scheme.digits} digits "
+                f"together, not {len(prefix) + len(reference)}"
+            )
+        if scheme.layout == "indicator":
+            body = reference[:1] + prefix + reference[1:]
+        elif scheme.layout == "grai":
+            body = "0" + prefix + reference
+        else:
+            body = prefix + reference
+        key = body + check_digit(body)
+    else:
+        text = _urn_decode(where, reference, scheme.ref_kind)
+        if not text or len(prefix) + len(text) > 30:
+            raise _Malformed(f"{where}: company prefix and reference must have 7 to 30 characters")
+        key = prefix + text
+    qualifiers: list[tuple[str, str]] = []
+    for part, raw in zip(scheme.tail, parts[2:], strict=False):
+        text = _urn_decode(where, raw, part.kind)
+        _check_length(where, part, text)
+        if part.ai:
+            qualifiers.append((part.ai, text))
+        else:
+            key += text
+    # TDS 2.x, section 6.3.3: an SGLN without extension is written with extension "0".
+    if scheme.ai == "414" and qualifiers and qualifiers[0][1] == "0":
+        qualifiers.clear()
+    return _Key(scheme.ai, key, tuple(qualifiers))
+
+
+def _parse_pattern(where: str, scheme: _Scheme, parts: list[str]) -> _Key | None:
+    # TDS 2.x section 8: concrete parts first, then only '*'. A pattern whose last part
+    # alone is '*' names a class (a GTIN, a GRAI asset type...) with a Digital Link key.
+    stars = [part == "*" for part in parts]
+    concrete = stars.index(True) if True in stars else len(parts)
+    if not all(stars[concrete:]):
+        raise _Malformed(f"{where}: '*' may only stand for the trailing parts of a pattern")
+    if concrete == 0:
+        return None
+    if concrete == 1:
+        _check_prefix(where, parts[0])
+        return None
+    key = _build(where, scheme, parts[:concrete])
+    if concrete == len(parts):
+        return key
+    return key if concrete == len(parts) - 1 and scheme.pattern_key else None
+
+
+def _check_prefix(where: str, prefix: str) -> None:
+    if not (6 <= len(prefix) <= 12 and prefix.isascii() and prefix.isdigit()):
+        raise _Malformed(f"{where}: company prefix must be 6 to 12 digits, not {prefix!r}")
+
+
+def _check_other(value: str, body: str, count: int, *, pattern: bool) -> None:
+    parts = body.split(".")
+    if len(parts) != count or not all(parts):
+        raise _Malformed(f"{value}: expected {count} non-empty parts separated by '.'")
+    for part in parts:
+        if not (pattern and part == "*"):
+            _urn_decode(value, part, "X")
+
+
+def _urn_decode(where: str, raw: str, kind: str) -> str:
+    if _URN_COMPONENT.fullmatch(raw) is None:
+        bad = _URN_COMPONENT.sub("", raw)[:1] or "%"
+        raise _Malformed(f"{where}: character {bad!r} in {raw!r} must be percent-encoded")
+    text = _percent_decode(raw) if "%" in raw else raw
+    _check_charset(where, text, kind)
+    return text
+
+
+# --- GS1 Digital Link URIs (GS1 Digital Link URI syntax 1.2+) ------------------------
+
+
+def _is_http(value: str) -> bool:
+    return value.startswith(("https://", "http://")) or value[:8].lower().startswith(
+        ("https://", "http://")
+    )
+
+
+def _parse_dl(value: str, *, claim_only: bool) -> _Key | None:
+    """Parse a Digital Link URI; None when ``value`` is no Digital Link at all.
+
+    With ``claim_only`` only numeric primary key AIs make a claim (a short name such as
+    ``/gtin/`` in some private URL is not taken for a malformed identifier).
+    """
+    path_start = value.find("/", value.find("://") + 3)
+    if path_start < 0:
+        return None
+    path = value[path_start:]
+    for stop in "?#":
+        cut = path.find(stop)
+        if cut >= 0:
+            path = path[:cut]
+    segments = path.split("/")[1:]
+    if segments and not segments[-1]:
+        segments.pop()  # one trailing slash is tolerated
+    for index, segment in enumerate(segments[:-1]):
+        if segment in _DL_KEYS:
+            return _dl_key(value, segment, segments[index + 1 :])
+        ai = None if claim_only else _SHORT_NAMES.get(segment)
+        if ai in _DL_KEYS:
+            try:
+                return _dl_key(value, ai, segments[index + 1 :])
+            except _Malformed:
+                return None  # a short name that does not parse is an ordinary segment
+    return None
+
+
+def _dl_key(where: str, ai: str, segments: list[str]) -> _Key:
+    spec = _DL_KEYS[ai]
+    pairs = segments[1:]
+    if len(pairs) % 2:
+        raise _Malformed(f"{where}: the path after the key must be AI/value pairs")
+    text = _dl_decode(where, segments[0])
+    if spec.kind == "N":
+        if ai == "01" and len(text) in (8, 12, 13):
+            text = text.rjust(14, "0")  # CBV 2.0 writes every GTIN as a GTIN-14
+        head, rest = text[: spec.length], text[spec.length :]
+        if len(head) != spec.length or not (head.isascii() and head.isdigit()):
+            if ai == "01":
+                raise _Malformed(f"{where}: a GTIN has 8, 12, 13 or 14 digits")
+            raise _Malformed(f"{where}: ({ai}) must start with {spec.length} digits")
+        if ai == "8003" and head[0] != "0":
+            raise _Malformed(f"{where}: a GRAI in (8003) starts with the digit 0")
+        if ai == "8006" and not "01" <= head[14:16] <= head[16:]:
+            raise _Malformed(f"{where}: piece {head[14:16]} of {head[16:]} is not valid")
+        if rest:
+            if spec.tail is None:
+                raise _Malformed(f"{where}: ({ai}) must have {spec.length} digits")
+            _check_charset(where, rest, spec.tail.kind)
+            _check_length(where, spec.tail, rest)
+    else:
+        _check_charset(where, text, spec.kind)
+        if len(text) > spec.length:
+            raise _Malformed(f"{where}: ({ai}) has at most {spec.length} characters")
+    qualifiers: list[tuple[str, str]] = []
+    for position in range(0, len(pairs), 2):
+        name = _SHORT_NAMES.get(pairs[position], pairs[position])
+        form = _QUALIFIER_FORMATS.get(name)
+        if form is None or not any(name in sequence for sequence in spec.qualifiers):
+            raise _Malformed(f"{where}: /{pairs[position]}/ is not a key qualifier of ({ai})")
+        qualifier = _dl_decode(where, pairs[position + 1])
+        _check_charset(where, qualifier, form.kind)
+        _check_length(where, form, qualifier)
+        qualifiers.append((name, qualifier))
+    names = [name for name, _ in qualifiers]
+    if names and not any(_in_order(names, sequence) for sequence in spec.qualifiers):
+        raise _Malformed(f"{where}: qualifiers {', '.join(names)} are out of order or mixed")
+    return _Key(ai, text, tuple(qualifiers))
+
+
+def _in_order(names: list[str], sequence: tuple[str, ...]) -> bool:
+    if not set(names) <= set(sequence):
+        return False
+    positions = [sequence.index(name) for name in names]
+    return positions == sorted(set(positions))
+
+
+def _check_key_digits(key: _Key) -> None:
+    spec = _DL_KEYS[key.ai]
+    if spec.kind != "N":
+        return
+    # Leading zeros do not change a mod-10 sum, so the GRAI's leading 0 can stay.
+    digits = key.value[: 14 if key.ai in ("8003", "8006") else spec.length]
+    expected = check_digit(digits[:-1])
+    if digits[-1] != expected:
+        label = _KEY_NAMES.get(key.ai, f"({key.ai})")
+        raise _Malformed(f"{label} {digits}: check digit should be {expected}")
+
+
+def _finest(key: _Key) -> _Key:
+    present = dict(key.qualifiers)
+    for ai in _FINEST.get(key.ai, ()):
+        if ai in present:
+            return _Key(key.ai, key.value, ((ai, present[ai]),))
+    return _Key(key.ai, key.value, ())
+
+
+def _format(key: _Key) -> str:
+    parts = [CANONICAL_ROOT, "/", key.ai, "/", _dl_encode(key.value)]
+    for ai, text in key.qualifiers:
+        parts += ("/", ai, "/", _dl_encode(text))
+    return "".join(parts)
+
+
+def _dl_encode(text: str) -> str:
+    if _DL_ESCAPE.search(text) is None:
+        return text
+    return _DL_ESCAPE.sub(lambda found: f"%{ord(found.group()):02X}", text)
+
+
+def _dl_decode(where: str, raw: str) -> str:
+    if _DL_SEGMENT.fullmatch(raw) is None:
+        if not raw:
+            raise _Malformed(f"{where}: empty path segment")
+        bad = _DL_SEGMENT.sub("", raw)[:1] or "%"
+        raise _Malformed(f"{where}: character {bad!r} in {raw!r} must be percent-encoded")
+    return _percent_decode(raw) if "%" in raw else raw
+
+
+# --- shared checks ---------------------------------------------------------------------
+
+
+def _percent_decode(raw: str) -> str:
+    # Callers have matched ``raw`` against a pattern that only lets '%' start a hex pair.
+    return _ESCAPE.sub(lambda found: chr(int(found.group()[1:], 16)), raw)
+
+
+def _check_charset(where: str, text: str, kind: str) -> None:
+    if kind == "N":
+        if not (text.isascii() and text.isdigit()):
+            raise _Malformed(f"{where}: {text!r} must be digits")
+        return
+    allowed = _CSET39 if kind == "Y" else _CSET82
+    if not allowed.issuperset(text):
+        bad = next(char for char in text if char not in allowed)
+        name = "CSET 39" if kind == "Y" else "the GS1 AI character set (CSET 82)"
+        raise _Malformed(f"{where}: character {bad!r} in {text!r} is outside {name}")
+
+
+def _check_length(where: str, part: _Part, text: str) -> None:
+    if not part.shortest <= len(text) <= part.longest:
+        if part.shortest == part.longest:
+            size = str(part.longest)
+        else:
+            size = f"{part.shortest} to {part.longest}"
+        raise _Malformed(f"{where}: {text!r} must have {size} characters")
