@@ -5,10 +5,13 @@ from __future__ import annotations
 import doctest
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from traceseal.epcis import vocab
+from traceseal.epcis.errors import ValidationException
+from traceseal.epcis.validation import validate_document
 
 CONTEXTS = Path(__file__).resolve().parents[3].parent / "shared/conformance/gs1-epcis-2.0"
 CONTEXTS = CONTEXTS / "json-ld-context"
@@ -148,3 +151,234 @@ def test_docstring_examples() -> None:
     results = doctest.testmod(vocab)
     assert results.attempted > 0
     assert results.failed == 0
+
+
+# -- hand-written bad documents: each refused, naming the right event and field --------------
+
+EPCIS = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+GOOD_SGTIN = "https://id.gs1.org/01/09521141012345/21/2017"  # GTIN check digit 5 is right
+
+
+def _event(**changes: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": "ObjectEvent",
+        "eventTime": "2026-07-22T06:45:00.000+02:00",
+        "eventTimeZoneOffset": "+02:00",
+        "action": "ADD",
+        "epcList": [GOOD_SGTIN],
+        "bizStep": "commissioning",
+        "disposition": "active",
+        "readPoint": {"id": "urn:epc:id:sgln:0614141.07346.1234"},
+    }
+    event.update(changes)
+    return {k: v for k, v in event.items() if v is not None}
+
+
+def _document(*events: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "@context": [EPCIS, {"acme": "https://acme.example.com/epcis/"}],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-07-22T10:30:00Z",
+        "epcisBody": {"eventList": list(events) or [_event()]},
+    }
+    document.update(changes)
+    return document
+
+
+def test_a_well_formed_document_with_extensions_is_accepted() -> None:
+    validate_document(
+        _document(
+            _event(
+                **{
+                    "acme:shift": {"acme:crew": ["a", {"@value": "b", "@language": "en"}]},
+                    "https://example.com/ns#note": "a full IRI needs no prefix",
+                    "ilmd": {"acme:lot": "L1", "cbvmda:bestBeforeDate": "2027-01-01"},
+                    "readPoint": {"id": "urn:epc:id:sgln:0614141.07346.1234", "acme:dock": 4},
+                }
+            ),
+            _event(
+                **{
+                    "@context": {"own": "https://own.example.com/"},
+                    "own:note": "declared in the event's own context",
+                    "bizStep": "https://ref.gs1.org/cbv/BizStep-shipping",
+                    "disposition": "https://example.com/disp/wet",
+                    "recordTime": "2026-07-22T07:00:00Z",
+                }
+            ),
+        )
+    )
+
+
+BAD_SGTIN = "https://id.gs1.org/01/09521141012346/21/2017"  # check digit should be 5
+
+REFUSALS: list[tuple[str, dict[str, Any], int | None, str]] = [
+    (
+        "bad check digit in an SGTIN Digital Link",
+        _document(_event(), _event(epcList=[GOOD_SGTIN, BAD_SGTIN])),
+        1,
+        "/epcList/1",
+    ),
+    (
+        "bad check digit in a quantity's class",
+        _document(
+            _event(
+                action="OBSERVE",
+                quantityList=[{"epcClass": "https://id.gs1.org/01/09521141012346", "quantity": 5}],
+            )
+        ),
+        0,
+        "/quantityList/0/epcClass",
+    ),
+    (
+        "bad check digit in the readPoint's GLN",
+        _document(_event(readPoint={"id": "https://id.gs1.org/414/0614141073460"})),
+        0,
+        "/readPoint/id",
+    ),
+    (
+        "bad check digit in an aggregation's SSCC",
+        _document(
+            _event(
+                type="AggregationEvent",
+                epcList=None,
+                disposition=None,
+                parentID="https://id.gs1.org/00/106141412345678900",
+                childEPCs=[GOOD_SGTIN],
+            )
+        ),
+        0,
+        "/parentID",
+    ),
+    (
+        "offset beyond 14 h",
+        _document(_event(eventTimeZoneOffset="+15:00")),
+        0,
+        "/eventTimeZoneOffset",
+    ),
+    (
+        "quantity as text",
+        _document(
+            _event(
+                quantityList=[{"epcClass": "https://id.gs1.org/01/09521141012345", "quantity": "5"}]
+            )
+        ),
+        0,
+        "/quantityList/0/quantity",
+    ),
+    (
+        "ILMD member without a prefix",
+        _document(_event(ilmd={"lotNumber": "L1"})),
+        0,
+        "/ilmd/lotNumber",
+    ),
+    (
+        "ILMD member with an undeclared prefix",
+        _document(_event(ilmd={"zeta:lot": "L1"})),
+        0,
+        "/ilmd/zeta:lot",
+    ),
+    ("event member with an undeclared prefix", _document(_event(**{"zeta:x": 1})), 0, "/zeta:x"),
+    (
+        "prefix declared only in another event's context",
+        _document(_event(**{"@context": {"zeta": "https://z.example/"}}), _event(**{"zeta:x": 1})),
+        1,
+        "/zeta:x",
+    ),
+    (
+        "unprefixed member nested in an extension",
+        _document(_event(**{"acme:shift": {"acme:crew": [{"name": "x"}]}})),
+        0,
+        "/acme:shift/acme:crew/0/name",
+    ),
+    (
+        "unprefixed member under a full-IRI extension (pointer escaped)",
+        _document(_event(**{"https://example.com/ns#note": {"colour": "red"}})),
+        0,
+        "/https:~1~1example.com~1ns#note/colour",
+    ),
+    (
+        "readPoint member without a prefix",
+        _document(_event(readPoint={"id": "urn:epc:id:sgln:0614141.07346.1234", "floor": 3})),
+        0,
+        "/readPoint/floor",
+    ),
+    ("leap second", _document(_event(eventTime="2026-12-31T23:59:60Z")), 0, "/eventTime"),
+    ("lower-case z", _document(_event(recordTime="2026-07-22t06:45:00z")), 0, "/recordTime"),
+    (
+        "a business step squatting in GS1's namespace",
+        _document(_event(bizStep="https://ref.gs1.org/cbv/BizStep-transforming")),
+        0,
+        "/bizStep",
+    ),
+    (
+        "a business step used as a disposition",
+        _document(_event(disposition="https://ref.gs1.org/cbv/BizStep-shipping")),
+        0,
+        "/disposition",
+    ),
+    (
+        "persistent disposition not in the CBV",
+        _document(_event(persistentDisposition={"unset": ["https://ref.gs1.org/cbv/Disp-melted"]})),
+        0,
+        "/persistentDisposition/unset/0",
+    ),
+    (
+        "source type not in the CBV",
+        _document(
+            _event(
+                sourceList=[
+                    {
+                        "type": "https://ref.gs1.org/cbv/SDT-owner",
+                        "source": "urn:epc:id:pgln:0614141.00001",
+                    }
+                ]
+            )
+        ),
+        0,
+        "/sourceList/0/type",
+    ),
+    (
+        "error reason not in the CBV",
+        _document(
+            _event(
+                errorDeclaration={
+                    "declarationTime": "2026-07-23T00:00:00Z",
+                    "reason": "https://ref.gs1.org/cbv/ER-typo",
+                }
+            )
+        ),
+        0,
+        "/errorDeclaration/reason",
+    ),
+    ("malformed extension URI", _document(_event(bizStep="http://")), 0, "/bizStep"),
+    ("not an event type (schema)", _document(_event(type="ShipmentEvent")), 0, "/type"),
+    (
+        "an extension event type",
+        _document(_event(type="https://example.com/ShipmentEvent", action=None)),
+        0,
+        "/type",
+    ),
+    ("missing action", _document(_event(), _event(action=None)), 1, "/action"),
+    (
+        "no EPCIS context",
+        _document(**{"@context": [{"acme": "https://acme.example.com/"}]}),
+        None,
+        "/@context",
+    ),
+    ("not a capture document", _document(type="EPCISQueryDocument"), None, "/type"),
+    ("document member with an undeclared prefix", _document(**{"zeta:x": 1}), None, "/zeta:x"),
+]
+
+
+@pytest.mark.parametrize(
+    ("document", "event_index", "field"),
+    [pytest.param(d, i, f, id=name) for name, d, i, f in REFUSALS],
+)
+def test_hand_written_bad_documents_are_refused_naming_the_field(
+    document: dict[str, Any], event_index: int | None, field: str
+) -> None:
+    with pytest.raises(ValidationException) as refused:
+        validate_document(document)
+    expected = field if event_index is None else f"/epcisBody/eventList/{event_index}{field}"
+    assert (refused.value.event_index, refused.value.field) == (event_index, expected)
