@@ -17,6 +17,7 @@ every identifier in it, so the conversion also has to stay a few microseconds lo
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 __all__ = ["check_identifier", "gtin_serial", "to_digital_link"]
@@ -38,6 +39,26 @@ _DL_ESCAPE = re.compile(r"[^A-Za-z0-9'\-.;=_]")
 # What RFC 3986 allows in a path segment: these characters raw, anything else escaped.
 _DL_SEGMENT = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+# Fast paths for what events mostly carry: SGTIN, SSCC, SGLN, PGLN and LGTIN URNs whose
+# serial needs no escaping, and Digital Links already in canonical form. Each accepts a
+# strict subset of what the general parser accepts and gives the same answer (a property
+# test holds them to that); everything else takes the general path.
+_SAFE = r"[A-Za-z0-9'\-.;=_]"
+_FAST_URN = re.compile(
+    rf"urn:epc:(id:sgtin|id:sscc|id:sgln|id:pgln|class:lgtin):(\d{{6,12}})\.(\d{{0,11}})"
+    rf"(?:\.({_SAFE}{{1,20}}))?"
+)
+_FAST_URN_SCHEMES = {  # scheme: (AI, digits, indicator layout, qualifier AI)
+    "id:sgtin": ("01", 13, True, "21"),
+    "id:sscc": ("00", 17, True, ""),
+    "id:sgln": ("414", 12, False, "254"),
+    "id:pgln": ("417", 12, False, ""),
+    "class:lgtin": ("01", 13, True, "10"),
+}
+_CANONICAL_DL = re.compile(
+    rf"https://id\.gs1\.org/(?:01/\d{{14}}(?:/(?:21|10)/{_SAFE}{{1,20}})?"
+    rf"|00/\d{{18}}|41[47]/\d{{13}}|414/\d{{13}}/254/{_SAFE}{{1,20}})"
+)
 
 
 class _Malformed(ValueError):
@@ -156,6 +177,10 @@ def check_digit(digits: str) -> str:
     return str(-total % 10)
 
 
+# Events list many items of one product or location, so the same key body recurs.
+_cached_check_digit = lru_cache(maxsize=4096)(check_digit)
+
+
 def to_digital_link(value: str) -> str:
     """Return the canonical Digital Link URI CBV 2.0 hashes for ``value``, else ``value``.
 
@@ -173,11 +198,16 @@ def to_digital_link(value: str) -> str:
     'https://id.gs1.org/01/00614141073467/21/7'
     """
     if value.startswith("urn:epc:"):
+        fast = _fast_urn(value)
+        if fast is not None:
+            return fast
         try:
             key = _parse_urn(value)
         except _Malformed:
             return value
     elif _is_http(value):
+        if _CANONICAL_DL.fullmatch(value) is not None:
+            return value
         try:
             key = _parse_dl(value, claim_only=False)
         except _Malformed:
@@ -246,6 +276,21 @@ def gtin_serial(value: str) -> tuple[str, str] | None:
 
 
 # --- EPC URNs (GS1 EPC Tag Data Standard 2.x, sections 6 and 8) ---------------------
+
+
+def _fast_urn(value: str) -> str | None:
+    match = _FAST_URN.fullmatch(value)
+    if match is None:
+        return None
+    scheme, prefix, reference, tail = match.groups()
+    ai, digits, indicator, qualifier = _FAST_URN_SCHEMES[scheme]
+    if len(prefix) + len(reference) != digits or (tail is None) != (not qualifier):
+        return None
+    body = reference[:1] + prefix + reference[1:] if indicator else prefix + reference
+    uri = f"{CANONICAL_ROOT}/{ai}/{body}{_cached_check_digit(body)}"
+    if tail is None or (ai == "414" and tail == "0"):
+        return uri
+    return f"{uri}/{qualifier}/{tail}"
 
 
 def _parse_urn(value: str) -> _Key | None:
