@@ -1,6 +1,6 @@
 """The CBV 2.0 event hash ID: ``ni:///sha-256;<hex>?ver=CBV2.0`` for an EPCIS 2.0 event.
 
-CBV 2.0 section 8.9 defines a fingerprint that does not depend on how an event was
+CBV 2.0 ("Event hash ID") defines a fingerprint that does not depend on how an event was
 written (JSON-LD or XML, element order, CURIE or full URI, EPC URN or Digital Link, time
 zone). The event is flattened into a *pre-hash string*: fields in a fixed order as
 ``name=value`` with no separators, values normalised, list members sorted, user
@@ -21,8 +21,9 @@ every party computes the same one:
   fields whose JSON-LD context defines such terms), a CURIE is expanded, a CBV 1.x URN
   becomes its Web URI, a number loses leading and trailing zeros, and an EPC URN or
   Digital Link URI becomes the canonical Digital Link (:func:`to_digital_link`).
-- Timestamps of standard fields are written in UTC with milliseconds, rounded half up on
-  the fourth decimal as the standard's text says.
+- Timestamps of standard fields are written in UTC with milliseconds, the third decimal
+  rounded up when the fourth is 5-9, as the algorithm's description says (the reference
+  code rounds half to even: it differs only for an exact 5 after an even third decimal).
 
 Two deliberate departures from the reference, both in cases no published vector covers:
 numbers with more than 15 significant digits keep every digit (the reference goes through
@@ -49,7 +50,7 @@ __all__ = ["document_context", "event_hash", "prehash"]
 
 _CONTEXT_FILE = "epcis-context-2.0.0.jsonld"
 
-# Fields the hash leaves out (CBV 2.0 section 8.9.2), plus JSON-LD plumbing and comments.
+# Fields the event hash ID leaves out, plus JSON-LD plumbing and comments.
 _SKIP = frozenset({"type", "@type", "eventID", "@id", "recordTime", "errorDeclaration", "@context"})
 _COMMENTS = frozenset({"comment", "rdfs:comment"})
 
@@ -177,7 +178,7 @@ def _canon(value: Any, prefixes: Mapping[str, str], terms: Mapping[str, str] | N
 
 
 def _number(text: str) -> str:
-    """CBV 2.0 section 8.9.2: numbers without leading zeros, trailing zeros or '+'."""
+    """Numbers as the event hash writes them: no leading or trailing zeros, no '+'."""
     if _NUMBER.fullmatch(text) is None:
         return text
     mantissa = text.lower().partition("e")[0].lstrip("+-").replace(".", "").strip("0")
@@ -238,7 +239,7 @@ def _key(name: str, prefixes: Mapping[str, str]) -> str:
 
 # --- renderers -------------------------------------------------------------------------
 # Each renderer returns the piece of the pre-hash string for one field, or "" when the
-# field holds nothing (CBV 2.0 section 8.9.2: absent and empty fields are not written).
+# field holds nothing (absent and empty fields are not written at all).
 
 _Render = Callable[[str, Any, Mapping[str, str]], str]
 
@@ -400,7 +401,7 @@ _SENSOR_ELEMENT = _structure(
 _LOCATION = _structure((("id", _scalar()),))
 _QUANTITIES = _list_of("quantityElement", _QUANTITY)
 
-# CBV 2.0 section 8.9.2, the canonical property order (with the reading noted above).
+# The canonical property order of the event hash ID (with the reading noted above).
 _EVENT_ORDER: tuple[tuple[str, _Render], ...] = (
     ("eventTime", _time),
     ("eventTimeZoneOffset", _scalar()),

@@ -8,8 +8,8 @@ the GTIN and serial out of an SGTIN whichever way it is written.
 
 Why this is written here rather than taken from a library: the maintained Tag Data
 Standard library on PyPI (epcpy) translates URNs to element strings but emits no Digital
-Link URI, and neither it nor biip produces the *constrained* canonical form CBV 2.0
-section 8.9 asks for (the finest key level only, a GLN extension of ``0`` dropped, query
+Link URI, and neither it nor biip produces the *constrained* canonical form the CBV 2.0
+event hash ID asks for (the finest key level only, a GLN extension of ``0`` dropped, query
 string dropped, host re-rooted, GTIN padded). The hash runs once per captured event on
 every identifier in it, so the conversion also has to stay a few microseconds long.
 """
@@ -29,7 +29,7 @@ _ALNUM = "0123456789" + _UPPER + _UPPER.lower()
 # GS1 General Specifications figure 7.11-1 (CSET 82) and 7.11-2 (CSET 39).
 _CSET82 = frozenset(_ALNUM + "!\"%&'()*+,-./:;<=>?_")
 _CSET39 = frozenset("0123456789" + _UPPER + "#-/")
-# Characters an EPC URN may carry unescaped (TDS 2.x, section 6.2: the URN form of the
+# Characters an EPC URN may carry unescaped (Tag Data Standard: the URN form of the
 # GS1 AI character set escapes " % & / < > ? and nothing else is mandatory).
 _URN_COMPONENT = re.compile(r"(?:[A-Za-z0-9\-_.:;=!'()*+,]|%[0-9A-Fa-f]{2})*")
 # Characters left unescaped in the canonical Digital Link. This is the set the CBV 2.0
@@ -275,7 +275,7 @@ def gtin_serial(value: str) -> tuple[str, str] | None:
     return (key.value, serials[0]) if serials else None
 
 
-# --- EPC URNs (GS1 EPC Tag Data Standard 2.x, sections 6 and 8) ---------------------
+# --- EPC URNs (GS1 EPC Tag Data Standard: pure identity and pattern URIs) ------------
 
 
 def _fast_urn(value: str) -> str | None:
@@ -348,14 +348,14 @@ def _build(where: str, scheme: _Scheme, parts: list[str]) -> _Key:
             qualifiers.append((part.ai, text))
         else:
             key += text
-    # TDS 2.x, section 6.3.3: an SGLN without extension is written with extension "0".
+    # Tag Data Standard, SGLN: a GLN without extension is written with extension "0".
     if scheme.ai == "414" and qualifiers and qualifiers[0][1] == "0":
         qualifiers.clear()
     return _Key(scheme.ai, key, tuple(qualifiers))
 
 
 def _parse_pattern(where: str, scheme: _Scheme, parts: list[str]) -> _Key | None:
-    # TDS 2.x section 8: concrete parts first, then only '*'. A pattern whose last part
+    # EPC pattern URIs: concrete parts first, then only '*'. A pattern whose last part
     # alone is '*' names a class (a GTIN, a GRAI asset type...) with a Digital Link key.
     stars = [part == "*" for part in parts]
     concrete = stars.index(True) if True in stars else len(parts)
