@@ -105,6 +105,7 @@ class XmlElement(Protocol):
     def iter(self) -> Iterator[XmlElement]: ...
     def append(self, element: XmlElement) -> None: ...
     def remove(self, element: XmlElement) -> None: ...
+    def xpath(self, path: str, namespaces: Mapping[str, str]) -> Any: ...
 
 
 def read_document(data: bytes) -> dict[str, Any]:
@@ -139,7 +140,7 @@ def read_document(data: bytes) -> dict[str, Any]:
 
         # Extension elements of a 1.2 header have no place in the 2.0 XSD; they are set
         # aside while the rest is validated and carried in epcisHeader all the same.
-        set_aside = reshape(root)
+        set_aside = reshape(root, typed=_XSI_TYPED.search(data) is not None)
         _validate(root, " (after mapping the EPCIS 1.2 document to 2.0)")
         for parent, element in set_aside:
             parent.append(element)
@@ -196,6 +197,8 @@ def _schema() -> Any:
     return schema
 
 
+# Any attribute named type in some prefix; a cheap over-approximation of "uses xsi:type".
+_XSI_TYPED = re.compile(rb":type\s*=")
 _MISSING_ONE = re.compile(r"Missing child element\(s\)\. Expected is \( ?(\w+) ?\)")
 _ATTRIBUTE = re.compile(r"attribute '(?:\{[^}]*\})?([^']+)'")
 

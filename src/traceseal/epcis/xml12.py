@@ -65,9 +65,13 @@ _ORDER: dict[str, tuple[str, ...]] = {
         "bizTransactionList", *_TAIL,
     ),
 }  # fmt: skip
-_QUANTITY_EVENT = frozenset((*_BASE, "epcClass", "quantity", *_WHERE, "bizTransactionList"))
-_ALL_FIELDS = frozenset(chain(_QUANTITY_EVENT, *_ORDER.values()))
+_ALLOWED = {kind: frozenset(fields) for kind, fields in _ORDER.items()}
+_ALLOWED["QuantityEvent"] = frozenset(
+    (*_BASE, "epcClass", "quantity", *_WHERE, "bizTransactionList")
+)
+_ALL_FIELDS = frozenset(chain(*_ALLOWED.values()))
 _WRAPPERS = frozenset({"extension", "baseExtension"})
+_QUALIFIABLE = _ALL_FIELDS | _WRAPPERS
 # Fields whose own ``extension`` slot holds unqualified content only in 2.0.
 _NESTED = ("readPoint", "bizLocation", "ilmd", "errorDeclaration")
 _EPCIS1 = f"{{{EPCIS1_NS}}}"
@@ -75,15 +79,17 @@ _XSI_TYPE = f"{XSI}type"
 _SBDH = "{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}"
 
 
-def reshape(root: XmlElement) -> list[tuple[XmlElement, XmlElement]]:
+def reshape(root: XmlElement, *, typed: bool = True) -> list[tuple[XmlElement, XmlElement]]:
     """Turn a parsed EPCIS 1.2 document into the EPCIS 2.0 XML shape, in place.
 
-    Returns the header extension elements it took out, as (parent, element) pairs: the 2.0
-    XSD has no place for them, so the caller validates without them and puts them back.
-    Raises ``ValidationException`` where the 1.2 document's meaning is ambiguous.
+    ``typed=False`` tells it that no element has an ``xsi:type`` (the caller can see that in
+    the bytes far faster than a walk of the tree can). Returns the header extension elements
+    it took out, as (parent, element) pairs: the 2.0 XSD has no place for them, so the
+    caller validates without them and puts them back. Raises ``ValidationException`` where
+    the 1.2 document's meaning is ambiguous.
     """
-    for node in root.iter():
-        if node.get(_XSI_TYPE) is not None:
+    if typed:
+        for node in root.xpath("//*[@xsi:type]", namespaces={"xsi": XSI[1:-1]}):
             del node.attrib[_XSI_TYPE]
     set_aside = []
     for part in root:
@@ -122,7 +128,7 @@ def _events_in(container: XmlElement) -> list[XmlElement]:
 
 def _reshape_event(event: XmlElement) -> None:
     kind = event.tag
-    allowed = _QUANTITY_EVENT if kind == "QuantityEvent" else frozenset(_ORDER[kind])
+    allowed = _ALLOWED[kind]
     fields: dict[str, XmlElement] = {}
     extensions: list[XmlElement] = []
     _collect(event, kind, allowed, fields, extensions, in_slot=False)
@@ -145,15 +151,12 @@ def _collect(
     *,
     in_slot: bool,
 ) -> None:
-    for child in list(parent):
+    # Only tags change here, no element moves, so the children can be walked directly.
+    for child in parent:
         tag = child.tag
-        if tag.startswith(_EPCIS1) and tag[len(_EPCIS1) :] in _ALL_FIELDS | _WRAPPERS:
+        if tag[0] == "{" and tag.startswith(_EPCIS1) and tag[len(_EPCIS1) :] in _QUALIFIABLE:
             tag = child.tag = tag[len(_EPCIS1) :]
-        if tag[0] == "{":
-            extensions.append(child)
-        elif tag in _WRAPPERS:
-            _collect(child, kind, allowed, fields, extensions, in_slot=True)
-        elif tag in allowed:
+        if tag in allowed:
             if tag in fields:
                 raise refuse(
                     f"{tag} appears twice in this {kind} (lines {fields[tag].sourceline} and "
@@ -161,6 +164,10 @@ def _collect(
                     child,
                 )
             fields[tag] = child
+        elif tag in _WRAPPERS:
+            _collect(child, kind, allowed, fields, extensions, in_slot=True)
+        elif tag[0] == "{":
+            extensions.append(child)
         elif tag in _ALL_FIELDS:
             raise refuse(f"{tag} is not a field of {kind}", child)
         elif in_slot:
