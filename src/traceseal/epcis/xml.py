@@ -13,8 +13,9 @@ as JSON. GS1's paired JSON and XML examples are the reference for the shape:
 - a user extension element becomes a member ``prefix:localName``, with the document's own
   prefix for its namespace (an invented ``nsN`` when it has none, or when the prefix clashes
   with another namespace or with a term of the protected EPCIS 2.0 context); children become
-  nested objects, repeated siblings arrays, text a string; attributes other than ``xsi:*``
-  become members and then the text goes to ``#text``;
+  nested objects (an unqualified child keeps its bare name: it has no namespace to name),
+  repeated siblings arrays, text a string; attributes other than ``xsi:*`` become members,
+  and then the text goes to ``#text``;
 - an SBDH header gives ``sender``, ``receiver`` and ``instanceIdentifier`` (the JSON binding's
   "pseudo-SBDH" fields); master data in the header gives ``epcisHeader.epcisMasterData``.
 
