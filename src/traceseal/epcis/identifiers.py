@@ -552,3 +552,19 @@ def _check_length(where: str, part: _Part, text: str) -> None:
         else:
             size = f"{part.shortest} to {part.longest}"
         raise _Malformed(f"{where}: {text!r} must have {size} characters")
+
+
+def location_key(value: str) -> str:
+    """:func:`to_digital_link` for indexing locations: an SGLN with extension ``0`` is its
+    plain GLN whichever form it came in.
+
+    The event hash keeps CBV 2.0's forms (a URN loses ``/254/0``, a Digital Link written
+    with it keeps it); an index must find both under one key.
+
+    >>> location_key("https://id.gs1.org/414/0614141073467/254/0")
+    'https://id.gs1.org/414/0614141073467'
+    """
+    link = to_digital_link(value)
+    if link.startswith("https://id.gs1.org/414/"):
+        return link.removesuffix("/254/0")
+    return link

@@ -276,12 +276,20 @@ def _name_problem(name: str, prefixes: frozenset[str]) -> str | None:
     return None
 
 
-def _check_extension(name: str, value: Any, prefixes: frozenset[str], path: str) -> None:
-    """An extension member and, recursively, the member names inside its value."""
+def _check_extension(
+    name: str, value: Any, prefixes: frozenset[str], path: str, *, nested: bool = False
+) -> None:
+    """An extension member and, recursively, the member names inside its value.
+
+    Inside an extension member a plain name is allowed: it is the value's own structure
+    (GS1's XML examples nest unqualified elements in a qualified one, and the CBV 2.0 event
+    hash covers them). A prefixed name there must still use a declared prefix.
+    """
     here = path + "/" + name.replace("~", "~0").replace("/", "~1")
-    problem = _name_problem(name, prefixes)
-    if problem is not None:
-        raise _Offence(here, problem)
+    if not (nested and ":" not in name and not name.startswith("@")):
+        problem = _name_problem(name, prefixes)
+        if problem is not None:
+            raise _Offence(here, problem)
     if name != "@context":  # an embedded context's term definitions are not data
         _check_inside(value, prefixes, here)
 
@@ -289,7 +297,7 @@ def _check_extension(name: str, value: Any, prefixes: frozenset[str], path: str)
 def _check_inside(value: Any, prefixes: frozenset[str], path: str) -> None:
     if isinstance(value, Mapping):
         for name, item in value.items():
-            _check_extension(name, item, prefixes, path)
+            _check_extension(name, item, prefixes, path, nested=True)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             if isinstance(item, Mapping | list):
@@ -460,7 +468,11 @@ def _document_prefixes(context: Any) -> frozenset[str]:
 
 
 def validate_events(
-    events: Sequence[Mapping[str, Any]], *, context: Any, start_index: int = 0
+    events: Sequence[Mapping[str, Any]],
+    *,
+    context: Any,
+    start_index: int = 0,
+    schema: bool = True,
 ) -> None:
     """Validate events taken out of a document whose ``@context`` is ``context``.
 
@@ -486,15 +498,22 @@ def validate_events(
     for offset, event in enumerate(events):
         index = start_index + offset
         try:
-            if not event_schema.is_valid(event):
+            if schema and not event_schema.is_valid(event):
                 raise _schema_offence(event_schema.iter_errors(event))
             _check_event(event, prefixes, verdicts)
         except _Offence as offence:
             raise _event_offence(index, event, offence) from None
 
 
-def validate_document(document: Mapping[str, Any]) -> None:
+def validate_document(document: Mapping[str, Any], *, schema: bool = True) -> None:
     """Validate an EPCIS 2.0 JSON-LD capture document; raise on the first offence.
+
+    ``schema=False`` skips the JSON Schema for the events of a document read from XML,
+    which the XSD has already held to the standard's structure: the two schemas differ in
+    a few places (the JSON Schema refuses persistentDisposition in an AggregationEvent and
+    sensor reports without a type, which the XSD and GS1's own XML examples allow), and an
+    XML document is judged by the XML binding's schema. The rules the schemas cannot
+    express are applied either way.
 
     Raises ``ValidationException`` with ``event_index`` (None for the document's own members),
     ``field`` (a JSON pointer) and a ``detail`` naming the event, the member and the fault.
@@ -544,4 +563,4 @@ def validate_document(document: Mapping[str, Any]) -> None:
         raise ValidationException(
             f"Document, {offence.path.lstrip('/')}: {offence.detail}", field=offence.path
         ) from None
-    validate_events(events, context=context)
+    validate_events(events, context=context, schema=schema)

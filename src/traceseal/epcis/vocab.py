@@ -254,6 +254,20 @@ def check_uri(value: str) -> str | None:
     return None
 
 
+def _case_slip(vocab: _Vocabulary, value: str) -> str | None:
+    """The term a GS1 Web URI names when only the case of its prefix is off.
+
+    GS1's own XML examples write ``https://ref.gs1.org/cbv/Bizstep-sensor_reporting``; the
+    term is unmistakable, so it is read as the term rather than refused as a non-term.
+    """
+    prefix = vocab.web_prefix
+    if len(value) > len(prefix) and value[: len(prefix)].lower() == prefix.lower():
+        term = value[len(prefix) :]
+        if term in vocab.terms:
+            return term
+    return None
+
+
 def check(kind: Kind, value: str) -> str | None:
     """Why ``value`` is not acceptable as a ``kind``, or None when it is.
 
@@ -282,6 +296,8 @@ def check(kind: Kind, value: str) -> str | None:
             f"{vocab.example!r}, or an absolute URI of your own for an extension "
             f"(e.g. https://example.com/{kind}/{value.strip() or 'name'})"
         )
+    if _case_slip(vocab, value) is not None:
+        return None
     if value.startswith(_CBV_NAMESPACES):
         for other_kind, other in _VOCABULARIES.items():
             if other_kind != kind and value in other.spellings:
@@ -320,7 +336,8 @@ def normalise(kind: Kind, value: str) -> str:
     >>> normalise("bizStep", "https://example.com/bizstep/gluing")
     'https://example.com/bizstep/gluing'
     """
-    term = _vocab(kind).spellings.get(value)
+    vocab = _vocab(kind)
+    term = vocab.spellings.get(value) or _case_slip(vocab, value)
     if term is not None:
         return term
     problem = check(kind, value)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from traceseal import __version__
 from traceseal.codes.sealcode import CodeFormatError, parse_code
+from traceseal.epcis.trace import journey
 from traceseal.errors import InvalidInput, TooManyRequests
 from traceseal.registry.gtin import normalize_gtin
 from traceseal.registry.models import Product
@@ -172,6 +173,10 @@ def _result_page(request: Request, result: Verification, lang: str, typed: str) 
         "first_at": messages.local_time(result.first_scan_at),
         "first_region": messages.region_name(result.first_region, lang),
         "can_report": result.code is not None,
+        "journey": [
+            {**step, "when": messages.local_time(step["time"])}
+            for step in (journey(result.trace, lang) if result.trace else [])
+        ],
         "version": __version__,
     }
     response = templates.TemplateResponse(request, "verify/result.html", context)

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from traceseal.epcis.trace import journey
 from traceseal.verify.messages import message
 from traceseal.verify.models import Channel
 from traceseal.verify.service import Verification
@@ -52,6 +53,14 @@ class RecallSummary(BaseModel):
     announced_at: datetime
 
 
+class JourneyStep(BaseModel):
+    time: datetime
+    step: str = Field(description="The CBV business step, e.g. shipping.")
+    label: str = Field(description="The step in the answer's language.")
+    place: str | None
+    text: str = Field(description="The whole step as a sentence fragment: 'Shipped to …'.")
+
+
 class VerificationRead(BaseModel):
     verdict: Literal[
         "genuine",
@@ -71,6 +80,9 @@ class VerificationRead(BaseModel):
     organization: OrganizationSummary | None
     reasons: list[str]
     recall: RecallSummary | None
+    journey: list[JourneyStep] = Field(
+        description="Where the product went, from its EPCIS events, oldest first."
+    )
     message: str
 
     @classmethod
@@ -112,6 +124,11 @@ class VerificationRead(BaseModel):
                     contact=recall.contact,
                     announced_at=recall.announced_at,
                 )
+            ),
+            journey=(
+                []
+                if result.trace is None
+                else [JourneyStep(**step) for step in journey(result.trace, lang)]
             ),
             message=message(result, lang),
         )

@@ -27,6 +27,8 @@ from traceseal.codes.models import CodeRun, CodeSegment, CodeState
 from traceseal.codes.sealcode import CodeFormatError, parse_code
 from traceseal.codes.service import Keyring
 from traceseal.db import Prepared, db_time, py_date, py_time
+from traceseal.epcis.service import code_epc
+from traceseal.epcis.trace import Trace, trace
 from traceseal.errors import InvalidInput
 from traceseal.orgs.models import Organization
 from traceseal.recalls.models import Recall
@@ -105,6 +107,8 @@ class Verification:
     reasons: tuple[str, ...] = ()
     recall: RecallFacts | None = None
     detail: str = ""
+    #: The product's journey from its EPCIS events (genuine, suspicious and recalled codes).
+    trace: Trace | None = None
     #: Slot owner, for the scan log and reports; not shown to consumers as an id.
     organization_id: int | None = field(default=None, repr=False)
     product_id: int | None = field(default=None, repr=False)
@@ -421,6 +425,7 @@ def verify(
         first_region=first_region,
         reasons=tuple(reasons),
         recall=recall,
+        trace=None if product_gtin is None else trace(connection, code_epc(product_gtin, text)),
         **facts,  # type: ignore[arg-type]
     )
     _log(connection, query, result, code.slot, sequence, batch_id, now)

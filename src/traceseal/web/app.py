@@ -68,6 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     from traceseal.alerts.api import router as alerts_router
     from traceseal.codes.api import router as codes_router
+    from traceseal.epcis.api import router as epcis_router
+    from traceseal.epcis.api import trace_router
     from traceseal.ledger.api import router as ledger_router
     from traceseal.orgs.api import router as orgs_router
     from traceseal.recalls.api import router as recalls_router
@@ -88,6 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
         codes_router,
         recalls_router,
         alerts_router,
+        epcis_router,
+        trace_router,
         ledger_router,
         pages_router,
     ):
@@ -112,6 +116,8 @@ def body_limits(settings: Settings) -> Callable[[str], int]:
             return VERIFY_BODY_LIMIT
         if path in ("/api/v1/reports", "/report"):
             return report_limit
+        if path.startswith("/epcis/"):
+            return settings.epcis_capture_max_bytes
         return DEFAULT_BODY_LIMIT
 
     return limit_for

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from traceseal.epcis.errors import EPCISException
 from traceseal.errors import DomainError, TooManyRequests
 from traceseal.verify.api import request_client
 
@@ -47,6 +48,27 @@ def _domain(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, TooManyRequests):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
+
+
+#: EPCIS exceptions that are not plain "bad document or query" (400).
+_EPCIS_STATUS = {
+    "epcisException:QueryTooLargeException": 413,
+    "epcisException:CaptureLimitExceededException": 413,
+    "epcisException:ImplementationException": 415,
+}
+
+
+def _epcis(_: Request, exc: Exception) -> JSONResponse:
+    """The REST binding's problem types: ``epcisException:<Name>``, naming the offender."""
+    assert isinstance(exc, EPCISException)
+    return problem(
+        _EPCIS_STATUS.get(exc.epcis_type, 400),
+        exc.title,
+        exc.detail,
+        type_=exc.epcis_type,
+        eventIndex=exc.event_index,
+        field=exc.field,
+    )
 
 
 def _http(_: Request, exc: Exception) -> JSONResponse:
@@ -105,6 +127,7 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(EPCISException, _epcis)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(Exception, _unexpected)

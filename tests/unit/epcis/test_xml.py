@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import doctest
 import json
-import time
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -302,19 +301,12 @@ def _ten_thousand_object_events() -> bytes:
     )
 
 
-def test_ten_thousand_events_read_well_under_the_capture_budget() -> None:
-    # Capture must take 10,000 events/s in total; reading XML (XSD included, about a quarter
-    # of it) may use a third of that. Measured: about 0.2 s.
-    data = _ten_thousand_object_events()
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        document = read_document(data)
-        best = min(best, time.perf_counter() - started)
+def test_ten_thousand_events_are_read_in_order() -> None:
+    # Its speed is measured by bench/epcis.py, not here (timings in tests are noise).
+    document = read_document(_ten_thousand_object_events())
     events = document["epcisBody"]["eventList"]
     assert len(events) == 10_000
     assert events[-1]["epcList"][-1] == _EPC.format(99_999)
-    assert best < 0.33, f"{best:.3f} s for 10,000 events"
 
 
 def test_docstring_examples() -> None:

@@ -120,7 +120,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_epcis_events_record_time_id", ["record_time", "id"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("epcis_events", schema=None) as batch_op:
         batch_op.drop_index("ix_epcis_events_record_time_id")

@@ -1,0 +1,307 @@
+"""``/epcis``: the EPCIS 2.0 REST binding (GS1 ``rest-bindings/openapi.yaml``), and
+``/api/v1/trace/{code}``.
+
+Capture is synchronous behind the binding's asynchronous interface: the document is read,
+validated and stored before the ``202`` goes out, so the job behind ``Location`` has
+already finished. A client that polls the job works unchanged; one that does not loses
+nothing, because a ``202`` here means stored. Invalid documents are ``400`` problems of
+type ``epcisException:ValidationException`` and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from traceseal.config import Settings
+from traceseal.db import unit_of_work, utcnow
+from traceseal.epcis import capture as capturing
+from traceseal.epcis import query as querying
+from traceseal.epcis.models import CaptureJob, Event
+from traceseal.epcis.query import EVENT_TYPES
+from traceseal.epcis.service import trace_code
+from traceseal.errors import NotFound, Unauthorized
+from traceseal.orgs.models import Organization
+from traceseal.orgs.service import authenticate
+from traceseal.web.deps import Caller, KeyringDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/epcis", tags=["epcis"])
+trace_router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
+
+JSON_LD = "application/ld+json"
+_VERSION_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
+_TOP_LEVEL = [
+    "capture",
+    "events",
+    "eventTypes",
+    "epcs",
+    "bizSteps",
+    "bizLocations",
+    "readPoints",
+    "dispositions",
+]
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        body,
+        status_code=status,
+        media_type=JSON_LD,
+        headers={**_VERSION_HEADERS, **(headers or {})},
+    )
+
+
+def _collection(members: list[str]) -> JSONResponse:
+    return _json(
+        {
+            "@context": "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+            "type": "Collection",
+            "member": members,
+        }
+    )
+
+
+def _caller_outside_transaction(request: Request) -> Organization:
+    """Authenticate in a short transaction of its own.
+
+    Capture opens its own unit of work after the CPU-heavy reading and validation; the
+    request-long session of ``Caller`` would hold SQLite's write lock across all of it.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    with request.app.state.session_factory() as session:
+        org = authenticate(session, token.strip())
+        if org is None:
+            raise Unauthorized("unknown or revoked API key")
+        session.expunge(org)
+        return org
+
+
+def _job_read(job: CaptureJob) -> dict[str, Any]:
+    return {
+        "captureID": job.capture_id,
+        "createdAt": _iso(job.created_at),
+        **({"finishedAt": _iso(job.finished_at)} if job.finished_at else {}),
+        "running": job.running,
+        "success": job.success,
+        "captureErrorBehaviour": job.error_behaviour,
+        "errors": json.loads(job.errors),
+        "eventCount": job.event_count,
+        "duplicateCount": job.duplicate_count,
+    }
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _capture_sync(
+    request: Request, org: Organization, body: bytes, content_type: str | None, settings: Settings
+) -> CaptureJob:
+    capturing.require_capturer(org)
+    document, source_format = capturing.read_document(body, content_type)
+    ready = capturing.prepare(
+        document, source_format=source_format, max_events=settings.epcis_capture_max_events
+    )
+    with unit_of_work(request.app.state.session_factory) as session:
+        return capturing.store(session, org, ready, now=utcnow())
+
+
+def _capture_headers(settings: Settings) -> dict[str, str]:
+    return {
+        "GS1-EPCIS-Capture-Limit": str(settings.epcis_capture_max_events),
+        "GS1-EPCIS-Capture-File-Size-Limit": str(settings.epcis_capture_max_bytes),
+        "GS1-Capture-Error-Behaviour": "rollback",
+    }
+
+
+@router.get("")
+def top_level() -> JSONResponse:
+    """The resources this repository offers (HATEOAS discovery)."""
+    return _collection(_TOP_LEVEL)
+
+
+@router.options("/capture", status_code=204)
+def capture_options(settings: SettingsDep) -> Response:
+    return Response(
+        status_code=204,
+        headers={"Allow": "OPTIONS, GET, POST", **_VERSION_HEADERS, **_capture_headers(settings)},
+    )
+
+
+@router.post("/capture", status_code=202, responses={202: {"description": "Captured."}})
+async def capture(
+    request: Request,
+    settings: SettingsDep,
+    org: Annotated[Organization, Depends(_caller_outside_transaction)],
+) -> Response:
+    """Capture an EPCISDocument (JSON-LD, EPCIS 2.0 XML or EPCIS 1.2 XML), whole or not at all.
+
+    Events without an eventID get their CBV 2.0 event hash ID; events already stored (same
+    hash) are not stored twice. Every stored event becomes a leaf of the log.
+    """
+    body = await request.body()
+    job = await run_in_threadpool(
+        _capture_sync, request, org, body, request.headers.get("content-type"), settings
+    )
+    return _json(
+        _job_read(job),
+        status=202,
+        headers={"Location": f"/epcis/capture/{job.capture_id}", **_capture_headers(settings)},
+    )
+
+
+@router.get("/capture")
+def capture_jobs(session: SessionDep, caller: Caller, perPage: int = 30) -> JSONResponse:  # noqa: N803 - the binding's name
+    """The caller's capture jobs, newest first."""
+    jobs = session.scalars(
+        select(CaptureJob)
+        .where(CaptureJob.organization_id == caller.id)
+        .order_by(CaptureJob.id.desc())
+        .limit(max(1, min(perPage, 1000)))
+    )
+    return _json([_job_read(job) for job in jobs])
+
+
+@router.get("/capture/{capture_id}")
+def capture_job(capture_id: str, session: SessionDep, caller: Caller) -> JSONResponse:
+    job = session.scalar(select(CaptureJob).where(CaptureJob.capture_id == capture_id))
+    if job is None or job.organization_id != caller.id:
+        raise NotFound(f"no capture job {capture_id!r}")
+    return _json(_job_read(job))
+
+
+def _params(request: Request) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        # The binding joins repeated values with "|"; accept repeated parameters too.
+        params[name] = f"{params[name]}|{value}" if name in params else value
+    return params
+
+
+def _events_response(
+    request: Request,
+    session: Any,
+    caller: Organization,
+    settings: Settings,
+    params: dict[str, str],
+    extra: list[Any] | None = None,
+) -> JSONResponse:
+    page = querying.run(
+        session, caller, params, max_per_page=settings.epcis_max_per_page, extra=extra or ()
+    )
+    document = querying.query_document(page, now=utcnow(), namespace=_namespace(settings))
+    headers = {}
+    if page.next_token:
+        following = {**params, "nextPageToken": page.next_token}
+        url = f"{request.url.path}?{urlencode(following, safe='|:')}"
+        headers["Link"] = f'<{url}>; rel="next"'
+    return _json(document, headers=headers)
+
+
+def _namespace(settings: Settings) -> str:
+    return f"{settings.public_url}/ns/epcis#"
+
+
+@router.get("/events")
+def events(
+    request: Request, session: SessionDep, caller: Caller, settings: SettingsDep
+) -> JSONResponse:
+    """EPCIS events matching the SimpleEventQuery parameters, as an EPCISQueryDocument.
+
+    Supported: eventType, GE_/LT_eventTime, GE_/LT_recordTime, EQ_action, EQ_bizStep,
+    EQ_disposition, EQ_readPoint, EQ_bizLocation, EQ_eventID, MATCH_epc, MATCH_parentID,
+    MATCH_inputEPC, MATCH_outputEPC, MATCH_anyEPC, MATCH_epcClass, MATCH_inputEPCClass,
+    MATCH_outputEPCClass, MATCH_anyEPCClass, EQ_bizTransaction_{type}, orderBy (eventTime,
+    recordTime), orderDirection, eventCountLimit, maxEventCount, perPage, nextPageToken.
+    Lists are "|"-separated. Paging follows the ``Link: <...>; rel="next"`` header.
+    """
+    return _events_response(request, session, caller, settings, _params(request))
+
+
+@router.get("/events/{event_id:path}")
+def event(
+    event_id: str, session: SessionDep, caller: Caller, settings: SettingsDep
+) -> JSONResponse:
+    """One event by its eventID (URL-encoded), in an EPCISQueryDocument."""
+    page = querying.run(session, caller, {}, max_per_page=1, extra=[Event.event_id == event_id])
+    if not page.events:
+        raise NotFound(f"no event {event_id!r}")
+    return _json(querying.query_document(page, now=utcnow(), namespace=_namespace(settings)))
+
+
+@router.get("/eventTypes")
+def event_types() -> JSONResponse:
+    return _collection(list(EVENT_TYPES))
+
+
+@router.get("/eventTypes/{event_type}/events")
+def events_of_type(
+    event_type: str, request: Request, session: SessionDep, caller: Caller, settings: SettingsDep
+) -> JSONResponse:
+    if event_type not in EVENT_TYPES:
+        raise NotFound(f"no event type {event_type!r}")
+    return _events_response(
+        request, session, caller, settings, {**_params(request), "eventType": event_type}
+    )
+
+
+@router.get("/epcs/{epc:path}/events")
+def events_of_epc(
+    epc: str, request: Request, session: SessionDep, caller: Caller, settings: SettingsDep
+) -> JSONResponse:
+    """Every event naming ``epc`` in any role (EPC URN or Digital Link URI, URL-encoded)."""
+    return _events_response(
+        request, session, caller, settings, {**_params(request), "MATCH_anyEPC": epc}
+    )
+
+
+_VOCABULARY_RESOURCES = {
+    "bizSteps": ("EQ_bizStep", Event.biz_step),
+    "dispositions": ("EQ_disposition", Event.disposition),
+    "readPoints": ("EQ_readPoint", Event.read_point),
+    "bizLocations": ("EQ_bizLocation", Event.biz_location),
+}
+
+
+def _vocabulary_routes(resource: str, parameter: str, column: Any) -> None:
+    def listing(session: SessionDep, caller: Caller, settings: SettingsDep) -> JSONResponse:
+        return _collection(
+            querying.distinct_values(session, caller, column, settings.epcis_max_per_page)
+        )
+
+    def members_events(
+        value: str, request: Request, session: SessionDep, caller: Caller, settings: SettingsDep
+    ) -> JSONResponse:
+        return _events_response(
+            request, session, caller, settings, {**_params(request), parameter: value}
+        )
+
+    listing.__doc__ = f"The {resource} used by the events you may read."
+    members_events.__doc__ = f"Events whose {parameter.removeprefix('EQ_')} is the given value."
+    router.add_api_route(f"/{resource}", listing, methods=["GET"], name=resource)
+    router.add_api_route(
+        f"/{resource}/{{value:path}}/events",
+        members_events,
+        methods=["GET"],
+        name=f"{resource}_events",
+    )
+
+
+for _resource, (_parameter, _column) in _VOCABULARY_RESOURCES.items():
+    _vocabulary_routes(_resource, _parameter, _column)
+
+
+@trace_router.get("/{code}")
+def trace(code: str, session: SessionDep, caller: Caller, keyring: KeyringDep) -> dict[str, Any]:
+    """The code's journey: its events and those of every container it was packed in."""
+    return trace_code(session, keyring, caller, code)

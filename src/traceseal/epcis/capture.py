@@ -1,0 +1,387 @@
+"""Capturing EPCIS documents: read, validate, hash, store and log, all or nothing.
+
+A document is checked whole before anything is written (``read_document`` and
+``prepare``, outside any transaction), then written in one transaction by ``store``: the
+job row, the events, their index rows and one log leaf per event. A crash at any point
+leaves either all of it or none (the database's atomic commit; the caller owns it).
+
+An event's row id is its leaf index in the log, so "every event has its leaf" is a
+property of the key, and ``/ledger/leaves/{id}`` is the event's leaf.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from traceseal.db import Prepared, db_time
+from traceseal.epcis import vocab
+from traceseal.epcis.errors import (
+    CaptureLimitExceededException,
+    ImplementationException,
+    ValidationException,
+)
+from traceseal.epcis.hashing import document_context, event_hash
+from traceseal.epcis.identifiers import location_key, to_digital_link
+from traceseal.epcis.models import (
+    CaptureJob,
+    EpcRole,
+    Event,
+    EventAccess,
+    EventBizTransaction,
+    EventEpc,
+)
+from traceseal.epcis.validation import validate_document
+from traceseal.errors import Forbidden
+from traceseal.ledger import service as ledger
+from traceseal.orgs.models import Organization, Role
+from traceseal.registry.models import Product
+
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+#: Roles that may capture: brand owners, distributors and logistics, and the operator.
+CAPTURERS = frozenset({Role.ENTERPRISE.value, Role.DISTRIBUTOR.value, Role.OPERATOR.value})
+LEAF_KIND = "epcis.event"
+
+_GTIN_IN_LINK = re.compile(r"^https://id\.gs1\.org/01/(\d{14})(?:/|$)")
+
+
+@dataclass(slots=True)
+class ReadyEvent:
+    """One event ready to store: its columns and index rows, computed outside the transaction."""
+
+    position: int
+    event_id: str
+    event_hash: str
+    event_type: str
+    action: str | None
+    event_time: datetime
+    biz_step: str | None
+    disposition: str | None
+    read_point: str | None
+    biz_location: str | None
+    body: dict[str, Any]
+    epcs: list[tuple[str, int]] = field(default_factory=list)
+    transactions: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Capture:
+    """A validated document: what ``store`` writes."""
+
+    source_format: str
+    context: dict[str, str]
+    events: list[ReadyEvent]
+
+
+def read_document(data: bytes, content_type: str | None) -> tuple[dict[str, Any], str]:
+    """Parse a request body into the JSON-LD document form; returns ``(document, format)``.
+
+    XML is told apart from JSON by the media type, or by its first character when the
+    client sent none. EPCIS 1.2 XML is converted to the 2.0 model on the way in.
+    """
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    is_xml = kind.endswith(("/xml", "+xml"))
+    if not kind:
+        is_xml = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"  # after a UTF-8 BOM
+    elif not is_xml and not kind.endswith(("/json", "+json")):
+        raise ImplementationException(
+            f"unsupported media type {kind!r}: send application/ld+json, application/json "
+            "or application/xml"
+        )
+    if is_xml:
+        from traceseal.epcis.xml import read_document as read_xml
+
+        document = read_xml(data)
+        # The converter says which binding it read; 1.2 documents are worth telling apart.
+        return document, "xml-1.2" if b"urn:epcglobal:epcis:xsd:1" in data[:4096] else "xml"
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationException(f"the body is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ValidationException("an EPCIS document is a JSON object")
+    return document, "json"
+
+
+def _event_list(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    body = document.get("epcisBody") or {}
+    if document.get("type") == "EPCISQueryDocument":
+        # The binding lets a query document be captured: its results are events too.
+        body = (body.get("queryResults") or {}).get("resultsBody") or {}
+    events = body.get("eventList") or []
+    return list(events)
+
+
+def prepare(document: dict[str, Any], *, source_format: str, max_events: int) -> Capture:
+    """Validate ``document`` and compute everything ``store`` writes. Touches no database."""
+    events = _event_list(document)
+    if len(events) > max_events:
+        raise CaptureLimitExceededException(
+            f"the document has {len(events):,} events; this repository captures at most "
+            f"{max_events:,} per request: split it"
+        )
+    if document.get("type") == "EPCISQueryDocument":
+        # Validate the events as the capture document they are being captured as.
+        document = {
+            "@context": document.get("@context"),
+            "type": "EPCISDocument",
+            "schemaVersion": document.get("schemaVersion", "2.0"),
+            "creationDate": document.get("creationDate"),
+            "epcisBody": {"eventList": events},
+        }
+    # XML was held to the XML binding's XSD as it was read (see validate_document).
+    validate_document(document, schema=source_format == "json")
+    context = document_context(document)
+    prepared = [_prepare_event(i, event, context) for i, event in enumerate(events)]
+    return Capture(source_format, context, prepared)
+
+
+def _time(value: str) -> datetime:
+    # Validation has checked the RFC 3339 form; Python 3.11 parses it, "Z" included.
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return location_key(value) if isinstance(value, str) else None
+
+
+def _prepare_event(position: int, event: dict[str, Any], context: dict[str, str]) -> ReadyEvent:
+    own_context = event.get("@context")
+    if own_context:
+        context = {**context, **document_context({"@context": own_context})}
+    digest = event_hash(event, context)
+    biz_step = event.get("bizStep")
+    disposition = event.get("disposition")
+    prepared = ReadyEvent(
+        position=position,
+        event_id=event.get("eventID") or digest,
+        event_hash=digest,
+        event_type=event["type"],
+        action=event.get("action"),
+        event_time=_time(event["eventTime"]),
+        biz_step=None if biz_step is None else vocab.normalise("bizStep", biz_step),
+        disposition=None if disposition is None else vocab.normalise("disposition", disposition),
+        read_point=_id_of(event.get("readPoint")),
+        biz_location=_id_of(event.get("bizLocation")),
+        body=event,
+    )
+    epcs = prepared.epcs
+    for key, role in _EPC_FIELDS:
+        for epc in event.get(key) or ():
+            epcs.append((to_digital_link(epc), role))
+    parent = event.get("parentID")
+    if parent:
+        epcs.append((to_digital_link(parent), EpcRole.PARENT))
+    for key, role in _QUANTITY_FIELDS:
+        for element in event.get(key) or ():
+            epcs.append((to_digital_link(element["epcClass"]), role))
+    for transaction in event.get("bizTransactionList") or ():
+        kind = transaction.get("type")
+        kind = "" if kind is None else vocab.normalise("bizTransactionType", kind)
+        prepared.transactions.append((kind, transaction["bizTransaction"]))
+    return prepared
+
+
+_EPC_FIELDS = (
+    ("epcList", EpcRole.EPC),
+    ("childEPCs", EpcRole.CHILD),
+    ("inputEPCList", EpcRole.INPUT),
+    ("outputEPCList", EpcRole.OUTPUT),
+)
+_QUANTITY_FIELDS = (
+    ("quantityList", EpcRole.QUANTITY),
+    ("childQuantityList", EpcRole.QUANTITY),
+    ("inputQuantityList", EpcRole.INPUT_QUANTITY),
+    ("outputQuantityList", EpcRole.OUTPUT_QUANTITY),
+)
+
+
+def require_capturer(org: Organization) -> None:
+    if org.role not in CAPTURERS:
+        raise Forbidden(
+            f"capturing EPCIS events needs an enterprise, distributor or operator API key; "
+            f"yours is {org.role}"
+        )
+
+
+def store(session: Session, org: Organization, capture: Capture, *, now: datetime) -> CaptureJob:
+    """Write a prepared capture in the caller's transaction and return its job.
+
+    Events whose hash is already stored (or repeats within the document) are captured once:
+    re-sending a document after a lost response is safe. A document that reuses another
+    event's eventID for different content is refused whole.
+    """
+    require_capturer(org)
+    fresh = _drop_duplicates(session, capture.events)
+    job = CaptureJob(
+        capture_id=secrets.token_hex(16),
+        organization_id=org.id,
+        created_at=now,
+        finished_at=now,
+        running=False,
+        success=True,
+        error_behaviour="rollback",
+        source_format=capture.source_format,
+        event_count=len(capture.events),
+        duplicate_count=len(capture.events) - len(fresh),
+        context=json.dumps(capture.context, ensure_ascii=False, sort_keys=True),
+    )
+    session.add(job)
+    session.flush()
+    if not fresh:
+        return job
+    leaves = [
+        (
+            LEAF_KIND,
+            ledger.leaf_record(
+                LEAF_KIND,
+                event.event_hash,
+                {
+                    "captureID": job.capture_id,
+                    "eventHash": event.event_hash,
+                    "eventID": event.event_id,
+                },
+            ),
+        )
+        for event in fresh
+    ]
+    ids = ledger.append(session, leaves, now=now)
+    connection = session.connection()
+    dialect = connection.dialect
+    at = db_time(now, dialect)
+    recorded = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    owners = _brand_owners(session, fresh)
+    event_rows, epc_rows, transaction_rows, access_rows = [], [], [], []
+    for event_id, event in zip(ids, fresh, strict=True):
+        body = {**event.body, "eventID": event.event_id, "recordTime": recorded}
+        event_rows.append(
+            {
+                "id": event_id,
+                "event_id": event.event_id,
+                "event_hash": event.event_hash,
+                "capture_job_id": job.id,
+                "organization_id": org.id,
+                "event_type": event.event_type,
+                "action": event.action,
+                "event_time": db_time(event.event_time, dialect),
+                "record_time": at,
+                "biz_step": event.biz_step,
+                "disposition": event.disposition,
+                "read_point": event.read_point,
+                "biz_location": event.biz_location,
+                "leaf_index": event_id,
+                "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+            }
+        )
+        # A set: an EPC named twice in one role (it happens) is one index row.
+        for epc, role in set(event.epcs):
+            epc_rows.append({"epc": epc, "event": event_id, "role": int(role)})
+        for kind, value in set(event.transactions):
+            transaction_rows.append({"type": kind, "value": value, "event": event_id})
+        readers = {org.id, *(owners.get(gtin) for gtin in _gtins(event))} - {None}
+        access_rows.extend({"organization_id": o, "event": event_id} for o in readers)
+    _EVENTS.run_many(connection, event_rows)
+    if epc_rows:
+        _EPCS.run_many(connection, epc_rows)
+    if transaction_rows:
+        _TRANSACTIONS.run_many(connection, transaction_rows)
+    _ACCESS.run_many(connection, access_rows)
+    return job
+
+
+def _drop_duplicates(session: Session, events: Sequence[ReadyEvent]) -> list[ReadyEvent]:
+    seen: dict[str, ReadyEvent] = {}
+    by_id: dict[str, ReadyEvent] = {}
+    for event in events:
+        if event.event_hash in seen:
+            continue
+        other = by_id.get(event.event_id)
+        if other is not None:
+            raise ValidationException(
+                f"events {other.position} and {event.position} share the eventID "
+                f"{event.event_id!r} but differ",
+                event_index=event.position,
+                field=f"/epcisBody/eventList/{event.position}/eventID",
+            )
+        seen[event.event_hash] = by_id[event.event_id] = event
+    stored: dict[str, str] = {}
+    for chunk in _chunks(list(seen), 500):
+        stored.update(
+            session.execute(
+                select(Event.event_hash, Event.event_id).where(Event.event_hash.in_(chunk))
+            ).all()
+        )
+    fresh = [event for digest, event in seen.items() if digest not in stored]
+    taken: set[str] = set()
+    for chunk in _chunks([event.event_id for event in fresh], 500):
+        taken.update(session.scalars(select(Event.event_id).where(Event.event_id.in_(chunk))))
+    for event in fresh:
+        if event.event_id in taken:
+            raise ValidationException(
+                f"event {event.position}: the eventID {event.event_id!r} is already used by a "
+                "different event in this repository",
+                event_index=event.position,
+                field=f"/epcisBody/eventList/{event.position}/eventID",
+            )
+    return fresh
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _gtins(event: ReadyEvent) -> set[str]:
+    found = set()
+    for epc, _ in event.epcs:
+        match = _GTIN_IN_LINK.match(epc)
+        if match:
+            found.add(match.group(1))
+    return found
+
+
+def _brand_owners(session: Session, events: Sequence[ReadyEvent]) -> dict[str, int]:
+    gtins = set().union(*(_gtins(event) for event in events))
+    owners: dict[str, int] = {}
+    for chunk in _chunks(sorted(gtins), 500):
+        owners.update(
+            session.execute(
+                select(Product.gtin, Product.organization_id).where(Product.gtin.in_(chunk))
+            ).all()
+        )
+    return owners
+
+
+_EVENTS = Prepared(
+    insert(Event),
+    column_keys=[
+        "id",
+        "event_id",
+        "event_hash",
+        "capture_job_id",
+        "organization_id",
+        "event_type",
+        "action",
+        "event_time",
+        "record_time",
+        "biz_step",
+        "disposition",
+        "read_point",
+        "biz_location",
+        "leaf_index",
+        "body",
+    ],
+)
+_EPCS = Prepared(insert(EventEpc), column_keys=["epc", "event", "role"])
+_TRANSACTIONS = Prepared(insert(EventBizTransaction), column_keys=["type", "value", "event"])
+_ACCESS = Prepared(insert(EventAccess), column_keys=["organization_id", "event"])
