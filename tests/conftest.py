@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from traceseal.config import Settings, load_settings
@@ -18,6 +19,11 @@ from traceseal.db import make_engine, make_session_factory, migrate, unit_of_wor
 from traceseal.orgs.models import Role
 from traceseal.orgs.service import create_organization
 from traceseal.web.app import create_app
+
+# No per-example deadline: the machines are shared and noisy, and a deadline is a timed
+# assertion (speed is measured in bench/, never asserted in tests).
+hypothesis_settings.register_profile("traceseal", deadline=None)
+hypothesis_settings.load_profile("traceseal")
 
 POSTGRES_URL = os.environ.get("TRACESEAL_TEST_POSTGRES_URL", "")
 PUBLIC_URL = "https://verify.example.org"

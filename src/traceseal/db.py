@@ -248,6 +248,23 @@ class Prepared:
         else:
             cursor.executemany(sql, [{**defaults, **row} for row in rows])
 
+    def run_rows(self, connection: Any, rows: list[tuple[Any, ...]]) -> None:
+        """:meth:`run_many` for rows given as tuples in ``column_keys`` order.
+
+        For the largest bulk inserts (an EPCIS document's index rows): no dict per row.
+        """
+        assert self._column_keys is not None, "run_rows needs the statement's column_keys"
+        sql, _defaults, order = self._compiled(connection.dialect)
+        cursor = connection.connection.cursor()
+        keys = self._column_keys
+        if order is not None and tuple(order) == tuple(keys):
+            cursor.executemany(sql, rows)
+        elif order is not None:
+            where = [keys.index(k) for k in order]
+            cursor.executemany(sql, [[row[i] for i in where] for row in rows])
+        else:
+            cursor.executemany(sql, [dict(zip(keys, row, strict=True)) for row in rows])
+
     def run(self, connection: Any, params: dict[str, Any]) -> Any:
         """Execute on ``connection`` (a SQLAlchemy Connection); returns the DBAPI cursor."""
         sql, defaults, order = self._compiled(connection.dialect)

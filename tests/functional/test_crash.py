@@ -130,7 +130,7 @@ def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
             stored = dict(
                 connection.execute(
                     select(Event.capture_job_id, func.count()).group_by(Event.capture_job_id)
-                ).tuples()
+                ).all()
             )
             # Every acknowledged capture is there; every job there is whole.
             assert set(acknowledged) <= {capture_id for _, capture_id, _ in jobs}

@@ -110,10 +110,13 @@ def _capture_sync(
     capturing.require_capturer(org)
     document, source_format = capturing.read_document(body, content_type)
     ready = capturing.prepare(
-        document, source_format=source_format, max_events=settings.epcis_capture_max_events
+        document,
+        source_format=source_format,
+        max_events=settings.epcis_capture_max_events,
+        now=utcnow(),
     )
     with unit_of_work(request.app.state.session_factory) as session:
-        return capturing.store(session, org, ready, now=utcnow())
+        return capturing.store(session, org, ready)
 
 
 def _capture_headers(settings: Settings) -> dict[str, str]:

@@ -22,15 +22,15 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from traceseal.db import Prepared, db_time
+from traceseal.db import Prepared, db_time, utcnow
 from traceseal.epcis import vocab
 from traceseal.epcis.errors import (
     CaptureLimitExceededException,
     ImplementationException,
     ValidationException,
 )
-from traceseal.epcis.hashing import document_context, event_hash
-from traceseal.epcis.identifiers import location_key, to_digital_link
+from traceseal.epcis.hashing import digital_link, document_context, event_hash
+from traceseal.epcis.identifiers import location_key
 from traceseal.epcis.models import (
     CaptureJob,
     EpcRole,
@@ -70,6 +70,11 @@ class ReadyEvent:
     body: dict[str, Any]
     epcs: list[tuple[str, int]] = field(default_factory=list)
     transactions: list[tuple[str, str]] = field(default_factory=list)
+    #: GTINs of the products the event names (their brand owners may read it).
+    gtins: set[str] = field(default_factory=set)
+    #: The event's log leaf, and its stored JSON (with eventID and recordTime).
+    leaf: bytes = b""
+    stored_body: str = ""
 
 
 @dataclass(slots=True)
@@ -79,6 +84,8 @@ class Capture:
     source_format: str
     context: dict[str, str]
     events: list[ReadyEvent]
+    capture_id: str
+    received_at: datetime
 
 
 def read_document(data: bytes, content_type: str | None) -> tuple[dict[str, Any], str]:
@@ -120,8 +127,18 @@ def _event_list(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return list(events)
 
 
-def prepare(document: dict[str, Any], *, source_format: str, max_events: int) -> Capture:
-    """Validate ``document`` and compute everything ``store`` writes. Touches no database."""
+def prepare(
+    document: dict[str, Any],
+    *,
+    source_format: str,
+    max_events: int,
+    now: datetime | None = None,
+) -> Capture:
+    """Validate ``document`` and compute everything ``store`` writes. Touches no database.
+
+    All the CPU work of a capture happens here, before the write transaction: on SQLite that
+    transaction holds the database's one write lock, so it should only write.
+    """
     events = _event_list(document)
     if len(events) > max_events:
         raise CaptureLimitExceededException(
@@ -140,8 +157,22 @@ def prepare(document: dict[str, Any], *, source_format: str, max_events: int) ->
     # XML was held to the XML binding's XSD as it was read (see validate_document).
     validate_document(document, schema=source_format == "json")
     context = document_context(document)
-    prepared = [_prepare_event(i, event, context) for i, event in enumerate(events)]
-    return Capture(source_format, context, prepared)
+    capture_id = secrets.token_hex(16)
+    now = now or utcnow()
+    recorded = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    prepared = []
+    for i, event in enumerate(events):
+        ready = _prepare_event(i, event, context)
+        ready.gtins = _gtins(ready)
+        ready.leaf = ledger.leaf_record(
+            LEAF_KIND,
+            ready.event_hash,
+            {"captureID": capture_id, "eventHash": ready.event_hash, "eventID": ready.event_id},
+        )
+        ready.stored_body = dumps({**event, "eventID": ready.event_id, "recordTime": recorded})
+        prepared.append(ready)
+    return Capture(source_format, context, prepared, capture_id, now)
 
 
 def _time(value: str) -> datetime:
@@ -178,13 +209,13 @@ def _prepare_event(position: int, event: dict[str, Any], context: dict[str, str]
     epcs = prepared.epcs
     for key, role in _EPC_FIELDS:
         for epc in event.get(key) or ():
-            epcs.append((to_digital_link(epc), role))
+            epcs.append((digital_link(epc), role))
     parent = event.get("parentID")
     if parent:
-        epcs.append((to_digital_link(parent), EpcRole.PARENT))
+        epcs.append((digital_link(parent), EpcRole.PARENT))
     for key, role in _QUANTITY_FIELDS:
         for element in event.get(key) or ():
-            epcs.append((to_digital_link(element["epcClass"]), role))
+            epcs.append((digital_link(element["epcClass"]), role))
     for transaction in event.get("bizTransactionList") or ():
         kind = transaction.get("type")
         kind = "" if kind is None else vocab.normalise("bizTransactionType", kind)
@@ -214,7 +245,7 @@ def require_capturer(org: Organization) -> None:
         )
 
 
-def store(session: Session, org: Organization, capture: Capture, *, now: datetime) -> CaptureJob:
+def store(session: Session, org: Organization, capture: Capture) -> CaptureJob:
     """Write a prepared capture in the caller's transaction and return its job.
 
     Events whose hash is already stored (or repeats within the document) are captured once:
@@ -222,9 +253,10 @@ def store(session: Session, org: Organization, capture: Capture, *, now: datetim
     event's eventID for different content is refused whole.
     """
     require_capturer(org)
+    now = capture.received_at
     fresh = _drop_duplicates(session, capture.events)
     job = CaptureJob(
-        capture_id=secrets.token_hex(16),
+        capture_id=capture.capture_id,
         organization_id=org.id,
         created_at=now,
         finished_at=now,
@@ -240,62 +272,51 @@ def store(session: Session, org: Organization, capture: Capture, *, now: datetim
     session.flush()
     if not fresh:
         return job
-    leaves = [
-        (
-            LEAF_KIND,
-            ledger.leaf_record(
-                LEAF_KIND,
-                event.event_hash,
-                {
-                    "captureID": job.capture_id,
-                    "eventHash": event.event_hash,
-                    "eventID": event.event_id,
-                },
-            ),
-        )
-        for event in fresh
-    ]
-    ids = ledger.append(session, leaves, now=now)
+    ids = ledger.append(session, [(LEAF_KIND, event.leaf) for event in fresh], now=now)
     connection = session.connection()
     dialect = connection.dialect
     at = db_time(now, dialect)
-    recorded = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     owners = _brand_owners(session, fresh)
-    event_rows, epc_rows, transaction_rows, access_rows = [], [], [], []
+    event_rows: list[tuple[Any, ...]] = []
+    epc_rows: list[tuple[Any, ...]] = []
+    transaction_rows: list[tuple[Any, ...]] = []
+    access_rows: list[tuple[Any, ...]] = []
     for event_id, event in zip(ids, fresh, strict=True):
-        body = {**event.body, "eventID": event.event_id, "recordTime": recorded}
+        # In _EVENTS' column order.
         event_rows.append(
-            {
-                "id": event_id,
-                "event_id": event.event_id,
-                "event_hash": event.event_hash,
-                "capture_job_id": job.id,
-                "organization_id": org.id,
-                "event_type": event.event_type,
-                "action": event.action,
-                "event_time": db_time(event.event_time, dialect),
-                "record_time": at,
-                "biz_step": event.biz_step,
-                "disposition": event.disposition,
-                "read_point": event.read_point,
-                "biz_location": event.biz_location,
-                "leaf_index": event_id,
-                "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-            }
+            (
+                event_id,
+                event.event_id,
+                event.event_hash,
+                job.id,
+                org.id,
+                event.event_type,
+                event.action,
+                db_time(event.event_time, dialect),
+                at,
+                event.biz_step,
+                event.disposition,
+                event.read_point,
+                event.biz_location,
+                event_id,
+                event.stored_body,
+            )
         )
         # A set: an EPC named twice in one role (it happens) is one index row.
-        for epc, role in set(event.epcs):
-            epc_rows.append({"epc": epc, "event": event_id, "role": int(role)})
-        for kind, value in set(event.transactions):
-            transaction_rows.append({"type": kind, "value": value, "event": event_id})
-        readers = {org.id, *(owners.get(gtin) for gtin in _gtins(event))} - {None}
-        access_rows.extend({"organization_id": o, "event": event_id} for o in readers)
-    _EVENTS.run_many(connection, event_rows)
+        epc_rows.extend((epc, event_id, int(role)) for epc, role in set(event.epcs))
+        transaction_rows.extend((kind, value, event_id) for kind, value in set(event.transactions))
+        readers = {org.id}
+        for gtin in event.gtins:
+            owner = owners.get(gtin)
+            if owner is not None:
+                readers.add(owner)
+        access_rows.extend((reader, event_id) for reader in readers)
+    _EVENTS.run_rows(connection, event_rows)
     if epc_rows:
-        _EPCS.run_many(connection, epc_rows)
+        _EPCS.run_rows(connection, epc_rows)
     if transaction_rows:
-        _TRANSACTIONS.run_many(connection, transaction_rows)
-    _ACCESS.run_many(connection, access_rows)
+        _TRANSACTIONS.run_rows(connection, transaction_rows)
+    _ACCESS.run_rows(connection, access_rows)
     return job
 
 
@@ -342,7 +363,7 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
 
 
 def _gtins(event: ReadyEvent) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for epc, _ in event.epcs:
         match = _GTIN_IN_LINK.match(epc)
         if match:
@@ -351,7 +372,7 @@ def _gtins(event: ReadyEvent) -> set[str]:
 
 
 def _brand_owners(session: Session, events: Sequence[ReadyEvent]) -> dict[str, int]:
-    gtins = set().union(*(_gtins(event) for event in events))
+    gtins = set().union(*(event.gtins for event in events))
     owners: dict[str, int] = {}
     for chunk in _chunks(sorted(gtins), 500):
         owners.update(

@@ -40,11 +40,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, NamedTuple, TypeGuard
 
 from traceseal.epcis.identifiers import to_digital_link
+
+#: :func:`to_digital_link` with a memory: capture converts each identifier for the hash and
+#: again for its index, and an aggregation names the items its object event just named.
+digital_link = lru_cache(maxsize=1 << 17)(to_digital_link)
 
 __all__ = ["document_context", "event_hash", "prehash"]
 
@@ -171,7 +175,7 @@ def _canon(value: Any, prefixes: Mapping[str, str], terms: Mapping[str, str] | N
             for old, new in _CBV_URNS:
                 if text.startswith(old):
                     return new + text[len(old) :]
-        return to_digital_link(text)
+        return digital_link(text)
     if text[0] in _NUMBER_START:
         return _number(text)
     return text

@@ -199,7 +199,9 @@ def filters(params: Mapping[str, str]) -> list[ColumnElement[bool]]:
 def visible_to(viewer: Organization) -> ColumnElement[bool] | None:
     if viewer.role in ALL_READERS:
         return None
-    return Event.id.in_(select(EventAccess.event).where(EventAccess.organization_id == viewer.id))
+    # Correlated, so it is a primary-key probe per candidate event: an IN over every event
+    # the viewer may read would scan all of them before the query's own filters narrow.
+    return exists().where(EventAccess.organization_id == viewer.id, EventAccess.event == Event.id)
 
 
 def _fingerprint(params: Mapping[str, str]) -> str:

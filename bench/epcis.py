@@ -1,0 +1,258 @@
+"""EPCIS benchmark: capture throughput, one EPC's history at scale, and QU4RTET side by side.
+
+Prints, from one process on this machine:
+  * capture through the real pipeline (read, validate, hash, store with one log leaf per
+    event, commit) into a fresh SQLite database, for EPCIS 2.0 JSON-LD, 2.0 XML and 1.2 XML
+    documents of 1,000 and 10,000 events (ObjectEvents commissioning 10 SGTINs and their case
+    SSCC, then AggregationEvents packing them; bench/epcis_docs.py), in events/s and EPCs/s,
+    with the time split between reading, validating and hashing, and storing;
+  * QU4RTET (bench/peers/quartet, its own venv) capturing the same 1.2 XML documents on the
+    same machine, and the ratio of the two rates;
+  * the latency of one EPC's history (GET /epcis/epcs/{epc}/events through the ASGI app, and
+    the query service alone) with 1,000,000 events stored.
+
+Usage: python bench/epcis.py [--history-events N] [--peer-events N ...] [--skip-peer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from epcis_docs import events, generate  # noqa: E402
+from traceseal.config import load_settings  # noqa: E402
+from traceseal.db import (  # noqa: E402
+    make_engine,
+    make_session_factory,
+    migrate,
+    unit_of_work,
+    utcnow,
+)
+from traceseal.epcis import capture as capturing  # noqa: E402
+from traceseal.epcis import query as querying  # noqa: E402
+from traceseal.epcis.identifiers import to_digital_link  # noqa: E402
+from traceseal.orgs.models import Organization, Role  # noqa: E402
+from traceseal.orgs.service import create_organization  # noqa: E402
+
+GOAL_EVENTS_PER_S = 10_000
+GOAL_PEER_RATIO = 100
+GOAL_HISTORY_MS = 10
+MEDIA = {"jsonld": "application/ld+json", "xml": "application/xml", "xml12": "application/xml"}
+
+
+class Store:
+    """A fresh migrated SQLite database with one enterprise that captures."""
+
+    def __init__(self, directory: Path) -> None:
+        self.settings = load_settings(
+            {},
+            data_dir=directory,
+            master_key=secrets.token_hex(32),
+            public_url="https://bench.example.org",
+        )
+        self.engine = make_engine(self.settings.resolved_database_url)
+        migrate(self.engine)
+        self.factory = make_session_factory(self.engine)
+        with unit_of_work(self.factory) as session:
+            org, self.key = create_organization(session, "Bench Foods", Role.ENTERPRISE)
+            session.expunge(org)
+        self.org: Organization = org
+
+    def capture(self, data: bytes, fmt: str) -> dict[str, float]:
+        started = time.perf_counter()
+        document, source = capturing.read_document(data, MEDIA[fmt])
+        read = time.perf_counter()
+        ready = capturing.prepare(
+            document, source_format=source, max_events=1_000_000, now=utcnow()
+        )
+        prepared = time.perf_counter()
+        with unit_of_work(self.factory) as session:
+            job = capturing.store(session, self.org, ready)
+        stored = time.perf_counter()
+        assert job.event_count == len(ready.events)
+        assert job.duplicate_count == 0
+        return {
+            "events": len(ready.events),
+            "epcs": sum(len(event.epcs) for event in ready.events),
+            "read_s": read - started,
+            "prepare_s": prepared - read,
+            "store_s": stored - prepared,
+            "total_s": stored - started,
+        }
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bench_capture(sizes: list[int], root: Path) -> dict[tuple[str, int], dict[str, float]]:
+    results = {}
+    for n in sizes:
+        for fmt in ("jsonld", "xml", "xml12"):
+            data = generate(n, fmt=fmt, seed=11)
+            with tempfile.TemporaryDirectory(dir=root) as directory:
+                store = Store(Path(directory))
+                store.capture(generate(20, fmt=fmt, seed=9), fmt)  # warm caches and schemas
+                figures = store.capture(data, fmt)
+                store.close()
+            results[(fmt, n)] = figures
+            rate = figures["events"] / figures["total_s"]
+            print(
+                f"  {fmt:6} {n:>6,} events: {rate:>8,.0f} events/s "
+                f"{figures['epcs'] / figures['total_s']:>9,.0f} EPCs/s  "
+                f"(read {figures['read_s']:.2f} s, validate+hash {figures['prepare_s']:.2f} s, "
+                f"store+commit {figures['store_s']:.2f} s)",
+                flush=True,
+            )
+    return results
+
+
+def bench_peer(sizes: list[int], root: Path) -> dict[int, float]:
+    peer = HERE / "peers" / "quartet"
+    subprocess.run(["sh", str(peer / "setup.sh")], check=True)
+    rates = {}
+    for n in sizes:
+        path = root / f"peer-{n}.xml"
+        path.write_bytes(generate(n, fmt="xml12", seed=11))
+        output = subprocess.run(
+            [str(peer / ".venv" / "bin" / "python"), str(peer / "capture.py"), str(path)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        line = json.loads(output.strip().splitlines()[-1])
+        rates[n] = float(line["events_per_s"])
+        print(f"  QU4RTET xml12 {n:>6,} events: {rates[n]:>8,.1f} events/s", flush=True)
+    return rates
+
+
+def bench_history(total: int, root: Path) -> dict[str, float]:
+    from fastapi.testclient import TestClient
+
+    from traceseal.web.app import create_app
+
+    store = Store(root)
+    batch = 10_000
+    started = time.perf_counter()
+    seeds = list(range(100, 100 + (total + batch - 1) // batch))
+    for done, seed in enumerate(seeds, 1):
+        store.capture(
+            generate(min(batch, total - (done - 1) * batch), fmt="jsonld", seed=seed), "jsonld"
+        )
+        if done % 10 == 0 or done == len(seeds):
+            elapsed = time.perf_counter() - started
+            print(f"  filled {min(done * batch, total):>9,} events in {elapsed:6.0f} s", flush=True)
+    db_bytes = (root / "traceseal.db").stat().st_size
+    # EPCs known to be stored: the items of the generated documents, 2 events each.
+    rng = random.Random(5)
+    by_seed: dict[int, list[str]] = {}
+    epcs = []
+    for _ in range(1000):
+        seed = rng.choice(seeds)
+        if seed not in by_seed:
+            by_seed[seed] = [
+                epc
+                for event in events(batch, seed)
+                if event.type == "ObjectEvent"
+                for epc in event.epcs
+                if ":sgtin:" in epc
+            ]
+        epcs.append(to_digital_link(rng.choice(by_seed[seed])))
+    service_ms = []
+    with store.factory() as session:
+        for epc in epcs:
+            t0 = time.perf_counter()
+            page = querying.run(session, store.org, {"MATCH_anyEPC": epc}, max_per_page=1000)
+            service_ms.append((time.perf_counter() - t0) * 1000)
+            assert len(page.events) == 2, (epc, len(page.events))
+    app = create_app(store.settings)
+    http_ms = []
+    with TestClient(app) as client:
+        headers = {"Authorization": f"Bearer {store.key}"}
+        for epc in epcs[:300]:
+            t0 = time.perf_counter()
+            response = client.get(f"/epcis/epcs/{quote(epc, safe='')}/events", headers=headers)
+            http_ms.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code == 200
+    store.close()
+    return {
+        "events": total,
+        "db_mb": db_bytes / 1e6,
+        "service_p50": statistics.median(service_ms),
+        "service_p99": _p99(service_ms),
+        "http_p50": statistics.median(http_ms),
+        "http_p99": _p99(http_ms),
+    }
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--peer-events", type=int, nargs="+", default=[1_000])
+    parser.add_argument("--history-events", type=int, default=1_000_000)
+    parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--dir", type=Path, default=None, help="Where the databases go.")
+    args = parser.parse_args()
+    print(
+        f"EPCIS benchmark on {platform.node()} ({platform.processor() or platform.machine()}),"
+        f" Python {platform.python_version()}"
+    )
+    with tempfile.TemporaryDirectory(dir=args.dir) as directory:
+        root = Path(directory)
+        print("Capture, TraceSeal (read + validate + hash + store + log leaf + commit):")
+        ours = bench_capture(args.sizes, root)
+        peer: dict[int, float] = {}
+        if not args.skip_peer:
+            print("Capture, QU4RTET 4.1.5 (BusinessEPCISParser, SQLite), same documents:")
+            peer = bench_peer(args.peer_events, root)
+        history_dir = root / "history"
+        history_dir.mkdir()
+        print(f"History of one EPC with {args.history_events:,} events stored:")
+        history = bench_history(args.history_events, history_dir)
+
+    print("\nSummary")
+    largest = max(args.sizes)
+    for fmt in ("jsonld", "xml", "xml12"):
+        figures = ours[(fmt, largest)]
+        rate = figures["events"] / figures["total_s"]
+        print(
+            f"  capture {fmt:6} {largest:,} events: {rate:,.0f} events/s "
+            f"(goal ≥ {GOAL_EVENTS_PER_S:,}: {'met' if rate >= GOAL_EVENTS_PER_S else 'MISSED'})"
+        )
+    for n, rate in peer.items():
+        mine = ours.get(("xml12", n))
+        if mine is None:
+            continue
+        ratio = mine["events"] / mine["total_s"] / rate
+        print(
+            f"  ratio to QU4RTET on {n:,} 1.2 XML events: {ratio:,.0f}x "
+            f"(goal ≥ {GOAL_PEER_RATIO}x: {'met' if ratio >= GOAL_PEER_RATIO else 'MISSED'})"
+        )
+    print(
+        f"  one EPC's history at {history['events']:,} events ({history['db_mb']:,.0f} MB): "
+        f"service p50 {history['service_p50']:.2f} ms p99 {history['service_p99']:.2f} ms; "
+        f"HTTP p50 {history['http_p50']:.2f} ms p99 {history['http_p99']:.2f} ms "
+        f"(goal < {GOAL_HISTORY_MS} ms: "
+        f"{'met' if history['http_p99'] < GOAL_HISTORY_MS else 'MISSED'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
