@@ -20,93 +20,46 @@ as JSON. GS1's paired JSON and XML examples are the reference for the shape:
   "pseudo-SBDH" fields); master data in the header gives ``epcisHeader.epcisMasterData``.
 
 EPCIS 2.0 documents are held to the 2.0 XSD. EPCIS 1.2 documents are reshaped into the 2.0
-shape first (``traceseal.epcis.xml12``) and then held to the same XSD.
+shape first (``traceseal.epcis.xml12``, which also states the lenient readings applied to
+them) and then held to the same XSD. The values inside
+(CBV words, numbers, sensor elements, extension members) are read by
+``traceseal.epcis.xmlvalues``.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from functools import cache
+from collections.abc import Callable
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any
 
-# lxml-stubs is not among the dev dependencies, so lxml is untyped here; XmlElement below
-# states the part of its element API this package relies on.
+# lxml-stubs is not among the dev dependencies, so lxml is untyped here; XmlElement states
+# the part of its element API this package relies on.
 from lxml import etree  # type: ignore[import-untyped]
 
 from traceseal.epcis.errors import ValidationException
+from traceseal.epcis.xmlvalues import (
+    EPCIS1_NS,
+    EPCIS2_NS,
+    XSI,
+    ExtensionReader,
+    XmlElement,
+    bare_word,
+    number,
+    put,
+    refuse,
+    text_of,
+)
 
 __all__ = ["CONTEXT_URL", "EPCIS1_NS", "EPCIS2_NS", "read_document"]
 
-EPCIS2_NS = "urn:epcglobal:epcis:xsd:2"
-EPCIS1_NS = "urn:epcglobal:epcis:xsd:1"
 CONTEXT_URL = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
-XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 _SBDH = "{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}"
 EVENT_TYPES = frozenset(
     {"ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent",
      "AssociationEvent"}
 )  # fmt: skip
-# The CBV master-data namespace is written without the trailing colon in XML; the EPCIS 2.0
-# context defines ``cbvmda`` with it, and the GS1 examples treat the two as the same.
-_NS_ALIASES = {"urn:epcglobal:cbv:mda": "urn:epcglobal:cbv:mda:"}
-# Children of these become array items, so their index is the JSON path step.
-_LISTS = frozenset(
-    {
-        "epcList", "childEPCs", "inputEPCList", "outputEPCList", "quantityList",
-        "childQuantityList", "inputQuantityList", "outputQuantityList", "bizTransactionList",
-        "sourceList", "destinationList", "sensorElementList", "correctiveEventIDs",
-    }
-)  # fmt: skip
-_METADATA_ATTRS = frozenset(
-    {"time", "deviceID", "deviceMetadata", "rawData", "startTime", "endTime", "bizRules",
-     "dataProcessingMethod"}
-)  # fmt: skip
-_NUMERIC_ATTRS = frozenset({"value", "minValue", "maxValue", "sDev", "meanValue", "percRank",
-                            "percValue"})  # fmt: skip
-_REPORT_ATTRS = frozenset(
-    {"stringValue", "hexBinaryValue", "uriValue", "uom", "chemicalSubstance", "microorganism",
-     "deviceID", "deviceMetadata", "rawData", "time", "dataProcessingMethod",
-     "coordinateReferenceSystem", "bizRules"}
-)  # fmt: skip
-# Per vocabulary: the written forms that become the bare word, and the JSON Schema definition
-# that lists the standard words.
-_VOCABULARIES = {
-    "bizStep": (("urn:epcglobal:cbv:bizstep:",), "bizStep"),
-    "disposition": (("urn:epcglobal:cbv:disp:",), "disposition"),
-    "btt": (("urn:epcglobal:cbv:btt:",), "bizTransaction-type"),
-    "sdt": (("urn:epcglobal:cbv:sdt:",), "source-dest-type"),
-    "er": (("urn:epcglobal:cbv:er:",), "error-reason"),
-    "measurement": (("gs1:", "https://gs1.org/voc/"), "measurementType"),
-    "alert": (("gs1:", "https://gs1.org/voc/"), "sensorAlertType"),
-    "component": (("cbv:Comp-",), "component"),
-}
-
-
-class XmlElement(Protocol):
-    """The part of lxml's element API used here (comments and PIs are dropped at parse)."""
-
-    tag: str
-    text: str | None
-    tail: str | None
-    prefix: str | None
-    sourceline: int | None
-    attrib: MutableMapping[str, str]
-    nsmap: Mapping[str | None, str]
-
-    def __iter__(self) -> Iterator[XmlElement]: ...
-    def __len__(self) -> int: ...
-    def __setitem__(self, index: slice, value: Iterable[XmlElement]) -> None: ...
-    def get(self, key: str, default: str | None = None) -> str | None: ...
-    def getparent(self) -> XmlElement | None: ...
-    def iter(self) -> Iterator[XmlElement]: ...
-    def append(self, element: XmlElement) -> None: ...
-    def remove(self, element: XmlElement) -> None: ...
-    def xpath(self, path: str, namespaces: Mapping[str, str]) -> Any: ...
 
 
 def read_document(data: bytes) -> dict[str, Any]:
@@ -137,12 +90,12 @@ def read_document(data: bytes) -> dict[str, Any]:
         _validate(root, "")
     elif root.tag == f"{{{EPCIS1_NS}}}EPCISDocument":
         # Imported here: xml12 builds on this module, and 1.2 is the rare path.
-        from traceseal.epcis.xml12 import reshape
+        from traceseal.epcis.xml12 import repair, reshape
 
         # Extension elements of a 1.2 header have no place in the 2.0 XSD; they are set
         # aside while the rest is validated and carried in epcisHeader all the same.
         set_aside = reshape(root, typed=_XSI_TYPED.search(data) is not None)
-        _validate(root, " (after mapping the EPCIS 1.2 document to 2.0)")
+        _validate(root, " (after mapping the EPCIS 1.2 document to 2.0)", repair)
         for parent, element in set_aside:
             parent.append(element)
     else:
@@ -174,11 +127,18 @@ def _parse(data: bytes) -> XmlElement:
 def _root_problem(tag: str) -> str:
     namespace, _, local = tag[1:].rpartition("}") if tag[0] == "{" else ("", "", tag)
     written = f"{local} in namespace {namespace}" if namespace else f"{local} (no namespace)"
-    what = "a bare event" if local in EVENT_TYPES else "not an EPCIS capture document"
-    return (
-        f"The root element {written} is {what}; a capture document is an EPCISDocument in "
-        f"{EPCIS2_NS} (EPCIS 2.0) or {EPCIS1_NS} (EPCIS 1.2)."
+    expected = (
+        f"a capture document is an EPCISDocument in {EPCIS2_NS} (EPCIS 2.0) or {EPCIS1_NS} "
+        "(EPCIS 1.2)"
     )
+    if local in EVENT_TYPES or local == "QuantityEvent":
+        # Wrapping it would take a creationDate (required) and an EPCIS version that the
+        # sender never stated; making them up would make the stored document up too.
+        return (
+            f"The root element {written} is a bare event; {expected}. Send it inside one, "
+            "with the creationDate of your export: it is not made up here."
+        )
+    return f"The root element {written} is not an EPCIS capture document; {expected}."
 
 
 _local = threading.local()
@@ -204,9 +164,16 @@ _MISSING_ONE = re.compile(r"Missing child element\(s\)\. Expected is \( ?(\w+) ?
 _ATTRIBUTE = re.compile(r"attribute '(?:\{[^}]*\})?([^']+)'")
 
 
-def _validate(root: XmlElement, note: str) -> None:
+def _validate(
+    root: XmlElement, note: str, repair: Callable[[XmlElement], bool] | None = None
+) -> None:
+    """Hold ``root`` to the 2.0 XSD, refusing it with the first problem the XSD names.
+
+    ``repair`` may correct a refused tree once; when it says it changed something, the tree
+    is validated again and a refusal names what remains.
+    """
     schema = _schema()
-    if schema.validate(root):
+    if schema.validate(root) or (repair is not None and repair(root) and schema.validate(root)):
         return
     errors = list(schema.error_log)
     first = errors[0]
@@ -241,210 +208,8 @@ def _node_at(root: XmlElement, path: str) -> XmlElement | None:
     return node
 
 
-def refuse(
-    message: str, node: XmlElement, attribute: str | None = None, *, line: int | None = None
-) -> ValidationException:
-    """A ValidationException for ``node``: its line, event index and a JSON pointer to it.
-
-    The pointer follows the JSON document where the XML maps onto it
-    (``/epcisBody/eventList/3/quantityList/0/quantity``) and the XML names elsewhere.
-    """
-    steps: list[str] = [attribute] if attribute else []
-    event_index: int | None = None
-    event_type = ""
-    current = node
-    while (parent := current.getparent()) is not None:
-        local = current.tag.rpartition("}")[2]
-        if parent.tag == "EventList":
-            event_index = list(parent).index(current)
-            event_type = local
-            break
-        name = f"{current.prefix}:{local}" if current.prefix else local
-        if parent.tag in _LISTS:
-            steps.append(str(list(parent).index(current)))
-        elif local in ("sensorReport", "set", "unset"):
-            steps.append(str([c for c in parent if c.tag == current.tag].index(current)))
-            steps.append(name)
-        else:
-            steps.append(name)
-        current = parent
-    line = line or node.sourceline
-    where = [f"line {line}"] if line else []
-    if event_index is not None:
-        where.insert(0, f"Event {event_index} ({event_type})")
-        steps.extend((str(event_index), "eventList", "epcisBody"))
-    place = ", ".join(where)
-    detail = f"{place[:1].upper()}{place[1:]}: {message}" if where else message
-    field = "/" + "/".join(reversed(steps)) if steps else None
-    return ValidationException(detail, event_index=event_index, field=field)
-
-
-@cache
-def _context_terms() -> dict[str, str | None]:
-    """Terms of the protected EPCIS 2.0 context, with the IRI of those that are prefixes."""
-    data = resources.files("traceseal.epcis").joinpath("data/epcis-context-2.0.0.jsonld")
-    context = json.loads(data.read_text(encoding="utf-8"))["@context"]
-    return {
-        term: value if isinstance(value, str) else None
-        for term, value in context.items()
-        if not term.startswith("@")
-    }
-
-
-@cache
-def _vocabularies() -> dict[str, tuple[tuple[str, ...], frozenset[str]]]:
-    """The standard words per vocabulary, as the shipped JSON Schema lists them."""
-    data = resources.files("traceseal.epcis").joinpath("data/EPCIS-JSON-Schema.json")
-    definitions = json.loads(data.read_text(encoding="utf-8"))["definitions"]
-    vocabularies = {}
-    for kind, (forms, definition) in _VOCABULARIES.items():
-        words = next(a["enum"] for a in definitions[definition]["anyOf"] if "enum" in a)
-        vocabularies[kind] = (forms, frozenset(words))
-    return vocabularies
-
-
-def _bare(value: str, kind: str) -> str:
-    forms, words = _vocabularies()[kind]
-    for form in forms:
-        if value.startswith(form):
-            word = value[len(form) :]
-            return word if word in words else value
-    return value
-
-
-def _text(node: XmlElement) -> str:
-    return (node.text or "").strip()
-
-
-def _number(text: str, node: XmlElement, attribute: str | None = None) -> int | float:
-    written = text.strip()
-    digits = written[1:] if written[:1] in "+-" else written
-    if digits.isascii() and digits.isdigit():
-        return int(written)
-    try:
-        number = float(written)
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number):
-        raise refuse(
-            f"'{written}' is not a finite number, so JSON cannot carry it", node, attribute
-        )
-    return number
-
-
-def _unknown_attribute(node: XmlElement, key: str) -> ValidationException:
-    return refuse(
-        f"Attribute {key} on {node.tag} is neither an EPCIS field nor in a namespace, so the "
-        "JSON binding cannot carry it",
-        node,
-        key,
-    )
-
-
-def _put(target: dict[str, Any], name: str, value: Any) -> None:
-    """Add a member; a repeated name turns into an array (values here are never lists)."""
-    if name not in target:
-        target[name] = value
-    elif isinstance(previous := target[name], list):
-        previous.append(value)
-    else:
-        target[name] = [previous, value]
-
-
-class _Converter:
-    """One document's conversion; remembers which prefix stands for which namespace."""
-
-    def __init__(self) -> None:
-        self._prefix_of: dict[str, str] = {}
-        self._namespace_of: dict[str, str] = {}
-        self._names: dict[tuple[str, str | None], str] = {}
-
-    def _prefix(self, namespace: str, preferred: str | None) -> str:
-        namespace = _NS_ALIASES.get(namespace, namespace)
-        prefix = self._prefix_of.get(namespace)
-        if prefix is not None:
-            return prefix
-        terms = _context_terms()
-        if (
-            preferred is None
-            or preferred in self._namespace_of
-            or (preferred in terms and terms[preferred] != namespace)
-        ):
-            number = 1
-            while f"ns{number}" in self._namespace_of or f"ns{number}" in terms:
-                number += 1
-            preferred = f"ns{number}"
-        self._prefix_of[namespace] = preferred
-        self._namespace_of[preferred] = namespace
-        return preferred
-
-    def member(self, node: XmlElement) -> str:
-        """``prefix:localName`` for a namespaced element (cached per tag and written prefix)."""
-        key = (node.tag, node.prefix)
-        name = self._names.get(key)
-        if name is None:
-            namespace, _, local = node.tag[1:].partition("}")
-            name = self._names[key] = f"{self._prefix(namespace, node.prefix)}:{local}"
-        return name
-
-    def _carried(self, node: XmlElement) -> str:
-        # An unqualified element in an ``extension`` slot: the XSD reserves those slots for
-        # EPCIS's own future fields, so it is carried under the EPCIS 2.0 namespace.
-        return f"{self._prefix(EPCIS2_NS, None)}:{node.tag}"
-
-    def _attribute_name(self, node: XmlElement, key: str) -> str:
-        namespace, _, local = key[1:].partition("}")
-        prefix = self._prefix_of.get(_NS_ALIASES.get(namespace, namespace))
-        if prefix is None:
-            written = next((p for p, uri in node.nsmap.items() if p and uri == namespace), None)
-            prefix = self._prefix(namespace, written)
-        return f"{prefix}:{local}"
-
-    def _attributes(self, node: XmlElement, target: dict[str, Any], known: Iterable[str]) -> None:
-        for key, value in node.attrib.items():
-            if key in known or key.startswith(XSI):
-                continue
-            if key[0] != "{":
-                raise _unknown_attribute(node, key)
-            target[self._attribute_name(node, key)] = value
-
-    def value(self, node: XmlElement, skip: str | None = None) -> Any:
-        """An extension element's value: a string, or an object for structure/attributes."""
-        attrib = node.attrib
-        if not len(node) and not attrib:
-            return _text(node)
-        result: dict[str, Any] = {}
-        for key, written in attrib.items():
-            if key != skip and not key.startswith(XSI):
-                result[self._attribute_name(node, key) if key[0] == "{" else key] = written
-        for child in node:
-            if child.tail and not child.tail.isspace():
-                raise refuse("Mixed content (text beside child elements) cannot be carried", node)
-            name = self.member(child) if child.tag[0] == "{" else child.tag
-            _put(result, name, self.value(child))
-        text = _text(node)
-        if text and len(node):
-            raise refuse("Mixed content (text beside child elements) cannot be carried", node)
-        if not result:
-            return text
-        if text:
-            result["#text"] = text
-        return result
-
-    def _slot(self, wrapper: XmlElement, target: dict[str, Any]) -> None:
-        """Members from an ``extension``/``baseExtension`` wrapper's children."""
-        for child in wrapper:
-            name = self.member(child) if child.tag[0] == "{" else self._carried(child)
-            _put(target, name, self.value(child))
-
-    def _open(self, node: XmlElement, target: dict[str, Any]) -> None:
-        """A child that is not an EPCIS field of ``node``: an extension member."""
-        if node.tag == "extension":
-            self._slot(node, target)
-        elif node.tag[0] == "{":
-            _put(target, self.member(node), self.value(node))
-        else:  # the XSD (and xml12) leave nothing else; kept as a guard
-            raise refuse(f"Unexpected element {node.tag}", node)
+class _Converter(ExtensionReader):
+    """One document's conversion: its structure here, the values in ``ExtensionReader``."""
 
     def document(self, root: XmlElement) -> dict[str, Any]:
         """The JSON-LD document for a root that passed the 2.0 XSD."""
@@ -504,11 +269,12 @@ class _Converter:
                         "field holds one",
                         part,
                     )
-                target[field] = next((_text(c) for c in part if c.tag.endswith("}Identifier")), "")
+                ids = (text_of(c) for c in part if c.tag.endswith("}Identifier"))
+                target[field] = next(ids, "")
             elif name == "DocumentIdentification":
                 for child in part:
                     if child.tag.endswith("}InstanceIdentifier"):
-                        target["instanceIdentifier"] = _text(child)
+                        target["instanceIdentifier"] = text_of(child)
 
     def _master_data(self, master_data: XmlElement) -> dict[str, Any]:
         vocabularies: list[dict[str, Any]] = []
@@ -536,7 +302,7 @@ class _Converter:
                 attribute = {"id": child.get("id"), "attribute": self.value(child, skip="id")}
                 result.setdefault("attributes", []).append(attribute)
             elif child.tag == "children":
-                result["children"] = [_text(c) for c in child]
+                result["children"] = [text_of(c) for c in child]
             else:
                 self._open(child, result)
         return result
@@ -559,7 +325,7 @@ class _Converter:
             if convert is not None:
                 result[tag] = convert(self, child)
             elif tag[0] == "{":
-                _put(result, self.member(child), self.value(child))
+                put(result, self.member(child), self.value(child))
             elif tag in ("extension", "baseExtension"):
                 self._slot(child, result)
             else:
@@ -573,7 +339,7 @@ class _Converter:
         result: dict[str, Any] = {}
         for child in node:
             if child.tag == "id":
-                result["id"] = _text(child)
+                result["id"] = text_of(child)
             else:
                 self._open(child, result)
         return result
@@ -584,9 +350,9 @@ class _Converter:
             item: dict[str, Any] = {}
             for child in element:
                 if child.tag != "quantity":
-                    item[child.tag] = _text(child)
+                    item[child.tag] = text_of(child)
                 elif (child.get(f"{XSI}nil") or "").strip() not in ("true", "1"):
-                    item["quantity"] = _number(child.text or "", child)
+                    item["quantity"] = number(child.text or "", child)
             items.append(item)
         return items
 
@@ -594,22 +360,22 @@ class _Converter:
         items = []
         for transaction in node:
             kind = transaction.get("type")
-            item = {"type": _bare(kind.strip(), "btt")} if kind is not None else {}
-            item["bizTransaction"] = _text(transaction)
+            item = {"type": bare_word(kind.strip(), "btt")} if kind is not None else {}
+            item["bizTransaction"] = text_of(transaction)
             items.append(item)
         return items
 
     def _sources(self, node: XmlElement) -> list[dict[str, str]]:
         # The child is <source> or <destination>; the JSON item names its value the same way.
         return [
-            {"type": _bare((child.get("type") or "").strip(), "sdt"), child.tag: _text(child)}
+            {"type": bare_word((child.get("type") or "").strip(), "sdt"), child.tag: text_of(child)}
             for child in node
         ]
 
     def _persistent(self, node: XmlElement) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {}
         for child in node:
-            result.setdefault(child.tag, []).append(_bare(_text(child), "disposition"))
+            result.setdefault(child.tag, []).append(bare_word(text_of(child), "disposition"))
         return result
 
     def _error_declaration(self, node: XmlElement) -> dict[str, Any]:
@@ -621,54 +387,13 @@ class _Converter:
                 if tag in result:
                     raise refuse(f"{tag} appears twice in errorDeclaration", child)
                 if tag == "declarationTime":
-                    result[tag] = _text(child)
+                    result[tag] = text_of(child)
                 elif tag == "reason":
-                    result[tag] = _bare(_text(child), "er")
+                    result[tag] = bare_word(text_of(child), "er")
                 else:
-                    result[tag] = [_text(c) for c in child]
+                    result[tag] = [text_of(c) for c in child]
             else:
                 self._open(child, result)
-        return result
-
-    def _sensor_elements(self, node: XmlElement) -> list[dict[str, Any]]:
-        elements = []
-        for element in node:
-            if element.tag != "sensorElement":
-                raise refuse(
-                    "sensorElementList/extension has no place in the JSON binding", element
-                )
-            result: dict[str, Any] = {}
-            for child in element:
-                if child.tag == "sensorMetadata":
-                    result["sensorMetadata"] = self._sensor_attributes(child, _METADATA_ATTRS)
-                elif child.tag == "sensorReport":
-                    report = self._sensor_attributes(child, _REPORT_ATTRS)
-                    result.setdefault("sensorReport", []).append(report)
-                else:
-                    self._open(child, result)
-            elements.append(result)
-        return elements
-
-    def _sensor_attributes(self, node: XmlElement, known: frozenset[str]) -> dict[str, Any]:
-        if node.text and not node.text.isspace():
-            raise refuse(f"Text inside {node.tag} has no place in the JSON binding", node)
-        result: dict[str, Any] = {}
-        for key, written in node.attrib.items():
-            if key[0] == "{":
-                if not key.startswith(XSI):
-                    result[self._attribute_name(node, key)] = written
-            elif key in known:
-                result[key] = written.strip()
-            elif node.tag == "sensorReport" and key in _NUMERIC_ATTRS:
-                result[key] = _number(written, node, key)
-            elif node.tag == "sensorReport" and key == "booleanValue":
-                result[key] = written.strip() in ("true", "1")
-            elif node.tag == "sensorReport" and key in ("type", "exception"):
-                result[key] = _bare(written.strip(), "measurement" if key == "type" else "alert")
-            elif node.tag == "sensorReport" and key == "component":
-                result[key] = _bare(written.strip(), "component")
-            else:
-                raise _unknown_attribute(node, key)
         return result
 
 
@@ -677,7 +402,7 @@ _FIELDS: dict[str, _Convert] = {
     **dict.fromkeys(
         ("eventTime", "recordTime", "eventTimeZoneOffset", "eventID", "certificationInfo",
          "action", "parentID", "transformationID"),
-        lambda _, node: _text(node),
+        lambda _, node: text_of(node),
     ),
     **dict.fromkeys(
         ("epcList", "childEPCs", "inputEPCList", "outputEPCList"),
@@ -687,14 +412,14 @@ _FIELDS: dict[str, _Convert] = {
         ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"),
         _Converter._quantities,
     ),
-    "bizStep": lambda _, node: _bare(_text(node), "bizStep"),
-    "disposition": lambda _, node: _bare(_text(node), "disposition"),
+    "bizStep": lambda _, node: bare_word(text_of(node), "bizStep"),
+    "disposition": lambda _, node: bare_word(text_of(node), "disposition"),
     "readPoint": _Converter._object,
     "bizLocation": _Converter._object,
     "bizTransactionList": _Converter._biz_transactions,
     "sourceList": _Converter._sources,
     "destinationList": _Converter._sources,
-    "sensorElementList": _Converter._sensor_elements,
+    "sensorElementList": _Converter.sensor_elements,
     "persistentDisposition": _Converter._persistent,
     "ilmd": _Converter._object,
     "errorDeclaration": _Converter._error_declaration,

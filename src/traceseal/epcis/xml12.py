@@ -18,7 +18,22 @@ Accepted because the meaning is unambiguous:
 - ``xsi:type`` annotations are dropped before validation: the JSON binding carries extension
   values as strings, and 1.2 exports often name types whose prefix is not declared;
 - an unqualified element that is no EPCIS field, inside an ``extension`` slot (which 1.2
-  reserves for EPCIS's own later fields): carried under the 1.2 namespace.
+  reserves for EPCIS's own later fields): carried under the 1.2 namespace;
+- element names of the standard's own vocabulary in another case (GS1's 1.2 AssociationEvent
+  example writes ``sensorMetaData``): an unqualified element whose name is none of the names
+  an EPCIS 1.2 or 2.0 capture document can hold (as the XSDs define them), but equals exactly
+  one of them ignoring case, is read as that one. User content keeps its names as written:
+  namespaced elements, master-data attribute values, and what sits in the ``extension`` slots
+  that take any unqualified content;
+- a time without seconds, ``2006-11-07T13:00Z``: an xsd:dateTime needs them, but hh:mm with a
+  zone means one instant, so it is read as ``13:00:00Z``. Only in the standard's own times
+  (eventTime, recordTime, declarationTime, creationDate, the sensor times) and only with a
+  zone: without one the instant is unknown, and the 2.0 XSD refuses it.
+
+Names in another case are read as the reshaping meets them where it reads names itself
+(document, event list and event levels). Everything else of the last two rules is applied by
+``repair``, and only once the 2.0 XSD has refused the reshaped document: documents that need
+neither pay nothing for them, and read the same as if they had been applied first.
 
 Refused because it is not: a field given twice (e.g. quantityList both on the event and in
 its extension), a field of another event type (ilmd in an AggregationEvent), an unknown
@@ -27,14 +42,19 @@ unqualified element outside any extension slot, and anything else in an EventLis
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from functools import cache
+from importlib import resources
 from itertools import chain
 
 # lxml-stubs is not among the dev dependencies (see traceseal.epcis.xml).
 from lxml import etree  # type: ignore[import-untyped]
 
-from traceseal.epcis.xml import EPCIS1_NS, EPCIS2_NS, EVENT_TYPES, XSI, XmlElement, refuse
+from traceseal.epcis.xml import EVENT_TYPES
+from traceseal.epcis.xmlvalues import EPCIS1_NS, EPCIS2_NS, XSI, XmlElement, refuse
 
-__all__ = ["reshape"]
+__all__ = ["repair", "reshape"]
 
 _BASE = (
     "eventTime", "recordTime", "eventTimeZoneOffset", "eventID", "errorDeclaration",
@@ -74,9 +94,21 @@ _WRAPPERS = frozenset({"extension", "baseExtension"})
 _QUALIFIABLE = _ALL_FIELDS | _WRAPPERS
 # Fields whose own ``extension`` slot holds unqualified content only in 2.0.
 _NESTED = ("readPoint", "bizLocation", "ilmd", "errorDeclaration")
+# Their standard children other than extension, and what an EventList holds: names that need
+# no look-up in another case.
+_NESTED_CHILDREN = frozenset(
+    {"id", "declarationTime", "reason", "correctiveEventIDs", "sensorMetadata", "sensorReport"}
+)
+_EVENT_LIST_TAGS = EVENT_TYPES | {"QuantityEvent", "extension"}
 _EPCIS1 = f"{{{EPCIS1_NS}}}"
 _XSI_TYPE = f"{XSI}type"
 _SBDH = "{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}"
+_XSD = "{http://www.w3.org/2001/XMLSchema}"
+# The standard's own times, besides the document's creationDate: elements, and attributes
+# per element.
+_TIME_ELEMENTS = frozenset({"eventTime", "recordTime", "declarationTime"})
+_TIME_ATTRIBUTES = {"sensorMetadata": ("time", "startTime", "endTime"), "sensorReport": ("time",)}
+_MINUTES = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d)(Z|[+-]\d\d:\d\d)")
 
 
 def reshape(root: XmlElement, *, typed: bool = True) -> list[tuple[XmlElement, XmlElement]]:
@@ -93,14 +125,15 @@ def reshape(root: XmlElement, *, typed: bool = True) -> list[tuple[XmlElement, X
             del node.attrib[_XSI_TYPE]
     set_aside = []
     for part in root:
-        if part.tag == "EPCISHeader":
+        tag = _recased(part)  # the few top-level elements; the same below
+        if tag == "EPCISHeader":
             for child in list(part):
                 if child.tag[0] == "{" and not child.tag.startswith(_SBDH):
                     part.remove(child)
                     set_aside.append((part, child))
-        elif part.tag == "EPCISBody":
+        elif tag == "EPCISBody":
             for child in part:
-                if child.tag == "EventList":
+                if _recased(child) == "EventList":
                     _reshape_event_list(child)
     root.tag = f"{{{EPCIS2_NS}}}EPCISDocument"
     return set_aside
@@ -117,12 +150,15 @@ def _reshape_event_list(event_list: XmlElement) -> None:
 def _events_in(container: XmlElement) -> list[XmlElement]:
     events = []
     for child in container:
-        if child.tag in EVENT_TYPES or child.tag == "QuantityEvent":
+        tag = child.tag
+        if tag not in _EVENT_LIST_TAGS:
+            tag = _recased(child)
+        if tag in EVENT_TYPES or tag == "QuantityEvent":
             events.append(child)
-        elif child.tag == "extension":
+        elif tag == "extension":
             events.extend(_events_in(child))
         else:
-            raise refuse(f"{child.tag} in an EPCIS 1.2 EventList is not an event type", child)
+            raise refuse(f"{tag} in an EPCIS 1.2 EventList is not an event type", child)
     return events
 
 
@@ -156,6 +192,8 @@ def _collect(
         tag = child.tag
         if tag[0] == "{" and tag.startswith(_EPCIS1) and tag[len(_EPCIS1) :] in _QUALIFIABLE:
             tag = child.tag = tag[len(_EPCIS1) :]
+        elif tag not in allowed and tag not in _WRAPPERS:
+            tag = _recased(child)
         if tag in allowed:
             if tag in fields:
                 raise refuse(
@@ -196,9 +234,103 @@ def _as_object_event(event: XmlElement, fields: dict[str, XmlElement]) -> str:
 
 def _lift_extensions(node: XmlElement) -> None:
     """Move namespaced content out of a nested 1.2 ``extension`` (2.0 wants it after)."""
-    for wrapper in [c for c in node if c.tag == "extension"]:
+    wrappers = [
+        child
+        for child in node
+        if child.tag == "extension"
+        or (child.tag not in _NESTED_CHILDREN and _recased(child) == "extension")
+    ]
+    for wrapper in wrappers:
         for child in list(wrapper):
             if child.tag[0] == "{":
                 node.append(child)
         if not len(wrapper):
             node.remove(wrapper)
+
+
+def repair(root: XmlElement) -> bool:
+    """Read names in another case, and times without seconds, in a reshaped document.
+
+    For a document the 2.0 XSD refused: renames unqualified elements to the standard name they
+    match but for case, and adds ``:00`` seconds to the standard's times written as hh:mm with
+    a zone (see the module docstring). Returns whether anything changed, that is whether
+    validating again can help. It visits only content the standard defines: not namespaced
+    elements, not master-data ``attribute`` values, and not the ``extension`` slots whose
+    content the XSD leaves open (all but the header's, which holds EPCISMasterData). The XSD
+    refuses a misnamed element or such a time anywhere it visits, so a document the XSD
+    accepted would have read the same with this applied.
+    """
+    changed = _add_seconds(root, "creationDate")
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        for child in node:
+            tag = child.tag
+            if tag[0] == "{":
+                continue
+            if _recased(child) != tag:
+                changed, tag = True, child.tag
+            if tag in _TIME_ELEMENTS:
+                written = _with_seconds(child.text)
+                if written is not None:
+                    child.text, changed = written, True
+            for attribute in _TIME_ATTRIBUTES.get(tag, ()):
+                changed = _add_seconds(child, attribute) or changed
+            if tag != "attribute" and (tag != "extension" or node.tag == "EPCISHeader"):
+                todo.append(child)
+    return changed
+
+
+def _add_seconds(node: XmlElement, attribute: str) -> bool:
+    written = _with_seconds(node.get(attribute))
+    if written is None:
+        return False
+    node.attrib[attribute] = written
+    return True
+
+
+def _with_seconds(value: str | None) -> str | None:
+    """``2006-11-07T13:00Z`` -> ``2006-11-07T13:00:00Z``; None for any other value."""
+    match = _MINUTES.fullmatch((value or "").strip())
+    return f"{match[1]}:00{match[2]}" if match else None
+
+
+def _recased(node: XmlElement) -> str:
+    """The node's tag, renamed in place when it is a standard name in another case."""
+    tag = node.tag
+    if tag[0] == "{":
+        return tag
+    exact, folded = _standard_names()
+    if tag not in exact and (standard := folded.get(tag.lower())) is not None:
+        tag = node.tag = standard
+    return tag
+
+
+@cache
+def _standard_names() -> tuple[frozenset[str], dict[str, str]]:
+    """The element names an EPCIS 1.2 or 2.0 capture document can hold, and by lower case.
+
+    Read from the shipped XSDs by following the types from EPCISDocumentType, so the names
+    only the 2.0 capture-job and problem responses use are not among them. A lower-case form
+    that two names shared would map to neither (the XSDs have none).
+    """
+    names: set[str] = set()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    data = resources.files("traceseal.epcis") / "data"
+    for xsd in ("xsd-1.2/EPCglobal-epcis-1_2.xsd", "xsd-2.0/EPCglobal-epcis-2_0.xsd"):
+        schema = etree.fromstring((data / xsd).read_bytes(), parser)
+        types = {t.get("name"): t for t in schema.iterfind(f"{_XSD}complexType")}
+        todo, seen = ["EPCISDocumentType"], set()
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in types:
+                continue
+            seen.add(name)
+            for node in types[name].iter(f"{_XSD}element", f"{_XSD}extension"):
+                if node.get("name"):
+                    names.add(node.get("name"))
+                if referenced := node.get("type") or node.get("base"):
+                    todo.append(referenced.rpartition(":")[2])
+    shared = Counter(name.lower() for name in names)
+    folded = {name.lower(): name for name in names if shared[name.lower()] == 1}
+    return frozenset(names), folded

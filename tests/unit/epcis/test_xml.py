@@ -10,12 +10,14 @@ import doctest
 import json
 from functools import cache
 from importlib import resources
+from types import ModuleType
 from typing import Any
 
 import jsonschema_rs
 import pytest
 
 from traceseal.epcis import xml as epcis_xml
+from traceseal.epcis import xmlvalues
 from traceseal.epcis.errors import ValidationException
 from traceseal.epcis.xml import CONTEXT_URL, read_document
 
@@ -284,6 +286,131 @@ def test_epcis_1_2_unqualified_extension_content_is_carried() -> None:
     assert document["@context"][1] == {"ns1": "urn:epcglobal:epcis:xsd:1"}
 
 
+def test_epcis_1_2_names_in_another_case_are_read_as_the_standard_name() -> None:
+    # At the levels the 1.2 reshaping reads itself (event type, event fields, extension
+    # slots) and below them, where the 2.0 XSD finds them.
+    event = (
+        "<objectEvent><eventTime>2024-03-04T06:00:00Z</eventTime>"
+        "<eventTimeZoneOffset>+01:00</eventTimeZoneOffset><epcList><EPC>"
+        f"{_EPC.format(1)}</EPC></epcList><action>OBSERVE</action>"
+        "<BizStep>urn:epcglobal:cbv:bizstep:receiving</BizStep><extension><QuantityList>"
+        "<quantityElement><EPCClass>urn:epc:class:lgtin:0614141.812345.L1</EPCClass>"
+        "<quantity>2</quantity></quantityElement></QuantityList><extension>"
+        "<sensorElementList><sensorElement><sensorMetaData time='2024-03-04T06:00:00Z'/>"
+        "<SensorReport type='gs1:Temperature' value='4'/></sensorElement></sensorElementList>"
+        "</extension></extension></objectEvent>"
+    )
+    assert _event(_document(event, version=1)) == {
+        "type": "ObjectEvent",
+        "eventTime": "2024-03-04T06:00:00Z",
+        "eventTimeZoneOffset": "+01:00",
+        "epcList": [_EPC.format(1)],
+        "action": "OBSERVE",
+        "bizStep": "receiving",
+        "quantityList": [{"epcClass": "urn:epc:class:lgtin:0614141.812345.L1", "quantity": 2}],
+        "sensorElementList": [
+            {
+                "sensorMetadata": {"time": "2024-03-04T06:00:00Z"},
+                "sensorReport": [{"type": "Temperature", "value": 4}],
+            }
+        ],
+    }
+
+
+def test_epcis_1_2_names_matching_no_capture_field_or_in_user_content_stay_as_written() -> None:
+    # lotnumber is no EPCIS name in any case; Status only names a 2.0 capture-job field.
+    refused = _refusal(_document(_object_event("<lotnumber>1</lotnumber>"), version=1))
+    assert "Unknown element lotnumber in ObjectEvent" in refused.detail
+    slot = "<extension><extension><Status>open</Status></extension></extension>"
+    assert _event(_document(_object_event(slot), version=1))["ns1:Status"] == "open"
+    # Content of an open extension slot and of a namespaced element keeps its names, also
+    # when something else in the document (here, a time without seconds) is read leniently.
+    rest = (
+        "<readPoint><id>urn:epc:id:sgln:0614141.00001.0</id><extension><ID>4</ID></extension>"
+        "</readPoint><ex:box><Quantity>3</Quantity></ex:box>"
+    )
+    data = _document(
+        _object_event(rest), namespaces='xmlns:ex="https://ns.example.com/"', version=1
+    )
+    event = _event(data.replace(b"06:00:00.000Z", b"06:00Z"))
+    assert event["eventTime"] == "2024-03-04T06:00:00Z"
+    assert event["readPoint"] == {"id": "urn:epc:id:sgln:0614141.00001.0", "ns1:ID": "4"}
+    assert event["ex:box"] == {"Quantity": "3"}
+
+
+def test_epcis_1_2_master_data_names_are_read_in_any_case_but_attribute_values_kept() -> None:
+    header = (
+        "<EPCISHeader><extension><EPCISMasterData><vocabularyList><Vocabulary "
+        "type='urn:epcglobal:epcis:vtype:BusinessLocation'><VocabularyElementList>"
+        "<VocabularyElement id='urn:epc:id:sgln:0614141.00001.0'><attribute id='urn:example:a'>"
+        "<ID>x</ID></attribute></VocabularyElement></VocabularyElementList></Vocabulary>"
+        "</vocabularyList></EPCISMasterData></extension></EPCISHeader>"
+    )
+    data = _document(_object_event(), version=1).replace(
+        b"<EPCISBody>", header.encode() + b"<EPCISBody>"
+    )
+    master_data = read_document(data)["epcisHeader"]["epcisMasterData"]
+    assert master_data["vocabularyList"] == [
+        {
+            "type": "urn:epcglobal:epcis:vtype:BusinessLocation",
+            "vocabularyElementList": [
+                {
+                    "id": "urn:epc:id:sgln:0614141.00001.0",
+                    "attributes": [{"id": "urn:example:a", "attribute": {"ID": "x"}}],
+                }
+            ],
+        }
+    ]
+
+
+def test_epcis_1_2_times_without_seconds_get_zero_seconds() -> None:
+    rest = (
+        "<extension><extension><sensorElementList><sensorElement><sensorMetadata "
+        "startTime='2024-03-04T05:00Z' endTime='2024-03-04T05:30:00Z'/><sensorReport "
+        "type='gs1:Temperature' value='4' time='2024-03-04T05:10-05:00'/></sensorElement>"
+        "</sensorElementList></extension></extension><ex:when>2024-03-04T06:00Z</ex:when>"
+    )
+    data = _document(
+        _object_event(rest).replace("06:00:00.000Z", "06:00+01:00"),
+        namespaces='xmlns:ex="https://ns.example.com/"',
+        version=1,
+    ).replace(b'creationDate="2024-03-04T06:00:00Z"', b'creationDate="2024-03-04T06:00Z"')
+    document = read_document(data)
+    assert document["creationDate"] == "2024-03-04T06:00:00Z"
+    event = document["epcisBody"]["eventList"][0]
+    assert event["eventTime"] == "2024-03-04T06:00:00+01:00"
+    assert event["sensorElementList"][0] == {
+        "sensorMetadata": {"startTime": "2024-03-04T05:00:00Z", "endTime": "2024-03-04T05:30:00Z"},
+        "sensorReport": [{"type": "Temperature", "value": 4, "time": "2024-03-04T05:10:00-05:00"}],
+    }
+    assert event["ex:when"] == "2024-03-04T06:00Z"  # user content: kept as written
+
+
+def test_epcis_1_2_times_without_a_zone_are_refused() -> None:
+    data = _document(_object_event().replace("06:00:00.000Z", "06:00"), version=1)
+    refused = _refusal(data)
+    assert "'2024-03-04T06:00'" in refused.detail
+    assert refused.field == "/epcisBody/eventList/0/eventTime"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("<action>ADD</action>", "<Action>ADD</Action>", "/epcisBody/eventList/0/Action"),
+        ("06:00:00.000Z", "06:00Z", "/epcisBody/eventList/0/eventTime"),
+    ],
+)
+def test_epcis_2_0_documents_are_not_read_leniently(old: str, new: str, field: str) -> None:
+    refused = _refusal(_document(_object_event().replace(old, new)))
+    assert refused.field == field
+
+
+def test_a_bare_event_is_refused_with_what_to_send_instead() -> None:
+    refused = _refusal(b"<QuantityEvent/>")
+    assert "QuantityEvent (no namespace) is a bare event" in refused.detail
+    assert "creationDate" in refused.detail
+
+
 def _ten_thousand_object_events() -> bytes:
     event = (
         "<ObjectEvent><eventTime>2024-03-04T06:00:00.000Z</eventTime>"
@@ -309,7 +436,8 @@ def test_ten_thousand_events_are_read_in_order() -> None:
     assert events[-1]["epcList"][-1] == _EPC.format(99_999)
 
 
-def test_docstring_examples() -> None:
-    results = doctest.testmod(epcis_xml)
+@pytest.mark.parametrize("module", [epcis_xml, xmlvalues], ids=lambda m: m.__name__)
+def test_docstring_examples(module: ModuleType) -> None:
+    results = doctest.testmod(module)
     assert results.attempted > 0
     assert results.failed == 0
