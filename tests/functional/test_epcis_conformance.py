@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import Platform, Tenant
 from tests.functional.test_epcis_capture import CONFORMANCE, capture, counts
+from tests.spec.test_epcis_xml import CAPTURED, LEGACY, LENIENT
 from traceseal.epcis.capture import read_document
 
 GS1 = CONFORMANCE / "gs1-epcis-2.0"
@@ -16,6 +17,7 @@ VALID = sorted(
     [*(GS1 / "JSON").rglob("*.json*"), *(GS1 / "XML").rglob("*.xml")],
     key=lambda p: str(p),
 )
+LEGACY_DIR = CONFORMANCE / "epcis-1.2"
 INVALID = sorted((CONFORMANCE / "epcis-2.0-invalid").rglob("*.*[ln]"))
 
 
@@ -75,3 +77,19 @@ def test_every_invalid_document_is_refused_whole(platform: Platform, acme: Tenan
         assert problem["type"] == "epcisException:ValidationException", path.name
         assert problem["detail"], path.name
     assert counts(platform) == before
+
+
+@pytest.mark.parametrize("name", sorted(LEGACY))
+def test_each_epcis_1_2_document_is_captured_or_refused_as_its_decision_says(
+    platform: Platform, acme: Tenant, name: str
+) -> None:
+    decision = LEGACY[name]
+    before = counts(platform)
+    response = capture(platform, acme, (LEGACY_DIR / name).read_bytes(), "application/xml")
+    if decision.outcome in (CAPTURED, LENIENT):
+        assert response.status_code == 202, response.text
+        assert response.json()["eventCount"] > 0
+    else:
+        assert response.status_code == 400, response.text
+        assert response.json()["type"] == "epcisException:ValidationException"
+        assert counts(platform) == before
