@@ -112,6 +112,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin(connection: Connection) -> None:
+    # A read-only unit of work (read_only_factory) begins DEFERRED: in WAL mode it reads a
+    # snapshot while writers go on, instead of queueing for the one write lock.
+    if connection.get_execution_options().get("read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
@@ -124,7 +133,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # pysqlite's own transaction handling defers BEGIN, which lets two writers both
         # read before either writes. Emit BEGIN IMMEDIATE ourselves so a write transaction
         # holds the write lock from its first statement.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _begin)
 
         @event.listens_for(engine, "connect")
         def _no_autobegin(dbapi_connection: Any, _record: Any) -> None:
@@ -138,6 +147,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_only_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for requests that only read (queries, proofs, traces).
+
+    On SQLite their transactions begin DEFERRED, so they neither wait for nor hold the write
+    lock; a write attempted in one fails rather than silently serialising. On PostgreSQL they
+    are ordinary sessions.
+    """
+    return sessionmaker(engine.execution_options(read_only=True), expire_on_commit=False)
 
 
 def writer_gate(factory: sessionmaker[Session]) -> Any:

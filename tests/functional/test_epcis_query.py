@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from urllib.parse import quote
 
 import pytest
@@ -250,3 +251,26 @@ def test_an_epcs_history_by_urn_or_digital_link(platform: Platform, stored: Tena
     link = "https://brand.example.com/01/09506000134352/21/1"
     by_link = query(platform, stored, f"/epcis/epcs/{quote(link, safe='')}/events")
     assert steps(by_urn) == steps(by_link) == ["commissioning", "packing", "repairing"]
+
+
+def test_queries_read_while_another_process_holds_the_write_lock(
+    platform: Platform, stored: Tenant
+) -> None:
+    # Read-only requests begin DEFERRED on SQLite: a capture (or anything) holding the write
+    # lock does not stall them. Were they to need the lock, they would fail here once the
+    # busy timeout ran out, since the lock is held until they have answered.
+    if not platform.settings.resolved_database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL readers never wait for writers")
+    path = platform.settings.resolved_database_url.split("///", 1)[1]
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        assert len(query(platform, stored)) == 5
+        assert steps(
+            query(platform, stored, f"/epcis/epcs/{quote(URN.format('1'), safe='')}/events")
+        )
+        capture_jobs = platform.client.get("/epcis/capture", headers=stored.auth)
+        assert capture_jobs.status_code == 200
+    finally:
+        writer.rollback()
+        writer.close()

@@ -30,7 +30,7 @@ from traceseal.epcis.service import trace_code
 from traceseal.errors import NotFound, Unauthorized
 from traceseal.orgs.models import Organization
 from traceseal.orgs.service import authenticate
-from traceseal.web.deps import Caller, KeyringDep, SessionDep, SettingsDep
+from traceseal.web.deps import KeyringDep, ReadCaller, ReadSessionDep, SettingsDep
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
 trace_router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
@@ -78,7 +78,7 @@ def _caller_outside_transaction(request: Request) -> Organization:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
-    with request.app.state.session_factory() as session:
+    with request.app.state.read_session_factory() as session:
         org = authenticate(session, token.strip())
         if org is None:
             raise Unauthorized("unknown or revoked API key")
@@ -164,7 +164,7 @@ async def capture(
 
 
 @router.get("/capture")
-def capture_jobs(session: SessionDep, caller: Caller, perPage: int = 30) -> JSONResponse:  # noqa: N803 - the binding's name
+def capture_jobs(session: ReadSessionDep, caller: ReadCaller, perPage: int = 30) -> JSONResponse:  # noqa: N803 - the binding's name
     """The caller's capture jobs, newest first."""
     jobs = session.scalars(
         select(CaptureJob)
@@ -176,7 +176,7 @@ def capture_jobs(session: SessionDep, caller: Caller, perPage: int = 30) -> JSON
 
 
 @router.get("/capture/{capture_id}")
-def capture_job(capture_id: str, session: SessionDep, caller: Caller) -> JSONResponse:
+def capture_job(capture_id: str, session: ReadSessionDep, caller: ReadCaller) -> JSONResponse:
     job = session.scalar(select(CaptureJob).where(CaptureJob.capture_id == capture_id))
     if job is None or job.organization_id != caller.id:
         raise NotFound(f"no capture job {capture_id!r}")
@@ -217,7 +217,7 @@ def _namespace(settings: Settings) -> str:
 
 @router.get("/events")
 def events(
-    request: Request, session: SessionDep, caller: Caller, settings: SettingsDep
+    request: Request, session: ReadSessionDep, caller: ReadCaller, settings: SettingsDep
 ) -> JSONResponse:
     """EPCIS events matching the SimpleEventQuery parameters, as an EPCISQueryDocument.
 
@@ -233,7 +233,7 @@ def events(
 
 @router.get("/events/{event_id:path}")
 def event(
-    event_id: str, session: SessionDep, caller: Caller, settings: SettingsDep
+    event_id: str, session: ReadSessionDep, caller: ReadCaller, settings: SettingsDep
 ) -> JSONResponse:
     """One event by its eventID (URL-encoded), in an EPCISQueryDocument."""
     page = querying.run(session, caller, {}, max_per_page=1, extra=[Event.event_id == event_id])
@@ -249,7 +249,11 @@ def event_types() -> JSONResponse:
 
 @router.get("/eventTypes/{event_type}/events")
 def events_of_type(
-    event_type: str, request: Request, session: SessionDep, caller: Caller, settings: SettingsDep
+    event_type: str,
+    request: Request,
+    session: ReadSessionDep,
+    caller: ReadCaller,
+    settings: SettingsDep,
 ) -> JSONResponse:
     if event_type not in EVENT_TYPES:
         raise NotFound(f"no event type {event_type!r}")
@@ -260,7 +264,7 @@ def events_of_type(
 
 @router.get("/epcs/{epc:path}/events")
 def events_of_epc(
-    epc: str, request: Request, session: SessionDep, caller: Caller, settings: SettingsDep
+    epc: str, request: Request, session: ReadSessionDep, caller: ReadCaller, settings: SettingsDep
 ) -> JSONResponse:
     """Every event naming ``epc`` in any role (EPC URN or Digital Link URI, URL-encoded)."""
     return _events_response(
@@ -277,13 +281,17 @@ _VOCABULARY_RESOURCES = {
 
 
 def _vocabulary_routes(resource: str, parameter: str, column: Any) -> None:
-    def listing(session: SessionDep, caller: Caller, settings: SettingsDep) -> JSONResponse:
+    def listing(session: ReadSessionDep, caller: ReadCaller, settings: SettingsDep) -> JSONResponse:
         return _collection(
             querying.distinct_values(session, caller, column, settings.epcis_max_per_page)
         )
 
     def members_events(
-        value: str, request: Request, session: SessionDep, caller: Caller, settings: SettingsDep
+        value: str,
+        request: Request,
+        session: ReadSessionDep,
+        caller: ReadCaller,
+        settings: SettingsDep,
     ) -> JSONResponse:
         return _events_response(
             request, session, caller, settings, {**_params(request), parameter: value}
@@ -305,6 +313,8 @@ for _resource, (_parameter, _column) in _VOCABULARY_RESOURCES.items():
 
 
 @trace_router.get("/{code}")
-def trace(code: str, session: SessionDep, caller: Caller, keyring: KeyringDep) -> dict[str, Any]:
+def trace(
+    code: str, session: ReadSessionDep, caller: ReadCaller, keyring: KeyringDep
+) -> dict[str, Any]:
     """The code's journey: its events and those of every container it was packed in."""
     return trace_code(session, keyring, caller, code)

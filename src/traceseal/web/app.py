@@ -12,7 +12,7 @@ from traceseal import __version__
 from traceseal.background import Periodic
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
-from traceseal.db import checkpoint_wal, make_engine, make_session_factory
+from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read_only_factory
 from traceseal.keys import load_master_key
 from traceseal.ledger.checkpoints import publish_now
 from traceseal.verify.channel import Verifier
@@ -60,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
+    app.state.read_session_factory = read_only_factory(engine)
     app.state.keyring = keyring
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
     problems.install(app)

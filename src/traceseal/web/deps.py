@@ -30,6 +30,18 @@ def _session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 
 
+def _read_session(request: Request) -> Iterator[Session]:
+    # For handlers that only read: on SQLite the transaction neither waits for nor holds
+    # the write lock (db.read_only_factory), so a long query never stalls a capture or a
+    # verification, nor waits behind one.
+    factory = request.app.state.read_session_factory
+    with factory() as session, session.begin():
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(_read_session, scope="function")]
+
+
 async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -45,6 +57,14 @@ KeyringDep = Annotated[Keyring, Depends(_keyring)]
 
 
 def _caller(request: Request, session: SessionDep) -> Organization:
+    return _authenticated(request, session)
+
+
+def _read_caller(request: Request, session: ReadSessionDep) -> Organization:
+    return _authenticated(request, session)
+
+
+def _authenticated(request: Request, session: Session) -> Organization:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -56,6 +76,8 @@ def _caller(request: Request, session: SessionDep) -> Organization:
 
 
 Caller = Annotated[Organization, Depends(_caller)]
+#: The caller, for read-only handlers (with ReadSessionDep: the same session, read-only).
+ReadCaller = Annotated[Organization, Depends(_read_caller)]
 
 
 def require(org: Organization, *roles: Role) -> None:
