@@ -170,21 +170,21 @@ def filters(params: Mapping[str, str]) -> list[ColumnElement[bool]]:
                 raise QueryParameterException("EQ_action takes ADD, OBSERVE or DELETE", field=name)
             where.append(Event.action.in_(actions))
         elif name in ("EQ_bizStep", "EQ_disposition"):
-            kind = "bizStep" if name == "EQ_bizStep" else "disposition"
-            column = Event.biz_step if kind == "bizStep" else Event.disposition
-            where.append(column.in_([_term(name, kind, v) for v in _values(name, raw)]))
+            kind: vocab.Kind = "bizStep" if name == "EQ_bizStep" else "disposition"
+            term_column = Event.biz_step if kind == "bizStep" else Event.disposition
+            where.append(term_column.in_([_term(name, kind, v) for v in _values(name, raw)]))
         elif name in ("EQ_readPoint", "EQ_bizLocation"):
-            column = Event.read_point if name == "EQ_readPoint" else Event.biz_location
-            where.append(column.in_([location_key(v) for v in _values(name, raw)]))
+            place = Event.read_point if name == "EQ_readPoint" else Event.biz_location
+            where.append(place.in_([location_key(v) for v in _values(name, raw)]))
         elif name == "EQ_eventID":
             where.append(Event.event_id.in_(_values(name, raw)))
         elif name in _MATCH_ROLES:
             where.append(_epc_condition(_values(name, raw), _MATCH_ROLES[name]))
         elif name.startswith("EQ_bizTransaction_"):
-            kind = _term(name, "bizTransactionType", name.removeprefix("EQ_bizTransaction_"))
+            bt_type = _term(name, "bizTransactionType", name.removeprefix("EQ_bizTransaction_"))
             where.append(
                 exists().where(
-                    EventBizTransaction.type == kind,
+                    EventBizTransaction.type == bt_type,
                     EventBizTransaction.value.in_(_values(name, raw)),
                     EventBizTransaction.event == Event.id,
                 )
@@ -292,7 +292,9 @@ def run(
             )
 
     take = per_page if limit is None else min(per_page, limit - served)
-    keys = (column.desc(), Event.id.desc()) if descending else (column.asc(), Event.id.asc())
+    keys: tuple[Any, ...] = (
+        (column.desc(), Event.id.desc()) if descending else (column.asc(), Event.id.asc())
+    )
     if order_name is None:
         keys = (Event.id.asc(),)
     rows = session.execute(
@@ -309,7 +311,8 @@ def run(
     next_token = None
     if more and rows:
         last = rows[-1]
-        mark = last[3].isoformat() if order_name else None
+        sort_value: Any = last[3]
+        mark = sort_value.isoformat() if order_name else None
         next_token = _encode_token([mark, last[0], served, fingerprint])
     return Page(
         events=[json.loads(row[1]) for row in rows],

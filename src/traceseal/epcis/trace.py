@@ -88,7 +88,11 @@ def _events_of(executor: Executor, epc: str) -> list[tuple[TimelineEvent, set[in
     return list(by_id.values())
 
 
-def _key(event: TimelineEvent) -> tuple[datetime, int]:
+#: Events are ordered by time, then by their leaf index (capture order) among equal times.
+_Key = tuple[datetime, int]
+
+
+def _key(event: TimelineEvent) -> _Key:
     return (event.event_time, event.leaf_index)
 
 
@@ -159,14 +163,16 @@ def trace(session: Executor, epc: str) -> Trace:
     seen: dict[int, TimelineEvent] = {event.leaf_index: event for event, _ in own}
     result.children = _children(own)
 
-    # Breadth-first through the containers, each stay bounded by the enclosing one.
-    frontier: list[tuple[str, list[tuple[TimelineEvent, set[int]]], tuple[Any, Any] | None]] = [
-        (epc, own, None)
-    ]
+    # Breadth-first through the containers, each stay bounded by the enclosing one: the
+    # events of a thing, and the span of time during which they are the item's too.
+    frontier: list[tuple[list[tuple[TimelineEvent, set[int]]], tuple[_Key, _Key | None] | None]]
+    frontier = [(own, None)]
     direct_parent: str | None = None
     for depth in range(MAX_DEPTH):
-        next_frontier = []
-        for _item, item_events, bounds in frontier:
+        next_frontier: list[
+            tuple[list[tuple[TimelineEvent, set[int]]], tuple[_Key, _Key | None] | None]
+        ] = []
+        for item_events, bounds in frontier:
             for stay in _stays(item_events):
                 start, end = stay.start, stay.end
                 if bounds is not None:
@@ -194,7 +200,7 @@ def trace(session: Executor, epc: str) -> Trace:
                         seen[event.leaf_index] = TimelineEvent(
                             event.leaf_index, event.event_time, event.body, via=stay.container
                         )
-                next_frontier.append((stay.container, container_events, (start, end)))
+                next_frontier.append((container_events, (start, end)))
         frontier = next_frontier
         if not frontier:
             break
