@@ -8,10 +8,13 @@ checked against :data:`SETTINGS` by a test, so the two cannot drift.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from traceseal.merkle.note import ALG_COSIGNATURE_V1, NoteError, Verifier
 
 __all__ = ["SETTINGS", "Setting", "Settings", "SettingsError", "load_settings"]
 
@@ -94,6 +97,11 @@ class Settings:
         "Name of the transparency log: its checkpoints' origin line and its key's name. "
         "Empty means the host of PUBLIC_URL followed by /log. Fixed when the log key is made.",
     )
+    ledger_witnesses: str = _setting(
+        "",
+        "Witnesses that cosign the log's checkpoints: comma-separated <witness verifier key>="
+        "<URL> entries, the URL being the witness's add-checkpoint prefix. Empty: none.",
+    )
     report_photo_max_bytes: int = _setting(
         5_000_000, "Largest photo a consumer may attach to a counterfeit report."
     )
@@ -125,11 +133,48 @@ class Settings:
         return f"{urlsplit(self.public_url).netloc}/log"
 
     @property
+    def resolved_ledger_witnesses(self) -> tuple[tuple[Verifier, str], ...]:
+        """Each configured witness: its verifier key and its URL."""
+        return parse_witnesses(self.ledger_witnesses)
+
+    @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+#: A checkpoint note carries at most 100 signatures: the log's and its witnesses'.
+MAX_WITNESSES = 50
+_WITNESS = re.compile(r"(?P<vkey>[^\s=]+(?:=[^\s=]+)*?)=(?P<url>https?://\S+)")
+
+
+def parse_witnesses(raw: str) -> tuple[tuple[Verifier, str], ...]:
+    """``<vkey>=<url>,...`` as ``(verifier, url)`` pairs; raises SettingsError if malformed.
+
+    >>> vkey = "w.example/1+e849ce28+BCbCNi8XF+hTl5PvEc3ccVSTIbsM2mrCRiDkggnVuv/3"
+    >>> [(v.name, url) for v, url in parse_witnesses(vkey + "=https://w.example/1/")]
+    [('w.example/1', 'https://w.example/1')]
+    """
+    name = _env_name("ledger_witnesses")
+    witnesses: list[tuple[Verifier, str]] = []
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        match = _WITNESS.fullmatch(entry)
+        if match is None:
+            raise SettingsError(f"{name}: {entry!r} is not <witness verifier key>=<http(s) URL>")
+        try:
+            verifier = Verifier.parse(match["vkey"])
+        except NoteError as exc:
+            raise SettingsError(f"{name}: {exc}") from exc
+        if verifier.algorithm != ALG_COSIGNATURE_V1:
+            raise SettingsError(f"{name}: {verifier.name} is not a cosignature key (type 0x04)")
+        if any(known == verifier for known, _ in witnesses):
+            raise SettingsError(f"{name}: the witness {verifier.name} is listed twice")
+        witnesses.append((verifier, match["url"].rstrip("/")))
+    if len(witnesses) > MAX_WITNESSES:
+        raise SettingsError(f"{name}: at most {MAX_WITNESSES} witnesses")
+    return tuple(witnesses)
 
 
 def _parse_int(raw: str) -> int:
@@ -199,6 +244,7 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("TRACESEAL_PUBLIC_URL must start with http:// or https://")
     if any(ch.isspace() or ch == "+" for ch in settings.ledger_origin):
         raise SettingsError("TRACESEAL_LEDGER_ORIGIN must not contain spaces or '+'")
+    parse_witnesses(settings.ledger_witnesses)
     if settings.max_run_size < 1:
         raise SettingsError("TRACESEAL_MAX_RUN_SIZE must be positive")
     for name in ("verify_rate_limit", "verify_failure_limit", "enumeration_alert_threshold"):

@@ -12,6 +12,7 @@ from traceseal.epcis.models import (
 )
 from traceseal.ledger.models import (
     LedgerCheckpoint,
+    LedgerCosignature,
     LedgerHead,
     LedgerKey,
     LedgerLeaf,
@@ -38,6 +39,7 @@ __all__ = [
     "EventEpc",
     "KeySlot",
     "LedgerCheckpoint",
+    "LedgerCosignature",
     "LedgerHead",
     "LedgerKey",
     "LedgerLeaf",

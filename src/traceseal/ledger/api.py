@@ -60,11 +60,13 @@ def _published_size(session: SessionDep) -> int:
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
 def checkpoint(session: SessionDep) -> PlainTextResponse:
-    """The latest signed checkpoint (C2SP tlog-checkpoint)."""
+    """The latest signed checkpoint (C2SP tlog-checkpoint), followed by the cosignatures of
+    the witnesses that cosigned it (C2SP tlog-cosignature), if any have yet."""
     latest = checkpoints.latest(session)
     if latest is None:
         raise NotFound("the log has no checkpoint yet")
-    return PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"})
+    note = checkpoints.cosigned_note(session, latest)
+    return PlainTextResponse(note, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/key", response_class=PlainTextResponse)

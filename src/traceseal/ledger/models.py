@@ -2,7 +2,7 @@
 
 Complete subtrees are stored by ``(level, index)``: the node at level L, index i covers
 leaves ``[i * 2^L, (i + 1) * 2^L)`` (docs/ledger.md). Nothing here is ever updated but the
-head's size, and nothing is ever deleted.
+head's size, and nothing is ever deleted. Witnesses' cosignatures are kept by checkpoint.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -66,6 +68,28 @@ class LedgerCheckpoint(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary)
     note: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LedgerCosignature(Base):
+    """A witness's cosignature on a checkpoint (C2SP tlog-cosignature), verified with the
+    witness's key before it was stored; served appended to the checkpoint it signs."""
+
+    __tablename__ = "ledger_cosignatures"
+    __table_args__ = (
+        # The size each witness last cosigned: the old size of the next request to it.
+        Index("ix_ledger_cosignatures_witness_size", "witness", "size"),
+    )
+
+    size: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("ledger_checkpoints.size"), primary_key=True, autoincrement=False
+    )
+    #: The witness's verifier key, ``<name>+<hex key ID>+<base64 key>``.
+    witness: Mapped[str] = mapped_column(String(400), primary_key=True)
+    #: The note signature line, without its newline.
+    signature: Mapped[str] = mapped_column(Text)
+    #: The cosignature's own timestamp (POSIX seconds), as the witness signed it.
+    cosigned_at: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class LedgerNode(Base):

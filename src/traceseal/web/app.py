@@ -14,7 +14,7 @@ from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
 from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read_only_factory
 from traceseal.keys import load_master_key
-from traceseal.ledger.checkpoints import publish_now
+from traceseal.ledger.checkpoints import Cosigners, publish_now
 from traceseal.verify.channel import Verifier
 from traceseal.web import problems
 from traceseal.web.bodylimit import BodyLimit
@@ -31,6 +31,10 @@ def create_app(settings: Settings) -> FastAPI:
     ]
     if engine.dialect.name == "sqlite":
         background.append(Periodic("wal-checkpoint", 1.0, lambda: checkpoint_wal(engine)))
+    # A thread of its own: a slow or unreachable witness delays only its own cosignatures.
+    cosigners = Cosigners(session_factory, settings.resolved_ledger_witnesses)
+    if cosigners:
+        background.append(Periodic("cosignatures", 0.5, cosigners.collect))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
