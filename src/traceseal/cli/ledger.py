@@ -6,6 +6,7 @@ import json
 import re
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -22,7 +23,7 @@ from traceseal.ledger.audit import (
     rebuild,
 )
 from traceseal.ledger.models import LedgerLeaf, LedgerNode
-from traceseal.merkle.note import NoteError, Verifier
+from traceseal.merkle.note import ALG_COSIGNATURE_V1, NoteError, Verifier
 from traceseal.merkle.tiles import Tile
 
 app = typer.Typer(help="The transparency log.", no_args_is_help=True)
@@ -61,24 +62,66 @@ def verify(
     state: Path | None = typer.Option(
         None, help="Where the last verified checkpoints are kept (default: ~/.traceseal)."
     ),
+    witness: list[str] = typer.Option(
+        [], "--witness", help="A witness's verifier key whose cosignature counts (repeatable)."
+    ),
+    min_witnesses: int | None = typer.Option(
+        None, help="How many of the --witness keys must have cosigned (default: all of them)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Rebuild the log from its leaves; check its checkpoint's signature and root, and that
+    """Rebuild the log from its leaves; check its checkpoint's signature and root, that
     every checkpoint verified before is still part of it (exit 1 and the first bad size if
-    not)."""
+    not), and that enough of the given witnesses cosigned it."""
     if bool(url) == db:
         fail("give either --url URL or --db", 2)
     try:
         verifier = Verifier.parse(vkey) if vkey else None
     except NoteError as exc:
         fail(f"--vkey: {exc}", 2)
-    report = _verify_url(url.rstrip("/"), verifier, state) if url else _verify_db(verifier, state)
+    policy = _witness_policy(witness, min_witnesses)
+    report = (
+        _verify_url(url.rstrip("/"), verifier, state, policy)
+        if url
+        else _verify_db(verifier, state, policy)
+    )
+    cosigned = f", cosigned by {', '.join(report.cosigned_by)}" if report.cosigned_by else ""
     emit(
         as_json,
-        {"ok": True, "origin": report.origin, "size": report.size, "root": report.root.hex()},
+        {
+            "ok": True,
+            "origin": report.origin,
+            "size": report.size,
+            "root": report.root.hex(),
+            "cosigned_by": list(report.cosigned_by),
+        },
         f"log {report.origin}: {report.size} leaves verified, root {report.root.hex()}"
-        + (f", consistent with size {report.previous_size}" if report.previous_size else ""),
+        + (f", consistent with size {report.previous_size}" if report.previous_size else "")
+        + cosigned,
     )
+
+
+@dataclass(frozen=True)
+class _Policy:
+    witnesses: tuple[Verifier, ...]
+    minimum: int
+
+
+def _witness_policy(keys: list[str], minimum: int | None) -> _Policy:
+    witnesses: list[Verifier] = []
+    for key in keys:
+        try:
+            found = Verifier.parse(key)
+        except NoteError as exc:
+            fail(f"--witness: {exc}", 2)
+        if found.algorithm != ALG_COSIGNATURE_V1:
+            fail(f"--witness: {found.name} is not a witness's cosignature key (type 0x04)", 2)
+        if found not in witnesses:
+            witnesses.append(found)
+    required = len(witnesses) if minimum is None else minimum
+    if not 0 <= required <= len(witnesses):
+        fail(f"--min-witnesses must be between 0 and the {len(witnesses)} --witness keys", 2)
+    return _Policy(tuple(witnesses), required)
 
 
 def _run(report_of: Callable[[AuditState], AuditReport], state_path: Path) -> AuditReport:
@@ -93,7 +136,9 @@ def _run(report_of: Callable[[AuditState], AuditReport], state_path: Path) -> Au
     return report
 
 
-def _verify_url(base: str, verifier: Verifier | None, state: Path | None) -> AuditReport:
+def _verify_url(
+    base: str, verifier: Verifier | None, state: Path | None, policy: _Policy
+) -> AuditReport:
     if verifier is None:
         # Trust on first use: say so, since a key fetched from the log proves nothing.
         verifier = Verifier.parse(_get(f"{base}/ledger/key").decode())
@@ -110,11 +155,20 @@ def _verify_url(base: str, verifier: Verifier | None, state: Path | None) -> Aud
 
     path = state or _default_state(verifier.name)
     return _run(
-        lambda s: audit(note, verifier, entries_from_tiles(size, tile), s, consistency), path
+        lambda s: audit(
+            note,
+            verifier,
+            entries_from_tiles(size, tile),
+            s,
+            consistency,
+            witnesses=policy.witnesses,
+            min_witnesses=policy.minimum,
+        ),
+        path,
     )
 
 
-def _verify_db(verifier: Verifier | None, state: Path | None) -> AuditReport:
+def _verify_db(verifier: Verifier | None, state: Path | None, policy: _Policy) -> AuditReport:
     with session() as db:
         latest = checkpoints.latest(db)
         if latest is None:
@@ -125,13 +179,24 @@ def _verify_db(verifier: Verifier | None, state: Path | None) -> AuditReport:
         leaves = [
             bytes(data) for data in db.scalars(select(LedgerLeaf.data).order_by(LedgerLeaf.index))
         ]
-        note, key = latest.note, verifier
+        note, key = checkpoints.cosigned_note(db, latest), verifier
 
         def consistency(old: int, new: int) -> list[bytes]:
             return service.prove_consistency(db, old, new)
 
         path = state or _default_state(verifier.name)
-        report = _run(lambda st: audit(note, key, leaves[: latest.size], st, consistency), path)
+        report = _run(
+            lambda st: audit(
+                note,
+                key,
+                leaves[: latest.size],
+                st,
+                consistency,
+                witnesses=policy.witnesses,
+                min_witnesses=policy.minimum,
+            ),
+            path,
+        )
         # Proofs are built from the stored hashes: each must be the one the leaves imply.
         _, implied = rebuild(leaves)
         for level, index, digest in db.execute(

@@ -4,7 +4,8 @@ Used by ``traceseal ledger verify`` against a server (tlog tiles over HTTP) or a
 It trusts nothing it downloads: the checkpoint must be signed by the given key, the root
 recomputed from every leaf must equal the checkpoint's, and every checkpoint verified
 before (remembered in a state file) must still be a prefix of the log, checked both by
-recomputing its root and by the log's consistency proof.
+recomputing its root and by the log's consistency proof. Given witnesses' keys, it also
+requires their cosignatures (C2SP tlog-cosignature) on the checkpoint.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from traceseal.merkle import Address, append_leaves, leaf_hash, root, verify_consistency
-from traceseal.merkle.note import Checkpoint, NoteError, Verifier, open_note
+from traceseal.merkle.note import (
+    ALG_COSIGNATURE_V1,
+    Checkpoint,
+    Note,
+    NoteError,
+    Verifier,
+    open_note,
+    verify_cosignature,
+)
 from traceseal.merkle.tiles import ENTRIES, TILE_WIDTH, Tile, decode_entry_bundle
 
 #: Fetches the bytes at a tlog-tiles path such as ``tile/entries/000``.
@@ -68,6 +77,8 @@ class AuditReport:
     size: int
     root: bytes
     previous_size: int | None
+    #: Names of the witnesses given whose cosignatures on the checkpoint verified.
+    cosigned_by: tuple[str, ...] = ()
 
 
 def entries_from_tiles(size: int, fetch: TileFetcher) -> Iterator[bytes]:
@@ -86,11 +97,14 @@ def audit(
     leaves: Iterable[bytes],
     state: AuditState,
     consistency: ProofFetcher | None = None,
+    *,
+    witnesses: Sequence[Verifier] = (),
+    min_witnesses: int = 0,
 ) -> AuditReport:
     """Check one checkpoint against the leaves and against ``state``; update ``state``.
 
-    Raises AuditFailure (or NoteError for a bad signature) and leaves ``state`` unchanged
-    if anything is wrong.
+    With ``witnesses``, at least ``min_witnesses`` of them must have cosigned the
+    checkpoint. Raises AuditFailure and leaves ``state`` unchanged if anything is wrong.
     """
     try:
         note, _ = open_note(checkpoint_note, [verifier])
@@ -103,6 +117,7 @@ def audit(
         )
     if state.origin and state.origin != checkpoint.origin:
         raise AuditFailure(f"the state file is for log {state.origin!r}")
+    cosigned_by = check_cosignatures(note, witnesses, min_witnesses)
 
     size, store = rebuild(leaves)
 
@@ -136,7 +151,33 @@ def audit(
             )
     state.origin = checkpoint.origin
     state.verified[size] = checkpoint.root.hex()
-    return AuditReport(checkpoint.origin, size, checkpoint.root, previous and previous[0])
+    return AuditReport(
+        checkpoint.origin, size, checkpoint.root, previous and previous[0], cosigned_by
+    )
+
+
+def check_cosignatures(
+    note: Note, witnesses: Sequence[Verifier], min_witnesses: int
+) -> tuple[str, ...]:
+    """The names of the ``witnesses`` whose cosignatures on ``note`` verify; at least
+    ``min_witnesses`` must. Signature lines by other keys are ignored (signed-note); a line
+    by one of ``witnesses`` that does not verify is a failure, not an absence.
+    """
+    cosigned: list[str] = []
+    for witness in dict.fromkeys(witnesses):  # each key counts once
+        if witness.algorithm != ALG_COSIGNATURE_V1:
+            raise AuditFailure(f"{witness.name} is not a witness's cosignature key")
+        lines = [s for s in note.signatures if (s.name, s.key_id) == (witness.name, witness.key_id)]
+        if any(verify_cosignature(witness, note.text, line) is None for line in lines):
+            raise AuditFailure(f"the cosignature by witness {witness.name} does not verify")
+        if lines:
+            cosigned.append(witness.name)
+    if len(cosigned) < min_witnesses:
+        raise AuditFailure(
+            f"{len(cosigned)} of the witnesses given cosigned the checkpoint; "
+            f"{min_witnesses} required"
+        )
+    return tuple(cosigned)
 
 
 def rebuild(leaves: Iterable[bytes]) -> tuple[int, dict[Address, bytes]]:
