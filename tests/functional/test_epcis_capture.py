@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from tests.conftest import Platform, Tenant
 from traceseal.epcis.hashing import event_hash
 from traceseal.epcis.models import CaptureJob, Event, EventEpc
+from traceseal.epcis.pipeline import CHUNK_EVENTS, PARALLEL_FROM
 from traceseal.ledger.models import LedgerLeaf
 from traceseal.orgs.models import Role
 
@@ -263,3 +264,26 @@ def test_an_events_leaf_is_rebuilt_from_what_the_api_shows(
         ).encode()
         leaf = platform.client.get(f"/ledger/leaves/{event['traceseal:leafIndex']}").json()
         assert base64.b64decode(leaf["data"]) == expected
+
+
+def test_a_large_document_is_prepared_in_worker_processes_and_stored_whole(
+    platform: Platform, acme: Tenant
+) -> None:
+    # Past pipeline.PARALLEL_FROM events, chunks are prepared in worker processes while
+    # the request's thread stores the chunks before them, all in one transaction.
+    count = PARALLEL_FROM + CHUNK_EVENTS // 2
+    events = [object_event([f"big-{i}"]) for i in range(count)]
+    bad = count - 10  # in the last chunk, after earlier chunks were stored
+    refused_events = [*events[:bad], object_event(["bad"], bizStep="gluing"), *events[bad + 1 :]]
+    before = counts(platform)
+    refused = capture(platform, acme, document(*refused_events))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["eventIndex"] == bad
+    assert refused.json()["field"] == f"/epcisBody/eventList/{bad}/bizStep"
+    assert counts(platform) == before
+    accepted = capture(platform, acme, document(*events))
+    assert accepted.status_code == 202, accepted.text
+    assert counts(platform)[1] == before[1] + count
+    # A repeat across chunk boundaries is stored once.
+    again = capture(platform, acme, document(*events[:10], *events))
+    assert again.json()["duplicateCount"] == count + 10

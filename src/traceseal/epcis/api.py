@@ -21,8 +21,9 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from traceseal.config import Settings
-from traceseal.db import unit_of_work, utcnow
+from traceseal.db import utcnow
 from traceseal.epcis import capture as capturing
+from traceseal.epcis import pipeline
 from traceseal.epcis import query as querying
 from traceseal.epcis.models import CaptureJob, Event
 from traceseal.epcis.query import EVENT_TYPES
@@ -109,14 +110,15 @@ def _capture_sync(
 ) -> CaptureJob:
     capturing.require_capturer(org)
     document, source_format = capturing.read_document(body, content_type)
-    ready = capturing.prepare(
+    return pipeline.capture(
+        request.app.state.session_factory,
+        org,
         document,
         source_format=source_format,
         max_events=settings.epcis_capture_max_events,
         now=utcnow(),
+        workers=request.app.state.capture_workers,
     )
-    with unit_of_work(request.app.state.session_factory) as session:
-        return capturing.store(session, org, ready)
 
 
 def _capture_headers(settings: Settings) -> dict[str, str]:

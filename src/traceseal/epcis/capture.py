@@ -12,13 +12,14 @@ property of the key, and ``/ledger/leaves/{id}`` is the event's leaf.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -39,7 +40,7 @@ from traceseal.epcis.models import (
     EventBizTransaction,
     EventEpc,
 )
-from traceseal.epcis.validation import validate_document
+from traceseal.epcis.validation import validate_document, validate_events
 from traceseal.errors import Forbidden
 from traceseal.ledger import service as ledger
 from traceseal.orgs.models import Organization, Role
@@ -50,7 +51,10 @@ EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CAPTURERS = frozenset({Role.ENTERPRISE.value, Role.DISTRIBUTOR.value, Role.OPERATOR.value})
 LEAF_KIND = "epcis.event"
 
-_GTIN_IN_LINK = re.compile(r"^https://id\.gs1\.org/01/(\d{14})(?:/|$)")
+#: An item or class of a product in canonical Digital Link form: the GTIN follows.
+_GTIN_LINK = "https://id.gs1.org/01/"
+#: Locations repeat from event to event (a line, a warehouse): convert each once.
+_location = lru_cache(maxsize=1 << 14)(location_key)
 
 
 @dataclass(slots=True)
@@ -67,7 +71,6 @@ class ReadyEvent:
     disposition: str | None
     read_point: str | None
     biz_location: str | None
-    body: dict[str, Any]
     epcs: list[tuple[str, int]] = field(default_factory=list)
     transactions: list[tuple[str, str]] = field(default_factory=list)
     #: GTINs of the products the event names (their brand owners may read it).
@@ -77,15 +80,31 @@ class ReadyEvent:
     stored_body: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A document whose own members are valid, ready to have its events prepared.
+
+    Small and picklable: worker processes prepare chunks of events with it (pipeline.py).
+    """
+
+    source_format: str
+    #: The document's ``@context`` as sent, and the prefixes it declares.
+    raw_context: Any
+    context: dict[str, str]
+    capture_id: str
+    received_at: datetime
+    #: recordTime as written into stored events.
+    recorded: str
+    #: Whether events still need GS1's JSON Schema (XML was held to the XSD as it was read).
+    schema: bool
+
+
 @dataclass(slots=True)
 class Capture:
     """A validated document: what ``store`` writes."""
 
-    source_format: str
-    context: dict[str, str]
+    plan: Plan
     events: list[ReadyEvent]
-    capture_id: str
-    received_at: datetime
 
 
 def read_document(data: bytes, content_type: str | None) -> tuple[dict[str, Any], str]:
@@ -110,8 +129,8 @@ def read_document(data: bytes, content_type: str | None) -> tuple[dict[str, Any]
         # The converter says which binding it read; 1.2 documents are worth telling apart.
         return document, "xml-1.2" if b"urn:epcglobal:epcis:xsd:1" in data[:4096] else "xml"
     try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
         raise ValidationException(f"the body is not JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise ValidationException("an EPCIS document is a JSON object")
@@ -127,6 +146,82 @@ def _event_list(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return list(events)
 
 
+def plan(
+    document: dict[str, Any],
+    *,
+    source_format: str,
+    max_events: int,
+    now: datetime | None = None,
+) -> tuple[Plan, list[dict[str, Any]]]:
+    """Check the document's own members; return the plan and the events still to check."""
+    events = _event_list(document)
+    if len(events) > max_events:
+        raise CaptureLimitExceededException(
+            f"the document has {len(events):,} events; this repository captures at most "
+            f"{max_events:,} per request: split it"
+        )
+    body = document.get("epcisBody")
+    if document.get("type") == "EPCISQueryDocument":
+        # The binding lets a query document be captured: its events are checked as those of
+        # the capture document they are being captured as.
+        shell: dict[str, Any] = {
+            "@context": document.get("@context"),
+            "type": "EPCISDocument",
+            "schemaVersion": document.get("schemaVersion", "2.0"),
+            "creationDate": document.get("creationDate"),
+            "epcisBody": {"eventList": []},
+        }
+    elif isinstance(body, Mapping) and isinstance(body.get("eventList"), list):
+        # The document without its events: they are checked chunk by chunk (prepare_events).
+        shell = {**document, "epcisBody": {**body, "eventList": []}}
+    else:
+        shell = dict(document)  # malformed: the schema says how
+    # XML was held to the XML binding's XSD as it was read (see validate_document).
+    schema = source_format == "json"
+    validate_document(shell, schema=schema)
+    now = now or utcnow()
+    return (
+        Plan(
+            source_format=source_format,
+            raw_context=shell["@context"],
+            context=document_context(shell),
+            capture_id=secrets.token_hex(16),
+            received_at=now,
+            recorded=now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            schema=schema,
+        ),
+        events,
+    )
+
+
+def prepare_events(plan: Plan, events: list[dict[str, Any]], start: int) -> list[ReadyEvent]:
+    """Validate and prepare ``events``, which sit at ``start`` in the document's event list.
+
+    Pure CPU, no database: a worker process may run it for a chunk of a large document.
+    Raises ValidationException for the first offending event, positions counted in the
+    whole document.
+    """
+    validate_events(events, context=plan.raw_context, start_index=start, schema=plan.schema)
+    prepared = []
+    for offset, event in enumerate(events):
+        ready = _prepare_event(start + offset, event, plan.context)
+        ready.gtins = _gtins(ready)
+        ready.leaf = ledger.leaf_record(
+            LEAF_KIND,
+            ready.event_hash,
+            {
+                "captureID": plan.capture_id,
+                "eventHash": ready.event_hash,
+                "eventID": ready.event_id,
+            },
+        )
+        ready.stored_body = orjson.dumps(
+            {**event, "eventID": ready.event_id, "recordTime": plan.recorded}
+        ).decode()
+        prepared.append(ready)
+    return prepared
+
+
 def prepare(
     document: dict[str, Any],
     *,
@@ -137,42 +232,11 @@ def prepare(
     """Validate ``document`` and compute everything ``store`` writes. Touches no database.
 
     All the CPU work of a capture happens here, before the write transaction: on SQLite that
-    transaction holds the database's one write lock, so it should only write.
+    transaction holds the database's one write lock, so it should only write. For large
+    documents pipeline.capture spreads this over worker processes.
     """
-    events = _event_list(document)
-    if len(events) > max_events:
-        raise CaptureLimitExceededException(
-            f"the document has {len(events):,} events; this repository captures at most "
-            f"{max_events:,} per request: split it"
-        )
-    if document.get("type") == "EPCISQueryDocument":
-        # Validate the events as the capture document they are being captured as.
-        document = {
-            "@context": document.get("@context"),
-            "type": "EPCISDocument",
-            "schemaVersion": document.get("schemaVersion", "2.0"),
-            "creationDate": document.get("creationDate"),
-            "epcisBody": {"eventList": events},
-        }
-    # XML was held to the XML binding's XSD as it was read (see validate_document).
-    validate_document(document, schema=source_format == "json")
-    context = document_context(document)
-    capture_id = secrets.token_hex(16)
-    now = now or utcnow()
-    recorded = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    prepared = []
-    for i, event in enumerate(events):
-        ready = _prepare_event(i, event, context)
-        ready.gtins = _gtins(ready)
-        ready.leaf = ledger.leaf_record(
-            LEAF_KIND,
-            ready.event_hash,
-            {"captureID": capture_id, "eventHash": ready.event_hash, "eventID": ready.event_id},
-        )
-        ready.stored_body = dumps({**event, "eventID": ready.event_id, "recordTime": recorded})
-        prepared.append(ready)
-    return Capture(source_format, context, prepared, capture_id, now)
+    ready_plan, events = plan(document, source_format=source_format, max_events=max_events, now=now)
+    return Capture(ready_plan, prepare_events(ready_plan, events, 0))
 
 
 def _time(value: str) -> datetime:
@@ -183,7 +247,7 @@ def _time(value: str) -> datetime:
 def _id_of(value: Any) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("id")
-    return location_key(value) if isinstance(value, str) else None
+    return _location(value) if isinstance(value, str) else None
 
 
 def _prepare_event(position: int, event: dict[str, Any], context: dict[str, str]) -> ReadyEvent:
@@ -204,7 +268,6 @@ def _prepare_event(position: int, event: dict[str, Any], context: dict[str, str]
         disposition=None if disposition is None else vocab.normalise("disposition", disposition),
         read_point=_id_of(event.get("readPoint")),
         biz_location=_id_of(event.get("bizLocation")),
-        body=event,
     )
     epcs = prepared.epcs
     for key, role in _EPC_FIELDS:
@@ -252,89 +315,127 @@ def store(session: Session, org: Organization, capture: Capture) -> CaptureJob:
     re-sending a document after a lost response is safe. A document that reuses another
     event's eventID for different content is refused whole.
     """
-    require_capturer(org)
-    now = capture.received_at
-    fresh = _drop_duplicates(session, capture.events)
-    job = CaptureJob(
-        capture_id=capture.capture_id,
-        organization_id=org.id,
-        created_at=now,
-        finished_at=now,
-        running=False,
-        success=True,
-        error_behaviour="rollback",
-        source_format=capture.source_format,
-        event_count=len(capture.events),
-        duplicate_count=len(capture.events) - len(fresh),
-        context=json.dumps(capture.context, ensure_ascii=False, sort_keys=True),
-    )
-    session.add(job)
-    session.flush()
-    if not fresh:
-        return job
-    ids = ledger.append(session, [(LEAF_KIND, event.leaf) for event in fresh], now=now)
-    connection = session.connection()
-    dialect = connection.dialect
-    at = db_time(now, dialect)
-    owners = _brand_owners(session, fresh)
-    event_rows: list[tuple[Any, ...]] = []
-    epc_rows: list[tuple[Any, ...]] = []
-    transaction_rows: list[tuple[Any, ...]] = []
-    access_rows: list[tuple[Any, ...]] = []
-    for event_id, event in zip(ids, fresh, strict=True):
-        # In _EVENTS' column order.
-        event_rows.append(
-            (
-                event_id,
-                event.event_id,
-                event.event_hash,
-                job.id,
-                org.id,
-                event.event_type,
-                event.action,
-                db_time(event.event_time, dialect),
-                at,
-                event.biz_step,
-                event.disposition,
-                event.read_point,
-                event.biz_location,
-                event_id,
-                event.stored_body,
-            )
+    writer = Writer(session, org, capture.plan, len(capture.events))
+    writer.add(capture.events)
+    return writer.finish()
+
+
+class Writer:
+    """Writes one document's prepared events, chunk after chunk, in the caller's transaction.
+
+    Chunks must come in document order (pipeline.py hands them over as workers finish them).
+    Nothing is committed here: the caller's unit of work commits the whole document or, if a
+    later chunk is refused, rolls every chunk back.
+    """
+
+    def __init__(self, session: Session, org: Organization, plan: Plan, event_count: int) -> None:
+        require_capturer(org)
+        self.session, self.org, self.plan = session, org, plan
+        self.job = CaptureJob(
+            capture_id=plan.capture_id,
+            organization_id=org.id,
+            created_at=plan.received_at,
+            finished_at=plan.received_at,
+            running=False,
+            success=True,
+            error_behaviour="rollback",
+            source_format=plan.source_format,
+            event_count=event_count,
+            duplicate_count=0,
+            context=json.dumps(plan.context, ensure_ascii=False, sort_keys=True),
         )
-        # A set: an EPC named twice in one role (it happens) is one index row.
-        epc_rows.extend((epc, event_id, int(role)) for epc, role in set(event.epcs))
-        transaction_rows.extend((kind, value, event_id) for kind, value in set(event.transactions))
-        readers = {org.id}
-        for gtin in event.gtins:
-            owner = owners.get(gtin)
-            if owner is not None:
-                readers.add(owner)
-        access_rows.extend((reader, event_id) for reader in readers)
-    _EVENTS.run_rows(connection, event_rows)
-    if epc_rows:
-        _EPCS.run_rows(connection, epc_rows)
-    if transaction_rows:
-        _TRANSACTIONS.run_rows(connection, transaction_rows)
-    _ACCESS.run_rows(connection, access_rows)
-    return job
+        session.add(self.job)
+        session.flush()
+        connection = session.connection()
+        self._connection = connection
+        self._recorded_at = db_time(plan.received_at, connection.dialect)
+        #: Hash and eventID of every event of this document seen so far.
+        self._hashes: set[str] = set()
+        self._ids: dict[str, int] = {}
+
+    def add(self, events: Sequence[ReadyEvent]) -> None:
+        fresh = _drop_duplicates(self.session, events, self._hashes, self._ids)
+        self.job.duplicate_count += len(events) - len(fresh)
+        if not fresh:
+            return
+        session, org, dialect = self.session, self.org, self._connection.dialect
+        ids = ledger.append(
+            session, [(LEAF_KIND, event.leaf) for event in fresh], now=self.plan.received_at
+        )
+        owners = _brand_owners(session, fresh)
+        at, job_id = self._recorded_at, self.job.id
+        event_rows: list[tuple[Any, ...]] = []
+        epc_rows: list[tuple[Any, ...]] = []
+        transaction_rows: list[tuple[Any, ...]] = []
+        access_rows: list[tuple[Any, ...]] = []
+        for event_id, event in zip(ids, fresh, strict=True):
+            # In _EVENTS' column order.
+            event_rows.append(
+                (
+                    event_id,
+                    event.event_id,
+                    event.event_hash,
+                    job_id,
+                    org.id,
+                    event.event_type,
+                    event.action,
+                    db_time(event.event_time, dialect),
+                    at,
+                    event.biz_step,
+                    event.disposition,
+                    event.read_point,
+                    event.biz_location,
+                    event_id,
+                    event.stored_body,
+                )
+            )
+            # A set: an EPC named twice in one role (it happens) is one index row.
+            epc_rows.extend((epc, event_id, int(role)) for epc, role in set(event.epcs))
+            transaction_rows.extend(
+                (kind, value, event_id) for kind, value in set(event.transactions)
+            )
+            readers = {org.id}
+            for gtin in event.gtins:
+                owner = owners.get(gtin)
+                if owner is not None:
+                    readers.add(owner)
+            access_rows.extend((reader, event_id) for reader in readers)
+        connection = self._connection
+        _EVENTS.run_rows(connection, event_rows)
+        if epc_rows:
+            _EPCS.run_rows(connection, epc_rows)
+        if transaction_rows:
+            _TRANSACTIONS.run_rows(connection, transaction_rows)
+        _ACCESS.run_rows(connection, access_rows)
+
+    def finish(self) -> CaptureJob:
+        self.session.flush()
+        return self.job
 
 
-def _drop_duplicates(session: Session, events: Sequence[ReadyEvent]) -> list[ReadyEvent]:
+def _drop_duplicates(
+    session: Session,
+    events: Sequence[ReadyEvent],
+    hashes: set[str],
+    ids: dict[str, int],
+) -> list[ReadyEvent]:
+    """The events of a chunk not yet stored; ``hashes`` and ``ids`` carry the document's
+    earlier chunks (eventID -> position), so repeats across chunks are caught too."""
     seen: dict[str, ReadyEvent] = {}
-    by_id: dict[str, ReadyEvent] = {}
     for event in events:
-        if event.event_hash in seen:
+        if event.event_hash in hashes or event.event_hash in seen:
             continue
-        other = by_id.get(event.event_id)
+        other = ids.get(event.event_id)
         if other is not None:
             raise ValidationException(
-                f"events {other.position} and {event.position} share the eventID "
+                f"events {other} and {event.position} share the eventID "
                 f"{event.event_id!r} but differ",
                 event_index=event.position,
                 field=f"/epcisBody/eventList/{event.position}/eventID",
             )
-        seen[event.event_hash] = by_id[event.event_id] = event
+        seen[event.event_hash] = event
+        ids[event.event_id] = event.position
+    hashes.update(seen)
     stored: dict[str, str] = {}
     for chunk in _chunks(list(seen), 500):
         stored.update(
@@ -363,12 +464,8 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
 
 
 def _gtins(event: ReadyEvent) -> set[str]:
-    found: set[str] = set()
-    for epc, _ in event.epcs:
-        match = _GTIN_IN_LINK.match(epc)
-        if match:
-            found.add(match.group(1))
-    return found
+    start = len(_GTIN_LINK)
+    return {epc[start : start + 14] for epc, _ in event.epcs if epc.startswith(_GTIN_LINK)}
 
 
 def _brand_owners(session: Session, events: Sequence[ReadyEvent]) -> dict[str, int]:

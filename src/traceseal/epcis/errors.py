@@ -8,6 +8,8 @@ so an integrator can find it in a document of ten thousand events.
 
 from __future__ import annotations
 
+from typing import Any
+
 from traceseal.errors import DomainError
 
 
@@ -23,6 +25,11 @@ class EPCISException(DomainError):
     ) -> None:
         super().__init__(detail, field=field)
         self.event_index = event_index
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Refusals cross process boundaries (pipeline.py prepares chunks in workers); the
+        # default pickling would keep only the detail and lose the event and field.
+        return (type(self), (self.detail,), {"event_index": self.event_index, "field": self.field})
 
 
 class ValidationException(EPCISException):

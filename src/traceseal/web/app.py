@@ -13,6 +13,7 @@ from traceseal.background import Periodic
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
 from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read_only_factory
+from traceseal.epcis.pipeline import Workers
 from traceseal.keys import load_master_key
 from traceseal.ledger.checkpoints import Cosigners, publish_now
 from traceseal.verify.channel import Verifier
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             for worker in background:
                 worker.stop()
+            app.state.capture_workers.close()
 
     app = FastAPI(
         title="TraceSeal",
@@ -65,6 +67,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.read_session_factory = read_only_factory(engine)
+    # Worker processes for large EPCIS captures, started on the first one (epcis/pipeline.py).
+    app.state.capture_workers = Workers()
     app.state.keyring = keyring
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
     problems.install(app)

@@ -1,0 +1,122 @@
+"""Large captures on every core: worker processes prepare chunks while the writer stores.
+
+Preparing an event (validation, the CBV 2.0 hash, index rows) is pure Python and takes
+about twice as long as storing it. For a large document, chunks of events go to a pool of
+worker processes; the request's thread opens the write transaction and stores each chunk as
+soon as it and every chunk before it are ready, so preparing and storing overlap. It is still
+one transaction: if a later chunk is refused, everything is rolled back and the refusal names
+the first offending event of the whole document (chunks are checked in document order, and
+each chunk reports its own first offence).
+
+Small documents are prepared in the request's thread: handing them to a worker would cost
+more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from traceseal.db import unit_of_work
+from traceseal.epcis.capture import (
+    Capture,
+    Writer,
+    plan,
+    prepare_events,
+    require_capturer,
+    store,
+)
+from traceseal.epcis.models import CaptureJob
+from traceseal.orgs.models import Organization
+
+#: Events per chunk handed to a worker: big enough that pickling is a small share, small
+#: enough that the writer starts early and the last chunk does not keep everyone waiting.
+CHUNK_EVENTS = 2_000
+#: Documents below this are prepared in the calling thread.
+PARALLEL_FROM = 2 * CHUNK_EVENTS
+
+
+class Workers:
+    """A lazily started pool of worker processes, one per core, shared by an app.
+
+    The pool starts on the first large capture (a worker imports the package once, about a
+    second) and lives until :meth:`close`. Workers are started with ``forkserver``: forking
+    the threaded server process itself is not safe.
+    """
+
+    def __init__(self, processes: int | None = None) -> None:
+        self._processes = processes or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context(
+                    "forkserver"
+                    if "forkserver" in multiprocessing.get_all_start_methods()
+                    else "spawn"
+                )
+                self._pool = ProcessPoolExecutor(self._processes, mp_context=context)
+            return self._pool
+
+    def warm(self) -> None:
+        """Start every worker and have it import what it needs, before the first capture."""
+        pool = self.pool()
+        for future in [pool.submit(_ready) for _ in range(self._processes)]:
+            future.result()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+
+def _ready() -> int:
+    # Unpickling this function in a worker imports this module, and with it capture.py,
+    # validation, hashing and the schemas' loaders.
+    return os.getpid()
+
+
+def capture(
+    factory: sessionmaker[Session],
+    org: Organization,
+    document: dict[str, Any],
+    *,
+    source_format: str,
+    max_events: int,
+    now: datetime,
+    workers: Workers | None = None,
+) -> CaptureJob:
+    """Validate, prepare and store ``document`` in one unit of work; return its job."""
+    require_capturer(org)
+    ready_plan, events = plan(document, source_format=source_format, max_events=max_events, now=now)
+    if workers is None or len(events) < PARALLEL_FROM:
+        prepared = prepare_events(ready_plan, events, 0)
+        with unit_of_work(factory) as session:
+            return store(session, org, Capture(ready_plan, prepared))
+    pool = workers.pool()
+    futures: list[Future[Any]] = [
+        pool.submit(prepare_events, ready_plan, events[start : start + CHUNK_EVENTS], start)
+        for start in range(0, len(events), CHUNK_EVENTS)
+    ]
+    try:
+        # The first chunk is awaited before the write transaction opens, so the write lock
+        # is not held while the workers start up.
+        first = futures[0].result()
+        with unit_of_work(factory) as session:
+            writer = Writer(session, org, ready_plan, len(events))
+            writer.add(first)
+            for future in futures[1:]:
+                writer.add(future.result())
+            return writer.finish()
+    finally:
+        for future in futures:
+            future.cancel()
