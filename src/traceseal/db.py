@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -279,8 +280,9 @@ class Prepared:
         if order is not None and tuple(order) == tuple(keys):
             cursor.executemany(sql, rows)
         elif order is not None:
-            where = [keys.index(k) for k in order]
-            cursor.executemany(sql, [[row[i] for i in where] for row in rows])
+            # The compiled statement's parameter order is the table's column order; an
+            # itemgetter reorders each row in C.
+            cursor.executemany(sql, map(itemgetter(*[keys.index(k) for k in order]), rows))
         else:
             cursor.executemany(sql, [dict(zip(keys, row, strict=True)) for row in rows])
 

@@ -75,6 +75,8 @@ class ReadyEvent:
     transactions: list[tuple[str, str]] = field(default_factory=list)
     #: GTINs of the products the event names (their brand owners may read it).
     gtins: set[str] = field(default_factory=set)
+    #: event_time as the database driver takes it (db.db_time).
+    event_time_db: Any = None
     #: The event's log leaf, and its stored JSON (with eventID and recordTime).
     leaf: bytes = b""
     stored_body: str = ""
@@ -97,6 +99,8 @@ class Plan:
     recorded: str
     #: Whether events still need GS1's JSON Schema (XML was held to the XSD as it was read).
     schema: bool
+    #: The database engine's name, so workers can put times in the form its driver takes.
+    dialect: str = "sqlite"
 
 
 @dataclass(slots=True)
@@ -152,6 +156,7 @@ def plan(
     source_format: str,
     max_events: int,
     now: datetime | None = None,
+    dialect: str = "sqlite",
 ) -> tuple[Plan, list[dict[str, Any]]]:
     """Check the document's own members; return the plan and the events still to check."""
     events = _event_list(document)
@@ -189,6 +194,7 @@ def plan(
             received_at=now,
             recorded=now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             schema=schema,
+            dialect=dialect,
         ),
         events,
     )
@@ -203,9 +209,14 @@ def prepare_events(plan: Plan, events: list[dict[str, Any]], start: int) -> list
     """
     validate_events(events, context=plan.raw_context, start_index=start, schema=plan.schema)
     prepared = []
+    dialects = _DIALECTS
     for offset, event in enumerate(events):
         ready = _prepare_event(start + offset, event, plan.context)
         ready.gtins = _gtins(ready)
+        # Deduplicated here, in the worker: an EPC named twice in one role is one index row.
+        ready.epcs = list(dict.fromkeys((epc, int(role)) for epc, role in ready.epcs))
+        ready.transactions = list(dict.fromkeys(ready.transactions))
+        ready.event_time_db = db_time(ready.event_time, dialects[plan.dialect])
         ready.leaf = ledger.leaf_record(
             LEAF_KIND,
             ready.event_hash,
@@ -347,6 +358,10 @@ class Writer:
         session.add(self.job)
         session.flush()
         connection = session.connection()
+        if connection.dialect.name != plan.dialect:
+            raise ValueError(
+                f"the capture was prepared for {plan.dialect}, not {connection.dialect.name}"
+            )
         self._connection = connection
         self._recorded_at = db_time(plan.received_at, connection.dialect)
         #: Hash and eventID of every event of this document seen so far.
@@ -358,7 +373,7 @@ class Writer:
         self.job.duplicate_count += len(events) - len(fresh)
         if not fresh:
             return
-        session, org, dialect = self.session, self.org, self._connection.dialect
+        session, org = self.session, self.org
         ids = ledger.append(
             session, [(LEAF_KIND, event.leaf) for event in fresh], now=self.plan.received_at
         )
@@ -379,7 +394,7 @@ class Writer:
                     org.id,
                     event.event_type,
                     event.action,
-                    db_time(event.event_time, dialect),
+                    event.event_time_db,
                     at,
                     event.biz_step,
                     event.disposition,
@@ -389,11 +404,8 @@ class Writer:
                     event.stored_body,
                 )
             )
-            # A set: an EPC named twice in one role (it happens) is one index row.
-            epc_rows.extend((epc, event_id, int(role)) for epc, role in set(event.epcs))
-            transaction_rows.extend(
-                (kind, value, event_id) for kind, value in set(event.transactions)
-            )
+            epc_rows.extend([(epc, event_id, role) for epc, role in event.epcs])
+            transaction_rows.extend([(kind, value, event_id) for kind, value in event.transactions])
             readers = {org.id}
             for gtin in event.gtins:
                 owner = owners.get(gtin)
@@ -479,6 +491,15 @@ def _brand_owners(session: Session, events: Sequence[ReadyEvent]) -> dict[str, i
         )
     return owners
 
+
+class _Dialect:
+    """What db.db_time needs to know of an engine, in a picklable form."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+_DIALECTS = {name: _Dialect(name) for name in ("sqlite", "postgresql")}
 
 _EVENTS = Prepared(
     insert(Event),

@@ -97,7 +97,11 @@ def capture(
 ) -> CaptureJob:
     """Validate, prepare and store ``document`` in one unit of work; return its job."""
     require_capturer(org)
-    ready_plan, events = plan(document, source_format=source_format, max_events=max_events, now=now)
+    # Workers put times in the form this engine's driver takes.
+    dialect = factory.kw["bind"].dialect.name
+    ready_plan, events = plan(
+        document, source_format=source_format, max_events=max_events, now=now, dialect=dialect
+    )
     if workers is None or len(events) < PARALLEL_FROM:
         prepared = prepare_events(ready_plan, events, 0)
         with unit_of_work(factory) as session:

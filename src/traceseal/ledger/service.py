@@ -133,16 +133,10 @@ def append(
     # SQLAlchemy's per-row parameter processing would cost more than SQLite's work.
     connection = session.connection()
     at = db_time(now or utcnow(), connection.dialect)
-    _LEAVES.run_many(
-        connection,
-        [
-            {"index": old_size + i, "kind": kind, "data": data, "appended_at": at}
-            for i, (kind, data) in enumerate(leaves)
-        ],
+    _LEAVES.run_rows(
+        connection, [(old_size + i, kind, data, at) for i, (kind, data) in enumerate(leaves)]
     )
-    _NODES.run_many(
-        connection, [{"level": n.level, "index": n.index, "hash": n.hash} for n in appended.nodes]
-    )
+    _NODES.run_rows(connection, [(n.level, n.index, n.hash) for n in appended.nodes])
     return list(range(old_size, int(new_size)))
 
 
