@@ -39,25 +39,22 @@ _DL_ESCAPE = re.compile(r"[^A-Za-z0-9'\-.;=_]")
 # What RFC 3986 allows in a path segment: these characters raw, anything else escaped.
 _DL_SEGMENT = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-# Fast paths for what events mostly carry: SGTIN, SSCC, SGLN, PGLN and LGTIN URNs whose
-# serial needs no escaping, and Digital Links already in canonical form. Each accepts a
-# strict subset of what the general parser accepts and gives the same answer (a property
-# test holds them to that); everything else takes the general path.
+# Fast paths for what events mostly carry: plain SGTIN, SSCC, SGLN, PGLN, LGTIN and GRAI
+# URNs, and Digital Links on any host whose path is a GTIN, SSCC or GLN key with at most its
+# serial, lot or extension, none of which need escaping. Each accepts a strict subset of
+# what the general path accepts and gives the same answer (property tests hold them to
+# that); everything else, every error included, takes the general path. [0-9], not \d:
+# the general path rejects digits outside ASCII. Any host will do, as the general path
+# skips it; an uppercase scheme is rare enough to leave to the general path.
 _SAFE = r"[A-Za-z0-9'\-.;=_]"
 _FAST_URN = re.compile(
-    rf"urn:epc:(id:sgtin|id:sscc|id:sgln|id:pgln|class:lgtin):(\d{{6,12}})\.(\d{{0,11}})"
-    rf"(?:\.({_SAFE}{{1,20}}))?"
+    r"urn:epc:(id:sgtin|id:sscc|id:sgln|id:pgln|id:grai|class:lgtin):([0-9]{6,12})\."
+    rf"([0-9]{{0,11}})(?:\.({_SAFE}{{1,20}}))?"
 )
-_FAST_URN_SCHEMES = {  # scheme: (AI, digits, indicator layout, qualifier AI)
-    "id:sgtin": ("01", 13, True, "21"),
-    "id:sscc": ("00", 17, True, ""),
-    "id:sgln": ("414", 12, False, "254"),
-    "id:pgln": ("417", 12, False, ""),
-    "class:lgtin": ("01", 13, True, "10"),
-}
-_CANONICAL_DL = re.compile(
-    rf"https://id\.gs1\.org/(?:01/\d{{14}}(?:/(?:21|10)/{_SAFE}{{1,20}})?"
-    rf"|00/\d{{18}}|41[47]/\d{{13}}|414/\d{{13}}/254/{_SAFE}{{1,20}})"
+_FAST_DL = re.compile(  # group 1: the canonical path, already in canonical form
+    rf"https?://[^/]*(/(?:01/[0-9]{{14}}(?:/(?:21|10)/{_SAFE}{{1,20}})?|00/[0-9]{{18}}"
+    rf"|417/[0-9]{{13}}|414/[0-9]{{13}}(?:/254/{_SAFE}{{1,20}})?))/?(?:[?#].*)?",
+    re.DOTALL,
 )
 
 
@@ -107,6 +104,14 @@ _SCHEMES: dict[str, _Scheme] = {
 }
 _CLASS_SCHEMES: dict[str, _Scheme] = {
     "lgtin": _Scheme("01", 13, "indicator", (_Part("10", "X", 20),), False),
+}
+_FAST_URN_SCHEMES = {  # scheme: (_Scheme, what joins its last part to the key in the link)
+    "id:sgtin": (_SCHEMES["sgtin"], "/21/"),
+    "id:sscc": (_SCHEMES["sscc"], ""),
+    "id:sgln": (_SCHEMES["sgln"], "/254/"),
+    "id:pgln": (_SCHEMES["pgln"], ""),
+    "id:grai": (_SCHEMES["grai"], ""),  # the serial is part of the key
+    "class:lgtin": (_CLASS_SCHEMES["lgtin"], "/10/"),
 }
 # EPC schemes of the Tag Data Standard that are not GS1 keys and have no Digital Link
 # form; they are valid in events and stay URNs. Values: number of '.'-separated parts.
@@ -177,7 +182,9 @@ def check_digit(digits: str) -> str:
     return str(-total % 10)
 
 
-# Events list many items of one product or location, so the same key body recurs.
+# Events list many items of one product or location, so the same GTIN or GLN recurs: the
+# fast paths cache its check digit (for a Digital Link) or its link (for a URN, _key_link).
+# An SSCC is new on every pallet and would only push those out, so it is never cached.
 _cached_check_digit = lru_cache(maxsize=4096)(check_digit)
 
 
@@ -198,28 +205,20 @@ def to_digital_link(value: str) -> str:
     'https://id.gs1.org/01/00614141073467/21/7'
     """
     if value.startswith("urn:epc:"):
-        fast = _fast_urn(value)
-        if fast is not None:
-            return fast
-        try:
-            key = _parse_urn(value)
-        except _Malformed:
-            return value
-    elif _is_http(value):
-        if _CANONICAL_DL.fullmatch(value) is not None:
-            return value
-        try:
-            key = _parse_dl(value, claim_only=False)
-        except _Malformed:
-            return value
-        if key is None or not _DL_KEYS[key.ai].cbv:
-            return value
-        key = _finest(key)
-    else:
-        return value
-    if key is None:
-        return value
-    return _format(key)
+        urn = _fast_urn(value)
+        if urn is None:
+            return _general_link(value)
+        name, prefix, reference, tail = urn
+        if name == "id:sscc":  # new on every pallet, so not worth caching (see _key_link)
+            body = reference[:1] + prefix + reference[1:]
+            return f"{CANONICAL_ROOT}/00/{body}{check_digit(body)}"
+        link, joiner = _key_link(name, prefix, reference)
+        # Tag Data Standard, SGLN: a GLN without extension is written with extension "0".
+        if tail is None or (name == "id:sgln" and tail == "0"):
+            return link
+        return link + joiner + tail
+    match = _FAST_DL.fullmatch(value)
+    return _general_link(value) if match is None else CANONICAL_ROOT + match[1]
 
 
 def check_identifier(value: str) -> str | None:
@@ -235,16 +234,17 @@ def check_identifier(value: str) -> str | None:
     >>> check_identifier("urn:uuid:2a8f7c3e-2f0c-4b59-9d0e-5f2d5bb4b7a1") is None
     True
     """
-    try:
-        if value.startswith("urn:epc:"):
-            _parse_urn(value)
-        elif _is_http(value):
-            key = _parse_dl(value, claim_only=True)
-            if key is not None:
-                _check_key_digits(key)
-    except _Malformed as error:
-        return str(error)
-    return None
+    if value.startswith("urn:epc:"):
+        if _fast_urn(value) is not None:
+            return None  # a URN carries no check digit to get wrong
+    else:
+        match = _FAST_DL.fullmatch(value)
+        if match is not None:
+            key = match[1].split("/", 3)[2]  # "/AI/key[/AI/value]"
+            digit = (_cached_check_digit if len(key) < 18 else check_digit)(key[:-1])
+            if key[-1] == digit:
+                return None
+    return _general_check(value)
 
 
 def gtin_serial(value: str) -> tuple[str, str] | None:
@@ -275,22 +275,65 @@ def gtin_serial(value: str) -> tuple[str, str] | None:
     return (key.value, serials[0]) if serials else None
 
 
-# --- EPC URNs (GS1 EPC Tag Data Standard: pure identity and pattern URIs) ------------
+# --- fast and general paths -----------------------------------------------------------
 
 
-def _fast_urn(value: str) -> str | None:
+def _fast_urn(value: str) -> tuple[str, str, str, str | None] | None:
+    """``(scheme, prefix, reference, last part)`` of a plain SGTIN, SSCC, SGLN, PGLN, LGTIN
+    or GRAI URN, else None."""
     match = _FAST_URN.fullmatch(value)
     if match is None:
         return None
-    scheme, prefix, reference, tail = match.groups()
-    ai, digits, indicator, qualifier = _FAST_URN_SCHEMES[scheme]
-    if len(prefix) + len(reference) != digits or (tail is None) != (not qualifier):
+    name, prefix, reference, tail = match.groups()
+    scheme = _FAST_URN_SCHEMES[name][0]
+    if len(prefix) + len(reference) != scheme.digits or len(scheme.tail) != (tail is not None):
         return None
-    body = reference[:1] + prefix + reference[1:] if indicator else prefix + reference
-    uri = f"{CANONICAL_ROOT}/{ai}/{body}{_cached_check_digit(body)}"
-    if tail is None or (ai == "414" and tail == "0"):
-        return uri
-    return f"{uri}/{qualifier}/{tail}"
+    if tail is not None and len(tail) > scheme.tail[0].longest:
+        return None
+    return name, prefix, reference, tail
+
+
+@lru_cache(maxsize=4096)
+def _key_link(name: str, prefix: str, reference: str) -> tuple[str, str]:
+    """The canonical link of the key alone of a URN :func:`_fast_urn` takes, and what joins
+    the URN's last part to it."""
+    scheme, joiner = _FAST_URN_SCHEMES[name]
+    body = _key_body(scheme, prefix, reference)
+    return f"{CANONICAL_ROOT}/{scheme.ai}/{body}{check_digit(body)}", joiner
+
+
+# The general path: the answer for every input, which the fast paths must equal.
+
+
+def _general_link(value: str) -> str:
+    try:
+        if value.startswith("urn:epc:"):
+            key = _parse_urn(value)
+        elif _is_http(value):
+            key = _parse_dl(value, claim_only=False)
+            if key is not None:
+                key = _finest(key) if _DL_KEYS[key.ai].cbv else None
+        else:
+            return value
+    except _Malformed:
+        return value
+    return value if key is None else _format(key)
+
+
+def _general_check(value: str) -> str | None:
+    try:
+        if value.startswith("urn:epc:"):
+            _parse_urn(value)
+        elif _is_http(value):
+            key = _parse_dl(value, claim_only=True)
+            if key is not None:
+                _check_key_digits(key)
+    except _Malformed as error:
+        return str(error)
+    return None
+
+
+# --- EPC URNs (GS1 EPC Tag Data Standard: pure identity and pattern URIs) ------------
 
 
 def _parse_urn(value: str) -> _Key | None:
@@ -328,12 +371,7 @@ def _build(where: str, scheme: _Scheme, parts: list[str]) -> _Key:
                 f"{where}: company prefix and reference must have {scheme.digits} digits "
                 f"together, not {len(prefix) + len(reference)}"
             )
-        if scheme.layout == "indicator":
-            body = reference[:1] + prefix + reference[1:]
-        elif scheme.layout == "grai":
-            body = "0" + prefix + reference
-        else:
-            body = prefix + reference
+        body = _key_body(scheme, prefix, reference)
         key = body + check_digit(body)
     else:
         text = _urn_decode(where, reference, scheme.ref_kind)
@@ -352,6 +390,14 @@ def _build(where: str, scheme: _Scheme, parts: list[str]) -> _Key:
     if scheme.ai == "414" and qualifiers and qualifiers[0][1] == "0":
         qualifiers.clear()
     return _Key(scheme.ai, key, tuple(qualifiers))
+
+
+def _key_body(scheme: _Scheme, prefix: str, reference: str) -> str:
+    if scheme.layout == "indicator":
+        return reference[:1] + prefix + reference[1:]
+    if scheme.layout == "grai":
+        return "0" + prefix + reference
+    return prefix + reference
 
 
 def _parse_pattern(where: str, scheme: _Scheme, parts: list[str]) -> _Key | None:

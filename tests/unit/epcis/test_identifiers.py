@@ -9,13 +9,16 @@ digits are cross-checked against biip, which computes them independently.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
+from unittest.mock import patch
 from urllib.parse import quote
 
 import pytest
 from biip.checksums import gs1_standard_check_digit
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from traceseal.epcis import identifiers
 from traceseal.epcis.identifiers import check_digit, check_identifier, gtin_serial, to_digital_link
 
 URN_TO_DL = [
@@ -308,3 +311,182 @@ def test_sgln_extension_zero_means_none(prefix_length: int, data: st.DataObject)
     assert to_digital_link(f"urn:epc:id:sgln:{prefix}.{reference}.00") == (
         f"https://id.gs1.org/414/{gln}/254/00"
     )
+
+
+# --- fast paths against the general path -------------------------------------------------
+# The common shapes take precompiled patterns; everything else, every error included, goes
+# through the general parser. Both must give the same answer for every input, so the tests
+# below compare them on common identifiers with a part or two swapped for a near miss (a
+# bad check digit, a digit too many, a character to escape, another qualifier, an uppercase
+# host, a trailing slash, a query...): each near miss of one identifier per shape in turn,
+# then random identifiers with random near misses.
+
+SAFE = "AZaz09'-.;=_"  # what a serial may hold and still need no escaping
+ROOT = "https://id.gs1.org"
+# EPC scheme: (digits of company prefix and reference, AI, key body, text before the last
+# part in the Digital Link, None when the scheme has no last part).
+URN_SHAPES: dict[str, tuple[int, str, Callable[[str, str], str], str | None]] = {
+    "id:sgtin": (13, "01", lambda prefix, ref: ref[:1] + prefix + ref[1:], "/21/"),
+    "class:lgtin": (13, "01", lambda prefix, ref: ref[:1] + prefix + ref[1:], "/10/"),
+    "id:sscc": (17, "00", lambda prefix, ref: ref[:1] + prefix + ref[1:], None),
+    "id:sgln": (12, "414", lambda prefix, ref: prefix + ref, "/254/"),
+    "id:pgln": (12, "417", lambda prefix, ref: prefix + ref, None),
+    "id:grai": (12, "8003", lambda prefix, ref: "0" + prefix + ref, ""),
+}
+# Digital Link primary key: (digits, qualifiers that may follow it alone, "" for none).
+DL_SHAPES = {
+    "01": (14, ["", "21", "10"]),
+    "00": (18, [""]),
+    "414": (13, ["", "254"]),
+    "417": (13, [""]),
+}
+ODD = ["%2F", "%2f", "%41", "%", "%G1", "~", "!", ":", "*", "(", "+", "@", " ", "é", "٣", "\n",
+       "/", "?", "#", "."]  # fmt: skip
+NEAR_MISS_TEXTS = ["", "0", "x" * 16, "x" * 17, "x" * 20, "x" * 21, *(f"a{odd}b" for odd in ODD)]
+NEAR_MISSES: dict[str, list[str | None]] = {
+    "urn scheme": [*URN_SHAPES, "idpat:sgtin", "class:sgtin", "id:giai", "id:upui", "tag:sgtin"],
+    "text": [None, *NEAR_MISS_TEXTS],
+    "scheme": ["http", "HTTPS", "Http", "ftp", "httpſ"],  # ſ is s to a pattern ignoring case
+    "host": ["ID.GS1.ORG", "brand.example.com:8443", "", "b?x", "b#x", "/"],
+    "before": ["/p", "/01", "/gtin", "/00", "/414/"],
+    "ai": [*DL_SHAPES, "8003", "8006", "gtin", "sscc", "gln", "99"],
+    "qualifier": ["", "21", "10", "254", "22", "235", "7040", "ser", "lot", "99"],
+    "tail": ["/", "//", "?17=1", "#x", "/?a=b/c", "?x#y", "/21/x", "/22/x", "/10/x"],
+}
+
+
+def digit_strings(size: int) -> st.SearchStrategy[str]:
+    return st.text(string.digits, min_size=size, max_size=size)
+
+
+def with_check_digit(body: str) -> str:
+    return body + str(gs1_standard_check_digit(body))
+
+
+def near_miss_digits(digits: str) -> list[str | None]:
+    """A digit fewer or more, the last one changed (a check digit, in a key), a digit
+    outside ASCII, a letter, an escaped digit."""
+    changed = digits[:-1] + str((int(digits[-1]) + 1) % 10) if digits else "1"
+    return [digits[:-1], digits + "0", changed, "٣" + digits[1:], "a" + digits[1:], "%30"]
+
+
+def near_misses(parts: dict[str, str | None]) -> dict[str, list[str | None]]:
+    """What each part of a common identifier may be swapped for."""
+    misses = {slot: NEAR_MISSES[slot] for slot in parts if slot in NEAR_MISSES}
+    for slot in ("prefix", "reference", "key"):
+        if slot in parts:
+            misses[slot] = near_miss_digits(str(parts[slot]))
+    return misses
+
+
+def shape_parts(shape: str, prefix: str, digits: str, text: str) -> list[dict[str, str | None]]:
+    """The parts of identifiers of one common shape: ``digits`` are what follows the
+    company prefix in a URN (trimmed to fit) or the start of a Digital Link key."""
+    if shape in URN_SHAPES:
+        size, _, _, joiner = URN_SHAPES[shape]
+        return [
+            {
+                "urn scheme": shape,
+                "prefix": prefix,
+                "reference": digits[: size - len(prefix)],
+                "text": None if joiner is None else text,
+            }
+        ]
+    size, qualifiers = DL_SHAPES[shape]
+    key = with_check_digit((prefix + digits)[: size - 1])
+    return [
+        {"scheme": "https", "host": "id.gs1.org", "before": "", "ai": shape, "key": key,
+         "qualifier": qualifier, "text": text, "tail": ""}
+        for qualifier in qualifiers
+    ]  # fmt: skip
+
+
+@st.composite
+def common_parts(draw: st.DrawFn) -> dict[str, str | None]:
+    """The parts of an identifier of a shape events mostly carry."""
+    shape = draw(st.sampled_from(list(URN_SHAPES)) | st.sampled_from(list(DL_SHAPES)))
+    prefix = draw(st.integers(6, 12).flatmap(digit_strings))
+    text = draw(st.text(SAFE, min_size=1, max_size=16) | st.just("0"))
+    parts = draw(st.sampled_from(shape_parts(shape, prefix, draw(digit_strings(17)), text)))
+    if "scheme" in parts:
+        parts["scheme"] = draw(st.sampled_from(["https", "http"]))
+        parts["host"] = draw(st.sampled_from(["id.gs1.org", "brand.example.com", ""]))
+        parts["tail"] = draw(st.sampled_from(["", "/", "?17=260101", "#x", "/?a=b/c"]))
+    return parts
+
+
+def compose(parts: dict[str, str | None]) -> str:
+    text = parts["text"]
+    if "urn scheme" in parts:
+        urn = f"urn:epc:{parts['urn scheme']}:{parts['prefix']}.{parts['reference']}"
+        return urn if text is None else f"{urn}.{text}"
+    qualifier = f"/{parts['qualifier']}/{text}" if parts["qualifier"] else ""
+    return (
+        f"{parts['scheme']}://{parts['host']}{parts['before']}/{parts['ai']}/{parts['key']}"
+        f"{qualifier}{parts['tail']}"
+    )
+
+
+@st.composite
+def common_identifiers(draw: st.DrawFn) -> tuple[str, str]:
+    """An identifier of a shape events mostly carry, and its canonical Digital Link."""
+    parts = draw(common_parts())
+    text = parts["text"]
+    if "urn scheme" not in parts:
+        qualifier = f"/{parts['qualifier']}/{text}" if parts["qualifier"] else ""
+        return compose(parts), f"{ROOT}/{parts['ai']}/{parts['key']}{qualifier}"
+    scheme = str(parts["urn scheme"])
+    _, ai, body, joiner = URN_SHAPES[scheme]
+    link = f"{ROOT}/{ai}/{with_check_digit(body(str(parts['prefix']), str(parts['reference'])))}"
+    if text is None or (scheme == "id:sgln" and text == "0"):  # extension 0: none
+        return compose(parts), link
+    return compose(parts), f"{link}{joiner}{text}"
+
+
+@st.composite
+def near_common_identifiers(draw: st.DrawFn) -> str:
+    """A common identifier with one or two of its parts swapped for a near miss."""
+    parts = draw(common_parts())
+    misses = near_misses(parts)
+    for _ in range(draw(st.sampled_from([1, 1, 1, 2]))):
+        slot = draw(st.sampled_from(sorted(misses)))
+        parts[slot] = draw(st.sampled_from(misses[slot]))
+    return compose(parts)
+
+
+def test_each_near_miss_agrees_with_the_general_path() -> None:
+    values = []
+    for shape in [*URN_SHAPES, *DL_SHAPES]:
+        for parts in shape_parts(shape, "0614141", "07346123456789012", "A'b-.;=_9"):
+            for slot, misses in near_misses(parts).items():
+                values += [compose({**parts, slot: miss}) for miss in misses]
+    assert len(values) > 500
+    disagreeing = [
+        value
+        for value in values
+        if to_digital_link(value) != identifiers._general_link(value)
+        or check_identifier(value) != identifiers._general_check(value)
+    ]
+    assert disagreeing == []
+
+
+@settings(max_examples=1000)
+@given(near_common_identifiers() | st.text(max_size=40))
+def test_fast_paths_agree_with_the_general_path(value: str) -> None:
+    assert to_digital_link(value) == identifiers._general_link(value)
+    assert check_identifier(value) == identifiers._general_check(value)
+
+
+def general_path_unused(value: str) -> str:
+    raise AssertionError(f"{value} should have taken a fast path")
+
+
+@given(common_identifiers())
+def test_common_shapes_take_the_fast_path(case: tuple[str, str]) -> None:
+    value, canonical = case
+    with (
+        patch.object(identifiers, "_general_link", general_path_unused),
+        patch.object(identifiers, "_general_check", general_path_unused),
+    ):
+        assert to_digital_link(value) == canonical
+        assert check_identifier(value) is None
