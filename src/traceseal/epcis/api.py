@@ -31,9 +31,19 @@ from traceseal.epcis.service import trace_code
 from traceseal.errors import NotFound, Unauthorized
 from traceseal.orgs.models import Organization
 from traceseal.orgs.service import authenticate
-from traceseal.web.deps import KeyringDep, ReadCaller, ReadSessionDep, SettingsDep
+from traceseal.web.deps import (
+    KeyringDep,
+    ReadCaller,
+    ReadSessionDep,
+    SettingsDep,
+    authenticated,
+)
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
+#: Query endpoints authenticate inside their handler (see _events_response).
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No API key, or an unknown or revoked one."}
+}
 trace_router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
 
 JSON_LD = "application/ld+json"
@@ -193,17 +203,29 @@ def _params(request: Request) -> dict[str, str]:
     return params
 
 
-def _events_response(
-    request: Request,
-    session: Any,
-    caller: Organization,
-    settings: Settings,
-    params: dict[str, str],
-    extra: list[Any] | None = None,
-) -> JSONResponse:
-    page = querying.run(
-        session, caller, params, max_per_page=settings.epcis_max_per_page, extra=extra or ()
-    )
+async def _page(
+    request: Request, params: dict[str, str], extra: list[Any] | None = None
+) -> querying.Page:
+    """Authenticate and query in one trip to a worker thread.
+
+    Query endpoints resolve their own dependencies: as separate sync dependencies, the
+    read session and the caller each cost a thread hop, several times the query itself
+    (an EPC's history is a fraction of a millisecond).
+    """
+    settings: Settings = request.app.state.settings
+
+    def work() -> querying.Page:
+        with request.app.state.read_session_factory() as session, session.begin():
+            caller = authenticated(request, session)
+            return querying.run(
+                session, caller, params, max_per_page=settings.epcis_max_per_page, extra=extra or ()
+            )
+
+    return await run_in_threadpool(work)
+
+
+def _answer(request: Request, params: dict[str, str], page: querying.Page) -> JSONResponse:
+    settings: Settings = request.app.state.settings
     document = querying.query_document(page, now=utcnow(), namespace=_namespace(settings))
     headers = {}
     if page.next_token:
@@ -213,14 +235,16 @@ def _events_response(
     return _json(document, headers=headers)
 
 
+async def _events_response(request: Request, params: dict[str, str]) -> JSONResponse:
+    return _answer(request, params, await _page(request, params))
+
+
 def _namespace(settings: Settings) -> str:
     return f"{settings.public_url}/ns/epcis#"
 
 
-@router.get("/events")
-def events(
-    request: Request, session: ReadSessionDep, caller: ReadCaller, settings: SettingsDep
-) -> JSONResponse:
+@router.get("/events", responses=_AUTH)
+async def events(request: Request) -> JSONResponse:
     """EPCIS events matching the SimpleEventQuery parameters, as an EPCISQueryDocument.
 
     Supported: eventType, GE_/LT_eventTime, GE_/LT_recordTime, EQ_action, EQ_bizStep,
@@ -230,18 +254,16 @@ def events(
     recordTime), orderDirection, eventCountLimit, maxEventCount, perPage, nextPageToken.
     Lists are "|"-separated. Paging follows the ``Link: <...>; rel="next"`` header.
     """
-    return _events_response(request, session, caller, settings, _params(request))
+    return await _events_response(request, _params(request))
 
 
-@router.get("/events/{event_id:path}")
-def event(
-    event_id: str, session: ReadSessionDep, caller: ReadCaller, settings: SettingsDep
-) -> JSONResponse:
+@router.get("/events/{event_id:path}", responses=_AUTH)
+async def event(event_id: str, request: Request) -> JSONResponse:
     """One event by its eventID (URL-encoded), in an EPCISQueryDocument."""
-    page = querying.run(session, caller, {}, max_per_page=1, extra=[Event.event_id == event_id])
+    page = await _page(request, {}, [Event.event_id == event_id])
     if not page.events:
         raise NotFound(f"no event {event_id!r}")
-    return _json(querying.query_document(page, now=utcnow(), namespace=_namespace(settings)))
+    return _answer(request, {}, page)
 
 
 @router.get("/eventTypes")
@@ -249,29 +271,17 @@ def event_types() -> JSONResponse:
     return _collection(list(EVENT_TYPES))
 
 
-@router.get("/eventTypes/{event_type}/events")
-def events_of_type(
-    event_type: str,
-    request: Request,
-    session: ReadSessionDep,
-    caller: ReadCaller,
-    settings: SettingsDep,
-) -> JSONResponse:
+@router.get("/eventTypes/{event_type}/events", responses=_AUTH)
+async def events_of_type(event_type: str, request: Request) -> JSONResponse:
     if event_type not in EVENT_TYPES:
         raise NotFound(f"no event type {event_type!r}")
-    return _events_response(
-        request, session, caller, settings, {**_params(request), "eventType": event_type}
-    )
+    return await _events_response(request, {**_params(request), "eventType": event_type})
 
 
-@router.get("/epcs/{epc:path}/events")
-def events_of_epc(
-    epc: str, request: Request, session: ReadSessionDep, caller: ReadCaller, settings: SettingsDep
-) -> JSONResponse:
+@router.get("/epcs/{epc:path}/events", responses=_AUTH)
+async def events_of_epc(epc: str, request: Request) -> JSONResponse:
     """Every event naming ``epc`` in any role (EPC URN or Digital Link URI, URL-encoded)."""
-    return _events_response(
-        request, session, caller, settings, {**_params(request), "MATCH_anyEPC": epc}
-    )
+    return await _events_response(request, {**_params(request), "MATCH_anyEPC": epc})
 
 
 _VOCABULARY_RESOURCES = {
@@ -288,16 +298,8 @@ def _vocabulary_routes(resource: str, parameter: str, column: Any) -> None:
             querying.distinct_values(session, caller, column, settings.epcis_max_per_page)
         )
 
-    def members_events(
-        value: str,
-        request: Request,
-        session: ReadSessionDep,
-        caller: ReadCaller,
-        settings: SettingsDep,
-    ) -> JSONResponse:
-        return _events_response(
-            request, session, caller, settings, {**_params(request), parameter: value}
-        )
+    async def members_events(value: str, request: Request) -> JSONResponse:
+        return await _events_response(request, {**_params(request), parameter: value})
 
     listing.__doc__ = f"The {resource} used by the events you may read."
     members_events.__doc__ = f"Events whose {parameter.removeprefix('EQ_')} is the given value."

@@ -57,14 +57,15 @@ KeyringDep = Annotated[Keyring, Depends(_keyring)]
 
 
 def _caller(request: Request, session: SessionDep) -> Organization:
-    return _authenticated(request, session)
+    return authenticated(request, session)
 
 
 def _read_caller(request: Request, session: ReadSessionDep) -> Organization:
-    return _authenticated(request, session)
+    return authenticated(request, session)
 
 
-def _authenticated(request: Request, session: Session) -> Organization:
+def authenticated(request: Request, session: Session) -> Organization:
+    """The organisation whose API key the request carries; raises Unauthorized."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
