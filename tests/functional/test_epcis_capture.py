@@ -287,3 +287,29 @@ def test_a_large_document_is_prepared_in_worker_processes_and_stored_whole(
     # A repeat across chunk boundaries is stored once.
     again = capture(platform, acme, document(*events[:10], *events))
     assert again.json()["duplicateCount"] == count + 10
+
+
+def test_documents_of_the_wrong_shape_are_refused_not_crashed_on(
+    platform: Platform, acme: Tenant
+) -> None:
+    before = counts(platform)
+    for body in (
+        {**document(), "epcisBody": []},
+        {**document(), "epcisBody": {"eventList": {"type": "ObjectEvent"}}},
+        {**document(), "epcisBody": {"eventList": ["not an event"]}},
+        {**document(), "type": "EPCISQueryDocument", "epcisBody": {"queryResults": 3}},
+        [document()],
+    ):
+        response = capture(platform, acme, body)
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["type"] == "epcisException:ValidationException"
+    assert counts(platform) == before
+
+
+def test_a_query_document_is_captured_as_its_events(platform: Platform, acme: Tenant) -> None:
+    # The binding lets a client capture what another repository's query returned.
+    source = EXAMPLES / "not-capture" / "EPCISQueryDocument.jsonld"
+    response = capture(platform, acme, source.read_bytes())
+    assert response.status_code == 202, response.text
+    assert response.json()["eventCount"] == 2
+    assert len(query(platform, acme)) == 2

@@ -142,12 +142,15 @@ def read_document(data: bytes, content_type: str | None) -> tuple[dict[str, Any]
 
 
 def _event_list(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-    body = document.get("epcisBody") or {}
+    """The events to capture; empty when the document is not shaped so (the schema, run on
+    the document itself, then says what is wrong)."""
+    body = document.get("epcisBody")
     if document.get("type") == "EPCISQueryDocument":
         # The binding lets a query document be captured: its results are events too.
-        body = (body.get("queryResults") or {}).get("resultsBody") or {}
-    events = body.get("eventList") or []
-    return list(events)
+        for key in ("queryResults", "resultsBody"):
+            body = body.get(key) if isinstance(body, Mapping) else None
+    events = body.get("eventList") if isinstance(body, Mapping) else None
+    return list(events) if isinstance(events, list) else []
 
 
 def plan(
@@ -167,6 +170,14 @@ def plan(
         )
     body = document.get("epcisBody")
     if document.get("type") == "EPCISQueryDocument":
+        results = body.get("queryResults") if isinstance(body, Mapping) else None
+        results = results.get("resultsBody") if isinstance(results, Mapping) else None
+        if not (isinstance(results, Mapping) and isinstance(results.get("eventList"), list)):
+            raise ValidationException(
+                "Document, epcisBody: a query document carries its events in "
+                "epcisBody.queryResults.resultsBody.eventList",
+                field="/epcisBody/queryResults/resultsBody/eventList",
+            )
         # The binding lets a query document be captured: its events are checked as those of
         # the capture document they are being captured as.
         shell: dict[str, Any] = {
