@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import socket
 import stat
 import subprocess
@@ -24,9 +23,9 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
-from tests.conftest import POSTGRES_URL, Platform, add_product
+from tests.conftest import Platform, add_product, postgres_schema
 from tests.functional.test_cli import Cli
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings
@@ -262,17 +261,8 @@ def fork_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'fork.db'}"
         return
-    schema = "t_" + secrets.token_hex(6)
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        sep = "&" if "?" in POSTGRES_URL else "?"
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 def test_a_forked_log_gets_no_cosignature(

@@ -26,6 +26,7 @@ import jsonschema_rs
 import pytest
 from lxml import etree  # type: ignore[import-untyped]
 
+from tests.unit.epcis.test_xml import _document, _object_event
 from traceseal.epcis import capture
 from traceseal.epcis import xml as epcis_xml
 from traceseal.epcis.errors import ValidationException
@@ -410,26 +411,6 @@ def test_not_capture_documents_are_all_xml_or_json_ld() -> None:
 
 
 # -- XML attacks (behaviours on documents written here: tests/unit/epcis/test_xml.py) -------
-
-_EPC = "urn:epc:id:sgtin:0614141.812345.{}"
-
-
-def _document(events: str, *, namespaces: str = "", version: int = 2) -> bytes:
-    return (
-        f'<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:{version}" {namespaces} '
-        f'schemaVersion="{version}.0" creationDate="2024-03-04T06:00:00Z"><EPCISBody>'
-        f"<EventList>{events}</EventList></EPCISBody></epcis:EPCISDocument>"
-    ).encode()
-
-
-def _object_event(rest: str = "", *, serial: int = 1) -> str:
-    """An ObjectEvent with one EPC; ``rest`` follows its action."""
-    return (
-        "<ObjectEvent><eventTime>2024-03-04T06:00:00.000Z</eventTime>"
-        "<eventTimeZoneOffset>+01:00</eventTimeZoneOffset>"
-        f"<epcList><epc>{_EPC.format(serial)}</epc></epcList><action>ADD</action>{rest}"
-        "</ObjectEvent>"
-    )
 
 
 def _refusal(data: bytes) -> ValidationException:
