@@ -298,7 +298,8 @@ class Prepared:
 def db_time(value: datetime, dialect: Any) -> Any:
     """A UTC datetime as the driver stores it (SQLite: SQLAlchemy's text form)."""
     if dialect.name == "sqlite":
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # isoformat writes the same text as strftime("%Y-%m-%d %H:%M:%S.%f"), faster.
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     return value
 
 

@@ -339,7 +339,7 @@ def test_epcis_1_2_files_are_captured_as_the_table_says(name: str) -> None:
         _refused_as(refused.value, entry.refusal)
         return
     prepared = capture.prepare(document, source_format=source_format, max_events=100_000)
-    assert len(prepared.events) == len(document["epcisBody"]["eventList"]) > 0
+    assert len(prepared.chunk) == len(document["epcisBody"]["eventList"]) > 0
 
 
 def test_gs1_1_2_association_events_are_those_of_the_2_0_example() -> None:

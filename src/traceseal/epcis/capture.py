@@ -1,29 +1,24 @@
-"""Capturing EPCIS documents: read, validate, hash, store and log, all or nothing.
+"""Capturing EPCIS documents: read, validate, hash and prepare, all before any write.
 
-A document is checked whole before anything is written (``read_document`` and
-``prepare``, outside any transaction), then written in one transaction by ``store``: the
-job row, the events, their index rows and one log leaf per event. A crash at any point
-leaves either all of it or none (the database's atomic commit; the caller owns it).
-
-An event's row id is its leaf index in the log, so "every event has its leaf" is a
-property of the key, and ``/ledger/leaves/{id}`` is the event's leaf.
+A document is checked whole before anything is written (``read_document``, ``plan`` and
+``prepare_events``, outside any transaction), then written in one transaction by
+``writer.store``: the job row, the events, their index rows and one log leaf per event. A
+crash at any point leaves either all of it or none (the database's atomic commit; the
+caller owns it).
 """
 
 from __future__ import annotations
 
-import json
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
 
-from traceseal.db import Prepared, db_time, utcnow
+from traceseal.db import db_time, utcnow
 from traceseal.epcis import vocab
 from traceseal.epcis.errors import (
     CaptureLimitExceededException,
@@ -32,19 +27,12 @@ from traceseal.epcis.errors import (
 )
 from traceseal.epcis.hashing import digital_link, document_context, event_hash
 from traceseal.epcis.identifiers import location_key
-from traceseal.epcis.models import (
-    CaptureJob,
-    EpcRole,
-    Event,
-    EventAccess,
-    EventBizTransaction,
-    EventEpc,
-)
+from traceseal.epcis.models import EpcRole
 from traceseal.epcis.validation import validate_document, validate_events
 from traceseal.errors import Forbidden
 from traceseal.ledger import service as ledger
+from traceseal.merkle import leaf_hash
 from traceseal.orgs.models import Organization, Role
-from traceseal.registry.models import Product
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 #: Roles that may capture: brand owners, distributors and logistics, and the operator.
@@ -58,28 +46,31 @@ _location = lru_cache(maxsize=1 << 14)(location_key)
 
 
 @dataclass(slots=True)
-class ReadyEvent:
-    """One event ready to store: its columns and index rows, computed outside the transaction."""
+class Chunk:
+    """A stretch of a document's events, prepared: what the writer stores.
 
-    position: int
-    event_id: str
-    event_hash: str
-    event_type: str
-    action: str | None
-    event_time: datetime
-    biz_step: str | None
-    disposition: str | None
-    read_point: str | None
-    biz_location: str | None
-    epcs: list[tuple[str, int]] = field(default_factory=list)
-    transactions: list[tuple[str, str]] = field(default_factory=list)
-    #: GTINs of the products the event names (their brand owners may read it).
-    gtins: set[str] = field(default_factory=set)
-    #: event_time as the database driver takes it (db.db_time).
-    event_time_db: Any = None
-    #: The event's log leaf, and its stored JSON (with eventID and recordTime).
-    leaf: bytes = b""
-    stored_body: str = ""
+    Column-wise lists of plain tuples and strings rather than one object per event: a worker
+    process sends this back to the writer, and such lists pickle and unpickle several times
+    faster, which matters because the writer's process does the unpickling.
+    """
+
+    #: Position of the first event in the document's event list.
+    start: int
+    hashes: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    #: Per event, its epcis_events columns from event_id on (writer.EVENT_COLUMNS).
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    #: Per event, the identifiers it names and their roles, each pair once.
+    epcs: list[list[tuple[str, int]]] = field(default_factory=list)
+    transactions: list[list[tuple[str, str]]] = field(default_factory=list)
+    #: Per event, the GTINs of the products it names (their brand owners may read it).
+    gtins: list[tuple[str, ...]] = field(default_factory=list)
+    #: Per event, its log leaf and the leaf's hash.
+    leaves: list[bytes] = field(default_factory=list)
+    leaf_hashes: list[bytes] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +96,10 @@ class Plan:
 
 @dataclass(slots=True)
 class Capture:
-    """A validated document: what ``store`` writes."""
+    """A validated document: what ``writer.store`` writes."""
 
     plan: Plan
-    events: list[ReadyEvent]
+    chunk: Chunk
 
 
 def read_document(data: bytes, content_type: str | None) -> tuple[dict[str, Any], str]:
@@ -211,7 +202,7 @@ def plan(
     )
 
 
-def prepare_events(plan: Plan, events: list[dict[str, Any]], start: int) -> list[ReadyEvent]:
+def prepare_events(plan: Plan, events: list[dict[str, Any]], start: int) -> Chunk:
     """Validate and prepare ``events``, which sit at ``start`` in the document's event list.
 
     Pure CPU, no database: a worker process may run it for a chunk of a large document.
@@ -219,29 +210,48 @@ def prepare_events(plan: Plan, events: list[dict[str, Any]], start: int) -> list
     whole document.
     """
     validate_events(events, context=plan.raw_context, start_index=start, schema=plan.schema)
-    prepared = []
-    dialects = _DIALECTS
-    for offset, event in enumerate(events):
-        ready = _prepare_event(start + offset, event, plan.context)
-        ready.gtins = _gtins(ready)
-        # Deduplicated here, in the worker: an EPC named twice in one role is one index row.
-        ready.epcs = list(dict.fromkeys((epc, int(role)) for epc, role in ready.epcs))
-        ready.transactions = list(dict.fromkeys(ready.transactions))
-        ready.event_time_db = db_time(ready.event_time, dialects[plan.dialect])
-        ready.leaf = ledger.leaf_record(
-            LEAF_KIND,
-            ready.event_hash,
-            {
-                "captureID": plan.capture_id,
-                "eventHash": ready.event_hash,
-                "eventID": ready.event_id,
-            },
+    chunk = Chunk(start)
+    dialect = _DIALECTS[plan.dialect]
+    context = plan.context
+    recorded = plan.recorded
+    for event in events:
+        own_context = event.get("@context")
+        digest = event_hash(
+            event,
+            {**context, **document_context({"@context": own_context})} if own_context else context,
         )
-        ready.stored_body = orjson.dumps(
-            {**event, "eventID": ready.event_id, "recordTime": plan.recorded}
-        ).decode()
-        prepared.append(ready)
-    return prepared
+        event_id = event.get("eventID") or digest
+        biz_step = event.get("bizStep")
+        disposition = event.get("disposition")
+        chunk.hashes.append(digest)
+        chunk.ids.append(event_id)
+        chunk.rows.append(
+            (
+                event_id,
+                digest,
+                event["type"],
+                event.get("action"),
+                db_time(_time(event["eventTime"]), dialect),
+                None if biz_step is None else vocab.normalise("bizStep", biz_step),
+                None if disposition is None else vocab.normalise("disposition", disposition),
+                _id_of(event.get("readPoint")),
+                _id_of(event.get("bizLocation")),
+                orjson.dumps({**event, "eventID": event_id, "recordTime": recorded}).decode(),
+            )
+        )
+        # An EPC named twice in one role is one index row.
+        epcs = list(dict.fromkeys(_identifiers(event)))
+        chunk.epcs.append(epcs)
+        chunk.gtins.append(_gtins(epcs))
+        chunk.transactions.append(list(dict.fromkeys(_transactions(event))))
+        leaf = ledger.leaf_record(
+            LEAF_KIND,
+            digest,
+            {"captureID": plan.capture_id, "eventHash": digest, "eventID": event_id},
+        )
+        chunk.leaves.append(leaf)
+        chunk.leaf_hashes.append(leaf_hash(leaf))
+    return chunk
 
 
 def prepare(
@@ -272,53 +282,39 @@ def _id_of(value: Any) -> str | None:
     return _location(value) if isinstance(value, str) else None
 
 
-def _prepare_event(position: int, event: dict[str, Any], context: dict[str, str]) -> ReadyEvent:
-    own_context = event.get("@context")
-    if own_context:
-        context = {**context, **document_context({"@context": own_context})}
-    digest = event_hash(event, context)
-    biz_step = event.get("bizStep")
-    disposition = event.get("disposition")
-    prepared = ReadyEvent(
-        position=position,
-        event_id=event.get("eventID") or digest,
-        event_hash=digest,
-        event_type=event["type"],
-        action=event.get("action"),
-        event_time=_time(event["eventTime"]),
-        biz_step=None if biz_step is None else vocab.normalise("bizStep", biz_step),
-        disposition=None if disposition is None else vocab.normalise("disposition", disposition),
-        read_point=_id_of(event.get("readPoint")),
-        biz_location=_id_of(event.get("bizLocation")),
-    )
-    epcs = prepared.epcs
+def _identifiers(event: dict[str, Any]) -> Iterator[tuple[str, int]]:
+    """The identifiers an event names, as Digital Link URIs, with their roles."""
     for key, role in _EPC_FIELDS:
         for epc in event.get(key) or ():
-            epcs.append((digital_link(epc), role))
+            yield digital_link(epc), role
     parent = event.get("parentID")
     if parent:
-        epcs.append((digital_link(parent), EpcRole.PARENT))
+        yield digital_link(parent), _PARENT
     for key, role in _QUANTITY_FIELDS:
         for element in event.get(key) or ():
-            epcs.append((digital_link(element["epcClass"]), role))
+            yield digital_link(element["epcClass"]), role
+
+
+def _transactions(event: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for transaction in event.get("bizTransactionList") or ():
         kind = transaction.get("type")
         kind = "" if kind is None else vocab.normalise("bizTransactionType", kind)
-        prepared.transactions.append((kind, transaction["bizTransaction"]))
-    return prepared
+        yield kind, transaction["bizTransaction"]
 
 
+# Roles as plain integers: IntEnum members are slow to hash and to pickle.
+_PARENT = EpcRole.PARENT.value
 _EPC_FIELDS = (
-    ("epcList", EpcRole.EPC),
-    ("childEPCs", EpcRole.CHILD),
-    ("inputEPCList", EpcRole.INPUT),
-    ("outputEPCList", EpcRole.OUTPUT),
+    ("epcList", EpcRole.EPC.value),
+    ("childEPCs", EpcRole.CHILD.value),
+    ("inputEPCList", EpcRole.INPUT.value),
+    ("outputEPCList", EpcRole.OUTPUT.value),
 )
 _QUANTITY_FIELDS = (
-    ("quantityList", EpcRole.QUANTITY),
-    ("childQuantityList", EpcRole.QUANTITY),
-    ("inputQuantityList", EpcRole.INPUT_QUANTITY),
-    ("outputQuantityList", EpcRole.OUTPUT_QUANTITY),
+    ("quantityList", EpcRole.QUANTITY.value),
+    ("childQuantityList", EpcRole.QUANTITY.value),
+    ("inputQuantityList", EpcRole.INPUT_QUANTITY.value),
+    ("outputQuantityList", EpcRole.OUTPUT_QUANTITY.value),
 )
 
 
@@ -330,177 +326,11 @@ def require_capturer(org: Organization) -> None:
         )
 
 
-def store(session: Session, org: Organization, capture: Capture) -> CaptureJob:
-    """Write a prepared capture in the caller's transaction and return its job.
-
-    Events whose hash is already stored (or repeats within the document) are captured once:
-    re-sending a document after a lost response is safe. A document that reuses another
-    event's eventID for different content is refused whole.
-    """
-    writer = Writer(session, org, capture.plan, len(capture.events))
-    writer.add(capture.events)
-    return writer.finish()
-
-
-class Writer:
-    """Writes one document's prepared events, chunk after chunk, in the caller's transaction.
-
-    Chunks must come in document order (pipeline.py hands them over as workers finish them).
-    Nothing is committed here: the caller's unit of work commits the whole document or, if a
-    later chunk is refused, rolls every chunk back.
-    """
-
-    def __init__(self, session: Session, org: Organization, plan: Plan, event_count: int) -> None:
-        require_capturer(org)
-        self.session, self.org, self.plan = session, org, plan
-        self.job = CaptureJob(
-            capture_id=plan.capture_id,
-            organization_id=org.id,
-            created_at=plan.received_at,
-            finished_at=plan.received_at,
-            running=False,
-            success=True,
-            error_behaviour="rollback",
-            source_format=plan.source_format,
-            event_count=event_count,
-            duplicate_count=0,
-            context=json.dumps(plan.context, ensure_ascii=False, sort_keys=True),
-        )
-        session.add(self.job)
-        session.flush()
-        connection = session.connection()
-        if connection.dialect.name != plan.dialect:
-            raise ValueError(
-                f"the capture was prepared for {plan.dialect}, not {connection.dialect.name}"
-            )
-        self._connection = connection
-        self._recorded_at = db_time(plan.received_at, connection.dialect)
-        #: Hash and eventID of every event of this document seen so far.
-        self._hashes: set[str] = set()
-        self._ids: dict[str, int] = {}
-
-    def add(self, events: Sequence[ReadyEvent]) -> None:
-        fresh = _drop_duplicates(self.session, events, self._hashes, self._ids)
-        self.job.duplicate_count += len(events) - len(fresh)
-        if not fresh:
-            return
-        session, org = self.session, self.org
-        ids = ledger.append(
-            session, [(LEAF_KIND, event.leaf) for event in fresh], now=self.plan.received_at
-        )
-        owners = _brand_owners(session, fresh)
-        at, job_id = self._recorded_at, self.job.id
-        event_rows: list[tuple[Any, ...]] = []
-        epc_rows: list[tuple[Any, ...]] = []
-        transaction_rows: list[tuple[Any, ...]] = []
-        access_rows: list[tuple[Any, ...]] = []
-        for event_id, event in zip(ids, fresh, strict=True):
-            # In _EVENTS' column order.
-            event_rows.append(
-                (
-                    event_id,
-                    event.event_id,
-                    event.event_hash,
-                    job_id,
-                    org.id,
-                    event.event_type,
-                    event.action,
-                    event.event_time_db,
-                    at,
-                    event.biz_step,
-                    event.disposition,
-                    event.read_point,
-                    event.biz_location,
-                    event_id,
-                    event.stored_body,
-                )
-            )
-            epc_rows.extend([(epc, event_id, role) for epc, role in event.epcs])
-            transaction_rows.extend([(kind, value, event_id) for kind, value in event.transactions])
-            readers = {org.id}
-            for gtin in event.gtins:
-                owner = owners.get(gtin)
-                if owner is not None:
-                    readers.add(owner)
-            access_rows.extend((reader, event_id) for reader in readers)
-        connection = self._connection
-        _EVENTS.run_rows(connection, event_rows)
-        if epc_rows:
-            _EPCS.run_rows(connection, epc_rows)
-        if transaction_rows:
-            _TRANSACTIONS.run_rows(connection, transaction_rows)
-        _ACCESS.run_rows(connection, access_rows)
-
-    def finish(self) -> CaptureJob:
-        self.session.flush()
-        return self.job
-
-
-def _drop_duplicates(
-    session: Session,
-    events: Sequence[ReadyEvent],
-    hashes: set[str],
-    ids: dict[str, int],
-) -> list[ReadyEvent]:
-    """The events of a chunk not yet stored; ``hashes`` and ``ids`` carry the document's
-    earlier chunks (eventID -> position), so repeats across chunks are caught too."""
-    seen: dict[str, ReadyEvent] = {}
-    for event in events:
-        if event.event_hash in hashes or event.event_hash in seen:
-            continue
-        other = ids.get(event.event_id)
-        if other is not None:
-            raise ValidationException(
-                f"events {other} and {event.position} share the eventID "
-                f"{event.event_id!r} but differ",
-                event_index=event.position,
-                field=f"/epcisBody/eventList/{event.position}/eventID",
-            )
-        seen[event.event_hash] = event
-        ids[event.event_id] = event.position
-    hashes.update(seen)
-    stored: dict[str, str] = {}
-    for chunk in _chunks(list(seen), 500):
-        stored.update(
-            session.execute(
-                select(Event.event_hash, Event.event_id).where(Event.event_hash.in_(chunk))
-            ).all()
-        )
-    fresh = [event for digest, event in seen.items() if digest not in stored]
-    taken: set[str] = set()
-    for chunk in _chunks([event.event_id for event in fresh], 500):
-        taken.update(session.scalars(select(Event.event_id).where(Event.event_id.in_(chunk))))
-    for event in fresh:
-        if event.event_id in taken:
-            raise ValidationException(
-                f"event {event.position}: the eventID {event.event_id!r} is already used by a "
-                "different event in this repository",
-                event_index=event.position,
-                field=f"/epcisBody/eventList/{event.position}/eventID",
-            )
-    return fresh
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _gtins(event: ReadyEvent) -> set[str]:
+def _gtins(epcs: list[tuple[str, int]]) -> tuple[str, ...]:
     start = len(_GTIN_LINK)
-    return {epc[start : start + 14] for epc, _ in event.epcs if epc.startswith(_GTIN_LINK)}
-
-
-def _brand_owners(session: Session, events: Sequence[ReadyEvent]) -> dict[str, int]:
-    gtins = set().union(*(event.gtins for event in events))
-    owners: dict[str, int] = {}
-    for chunk in _chunks(sorted(gtins), 500):
-        owners.update(
-            session.execute(
-                select(Product.gtin, Product.organization_id).where(Product.gtin.in_(chunk))
-            ).all()
-        )
-    return owners
+    return tuple(
+        dict.fromkeys(epc[start : start + 14] for epc, _ in epcs if epc.startswith(_GTIN_LINK))
+    )
 
 
 class _Dialect:
@@ -511,27 +341,3 @@ class _Dialect:
 
 
 _DIALECTS = {name: _Dialect(name) for name in ("sqlite", "postgresql")}
-
-_EVENTS = Prepared(
-    insert(Event),
-    column_keys=[
-        "id",
-        "event_id",
-        "event_hash",
-        "capture_job_id",
-        "organization_id",
-        "event_type",
-        "action",
-        "event_time",
-        "record_time",
-        "biz_step",
-        "disposition",
-        "read_point",
-        "biz_location",
-        "leaf_index",
-        "body",
-    ],
-)
-_EPCS = Prepared(insert(EventEpc), column_keys=["epc", "event", "role"])
-_TRANSACTIONS = Prepared(insert(EventBizTransaction), column_keys=["type", "value", "event"])
-_ACCESS = Prepared(insert(EventAccess), column_keys=["organization_id", "event"])

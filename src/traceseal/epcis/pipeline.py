@@ -21,18 +21,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from traceseal.db import unit_of_work
-from traceseal.epcis.capture import (
-    Capture,
-    Writer,
-    plan,
-    prepare_events,
-    require_capturer,
-    store,
-)
+from traceseal.epcis.capture import Capture, Chunk, Plan, plan, prepare_events, require_capturer
 from traceseal.epcis.models import CaptureJob
+from traceseal.epcis.writer import Writer, store
 from traceseal.orgs.models import Organization
 
 #: Events per chunk handed to a worker: big enough that pickling is a small share, small
@@ -79,6 +74,10 @@ class Workers:
                 self._pool = None
 
 
+def _prepare_serialized(ready_plan: Plan, events: bytes, start: int) -> Chunk:
+    return prepare_events(ready_plan, orjson.loads(events), start)
+
+
 def _ready() -> int:
     # Unpickling this function in a worker imports this module, and with it capture.py,
     # validation, hashing and the schemas' loaders.
@@ -107,8 +106,16 @@ def capture(
         with unit_of_work(factory) as session:
             return store(session, org, Capture(ready_plan, prepared))
     pool = workers.pool()
+    # Events travel to the workers as JSON: orjson writes and reads it several times faster
+    # than pickle handles the same dicts, and the writing happens in this, the writer's,
+    # process.
     futures: list[Future[Any]] = [
-        pool.submit(prepare_events, ready_plan, events[start : start + CHUNK_EVENTS], start)
+        pool.submit(
+            _prepare_serialized,
+            ready_plan,
+            orjson.dumps(events[start : start + CHUNK_EVENTS]),
+            start,
+        )
         for start in range(0, len(events), CHUNK_EVENTS)
     ]
     try:

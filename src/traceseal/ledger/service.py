@@ -111,9 +111,17 @@ def reader(session: Session | Connection) -> Any:
 
 
 def append(
-    session: Session, leaves: Sequence[tuple[str, bytes]], *, now: datetime | None = None
+    session: Session,
+    leaves: Sequence[tuple[str, bytes]],
+    *,
+    now: datetime | None = None,
+    leaf_hashes: Sequence[bytes] | None = None,
 ) -> list[int]:
     """Append ``(kind, data)`` leaves; return their indexes. The caller's transaction commits.
+
+    ``leaf_hashes``, when given, must be ``merkle.leaf_hash(data)`` of each leaf: a caller
+    that prepared its leaves in another process passes them to keep the hashing out of the
+    write transaction.
 
     Bumping the head first takes its row lock (on PostgreSQL; SQLite's transactions are
     serial already), so concurrent appenders queue and each sees the right edge its
@@ -128,7 +136,9 @@ def append(
         .returning(LedgerHead.size)
     ).scalar_one()
     old_size = int(new_size) - len(leaves)
-    appended = append_leaves(old_size, [leaf_hash(data) for _, data in leaves], reader(session))
+    if leaf_hashes is None:
+        leaf_hashes = [leaf_hash(data) for _, data in leaves]
+    appended = append_leaves(old_size, leaf_hashes, reader(session))
     # Bulk inserts straight on the DBAPI cursor: for thousands of rows per batch,
     # SQLAlchemy's per-row parameter processing would cost more than SQLite's work.
     connection = session.connection()
