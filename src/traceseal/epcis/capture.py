@@ -25,8 +25,8 @@ from traceseal.epcis.errors import (
     ImplementationException,
     ValidationException,
 )
-from traceseal.epcis.hashing import digital_link, document_context, event_hash
-from traceseal.epcis.identifiers import location_key
+from traceseal.epcis.hashing import document_context, event_hash
+from traceseal.epcis.identifiers import digital_link, location_key
 from traceseal.epcis.models import EpcRole
 from traceseal.epcis.validation import validate_document, validate_events
 from traceseal.errors import Forbidden
@@ -243,7 +243,9 @@ def prepare_events(plan: Plan, events: list[dict[str, Any]], start: int) -> Chun
         epcs = list(dict.fromkeys(_identifiers(event)))
         chunk.epcs.append(epcs)
         chunk.gtins.append(_gtins(epcs))
-        chunk.transactions.append(list(dict.fromkeys(_transactions(event))))
+        chunk.transactions.append(
+            list(dict.fromkeys(_transactions(event))) if "bizTransactionList" in event else []
+        )
         leaf = ledger.leaf_record(
             LEAF_KIND,
             digest,
@@ -282,17 +284,21 @@ def _id_of(value: Any) -> str | None:
     return _location(value) if isinstance(value, str) else None
 
 
-def _identifiers(event: dict[str, Any]) -> Iterator[tuple[str, int]]:
+def _identifiers(event: dict[str, Any]) -> list[tuple[str, int]]:
     """The identifiers an event names, as Digital Link URIs, with their roles."""
+    found: list[tuple[str, int]] = []
     for key, role in _EPC_FIELDS:
-        for epc in event.get(key) or ():
-            yield digital_link(epc), role
+        epcs = event.get(key)
+        if epcs:
+            found += [(digital_link(epc), role) for epc in epcs]
     parent = event.get("parentID")
     if parent:
-        yield digital_link(parent), _PARENT
+        found.append((digital_link(parent), _PARENT))
     for key, role in _QUANTITY_FIELDS:
-        for element in event.get(key) or ():
-            yield digital_link(element["epcClass"]), role
+        elements = event.get(key)
+        if elements:
+            found += [(digital_link(element["epcClass"]), role) for element in elements]
+    return found
 
 
 def _transactions(event: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -328,9 +334,7 @@ def require_capturer(org: Organization) -> None:
 
 def _gtins(epcs: list[tuple[str, int]]) -> tuple[str, ...]:
     start = len(_GTIN_LINK)
-    return tuple(
-        dict.fromkeys(epc[start : start + 14] for epc, _ in epcs if epc.startswith(_GTIN_LINK))
-    )
+    return tuple({epc[start : start + 14] for epc, _ in epcs if epc.startswith(_GTIN_LINK)})
 
 
 class _Dialect:

@@ -40,15 +40,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple, TypeGuard
 
-from traceseal.epcis.identifiers import to_digital_link
-
-#: :func:`to_digital_link` with a memory: capture converts each identifier for the hash and
-#: again for its index, and an aggregation names the items its object event just named.
-digital_link = lru_cache(maxsize=1 << 17)(to_digital_link)
+from traceseal.epcis.identifiers import digital_link
 
 __all__ = ["document_context", "event_hash", "prehash"]
 
@@ -115,7 +111,7 @@ def prehash(event: Mapping[str, Any], context: Mapping[str, str]) -> str:
             parts.append(render(name, value, prefixes))
     rest: list[str] = []
     for key, value in event.items():
-        if key in _ORDERED or key in _SKIP or key in _COMMENTS:
+        if key in _NOT_EXTENSIONS:
             continue
         typed = _TYPED_LISTS.get(key)
         if typed is not None:
@@ -255,6 +251,9 @@ def _members(value: Any) -> Iterable[Any]:
 def _scalar(terms_of: str | None = None) -> _Render:
     def render(name: str, value: Any, prefixes: Mapping[str, str]) -> str:
         terms = _vocabularies().terms[terms_of] if terms_of else None
+        if type(value) is str:  # the common case, without the list and the sort
+            text = _canon(value, prefixes, terms)
+            return f"{name}={text}" if text else ""
         if isinstance(value, Mapping):
             return "".join(_generic(name, value, prefixes))
         texts = [_canon(member, prefixes, terms) for member in _members(value)]
@@ -269,9 +268,27 @@ def _time(name: str, value: Any, _prefixes: Mapping[str, str]) -> str:
 
 
 def _epcs(name: str, value: Any, prefixes: Mapping[str, str]) -> str:
-    texts = [_canon(member, prefixes, None) for member in _members(value)]
-    members = sorted("epc=" + text for text in texts if text)
+    if type(value) is list and not _URI_SCHEMES.intersection(prefixes):
+        # The hot loop (most of an event is EPCs), with _canon inlined for what EPCs are:
+        # URNs and URIs whose scheme no context redefines.
+        members = []
+        for member in value:
+            if type(member) is str and member.startswith(("urn:epc:", "https://", "http://")):
+                members.append("epc=" + digital_link(member.strip()))
+            else:
+                text = _canon(member, prefixes, None)
+                if text:
+                    members.append("epc=" + text)
+    else:
+        texts = [_canon(member, prefixes, None) for member in _members(value)]
+        members = ["epc=" + text for text in texts if text]
+    members.sort()
     return name + "".join(members) if members else ""
+
+
+#: URI schemes of identifiers; a JSON-LD context that declares one as a prefix changes how
+#: identifiers read, and such documents take the general path.
+_URI_SCHEMES = frozenset({"urn", "http", "https"})
 
 
 def _structure(order: tuple[tuple[str, _Render], ...]) -> _Render:
@@ -434,6 +451,7 @@ _EVENT_ORDER: tuple[tuple[str, _Render], ...] = (
     ("sensorElementList", _list_of("sensorElement", _SENSOR_ELEMENT)),
 )
 _ORDERED = frozenset(name for name, _ in _EVENT_ORDER)
+_NOT_EXTENSIONS = _ORDERED | _SKIP | _COMMENTS
 _TYPED_LISTS = {
     "bizTransactionList": ("bizTransaction", "bizTransactionType"),
     "sourceList": ("source", "sourceDestType"),

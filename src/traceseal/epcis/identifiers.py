@@ -221,6 +221,12 @@ def to_digital_link(value: str) -> str:
     return _general_link(value) if match is None else CANONICAL_ROOT + match[1]
 
 
+#: :func:`to_digital_link` with a memory. Capture converts each identifier three times: to
+#: check it, for the event hash and for the index; and an aggregation names the items its
+#: object event has just named.
+digital_link = lru_cache(maxsize=1 << 17)(to_digital_link)
+
+
 def check_identifier(value: str) -> str | None:
     """Return why ``value`` is a malformed GS1 identifier, or None.
 
@@ -235,8 +241,11 @@ def check_identifier(value: str) -> str | None:
     True
     """
     if value.startswith("urn:epc:"):
-        if _fast_urn(value) is not None:
-            return None  # a URN carries no check digit to get wrong
+        # A URN carries no check digit to get wrong: it is valid exactly when it converts
+        # (to_digital_link returns a malformed URN unchanged). The conversion is remembered
+        # for the event hash and the index, which need it next.
+        if digital_link(value) != value:
+            return None
     else:
         match = _FAST_DL.fullmatch(value)
         if match is not None:
