@@ -81,7 +81,7 @@ class Store:
         """One document through the server's own path: read, then pipeline.capture (worker
         processes prepare chunks of a large document while this thread stores them)."""
         started = time.perf_counter()
-        document, source = capturing.read_document(data, MEDIA[fmt])
+        document, source = capturing.read_body(data, MEDIA[fmt])
         read = time.perf_counter()
         job = pipeline.capture(
             self.factory,

@@ -119,7 +119,7 @@ def _capture_sync(
     request: Request, org: Organization, body: bytes, content_type: str | None, settings: Settings
 ) -> CaptureJob:
     capturing.require_capturer(org)
-    document, source_format = capturing.read_document(body, content_type)
+    document, source_format = capturing.read_body(body, content_type)
     return pipeline.capture(
         request.app.state.session_factory,
         org,

@@ -9,6 +9,7 @@ caller owns it).
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from traceseal.epcis.hashing import document_context, event_hash
 from traceseal.epcis.identifiers import digital_link, location_key
 from traceseal.epcis.models import EpcRole
 from traceseal.epcis.validation import validate_document, validate_events
+from traceseal.epcis.xml import XmlDocument, read_tree
 from traceseal.errors import Forbidden
 from traceseal.ledger import service as ledger
 from traceseal.merkle import leaf_hash
@@ -68,6 +70,8 @@ class Chunk:
     #: Per event, its log leaf and the leaf's hash.
     leaves: list[bytes] = field(default_factory=list)
     leaf_hashes: list[bytes] = field(default_factory=list)
+    #: For events converted from XML in a worker: the prefixes their conversion used.
+    namespaces: dict[str, str] | None = None
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -108,6 +112,13 @@ def read_document(data: bytes, content_type: str | None) -> tuple[dict[str, Any]
     XML is told apart from JSON by the media type, or by its first character when the
     client sent none. EPCIS 1.2 XML is converted to the 2.0 model on the way in.
     """
+    document, source_format = read_body(data, content_type)
+    return (document if isinstance(document, dict) else document.convert()), source_format
+
+
+def read_body(data: bytes, content_type: str | None) -> tuple[dict[str, Any] | XmlDocument, str]:
+    """:func:`read_document`, except that an XML document's events are left in XML: for a
+    large document, worker processes convert them (pipeline.capture)."""
     kind = (content_type or "").split(";", 1)[0].strip().lower()
     is_xml = kind.endswith(("/xml", "+xml"))
     if not kind:
@@ -118,11 +129,8 @@ def read_document(data: bytes, content_type: str | None) -> tuple[dict[str, Any]
             "or application/xml"
         )
     if is_xml:
-        from traceseal.epcis.xml import read_document as read_xml
-
-        document = read_xml(data)
-        # The converter says which binding it read; 1.2 documents are worth telling apart.
-        return document, "xml-1.2" if b"urn:epcglobal:epcis:xsd:1" in data[:4096] else "xml"
+        # 1.2 documents are worth telling apart in the job.
+        return read_tree(data), "xml-1.2" if b"urn:epcglobal:epcis:xsd:1" in data[:4096] else "xml"
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -144,6 +152,21 @@ def _event_list(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return list(events) if isinstance(events, list) else []
 
 
+def check_event_count(count: int, max_events: int) -> None:
+    if count > max_events:
+        raise CaptureLimitExceededException(
+            f"the document has {count:,} events; this repository captures at most "
+            f"{max_events:,} per request: split it"
+        )
+
+
+def job_context(raw_context: Any) -> str:
+    """A capture job's stored context: the prefixes its events' JSON uses."""
+    return json.dumps(
+        document_context({"@context": raw_context}), ensure_ascii=False, sort_keys=True
+    )
+
+
 def plan(
     document: dict[str, Any],
     *,
@@ -154,11 +177,7 @@ def plan(
 ) -> tuple[Plan, list[dict[str, Any]]]:
     """Check the document's own members; return the plan and the events still to check."""
     events = _event_list(document)
-    if len(events) > max_events:
-        raise CaptureLimitExceededException(
-            f"the document has {len(events):,} events; this repository captures at most "
-            f"{max_events:,} per request: split it"
-        )
+    check_event_count(len(events), max_events)
     body = document.get("epcisBody")
     if document.get("type") == "EPCISQueryDocument":
         results = body.get("queryResults") if isinstance(body, Mapping) else None

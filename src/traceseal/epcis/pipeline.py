@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -25,9 +26,21 @@ import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from traceseal.db import unit_of_work
-from traceseal.epcis.capture import Capture, Chunk, Plan, plan, prepare_events, require_capturer
+from traceseal.epcis.capture import (
+    Capture,
+    Chunk,
+    Plan,
+    check_event_count,
+    job_context,
+    plan,
+    prepare_events,
+    require_capturer,
+)
+from traceseal.epcis.errors import ValidationException
+from traceseal.epcis.hashing import document_context
 from traceseal.epcis.models import CaptureJob
 from traceseal.epcis.writer import Writer, store
+from traceseal.epcis.xml import CONTEXT_URL, XmlDocument, convert_fragment
 from traceseal.orgs.models import Organization
 
 #: Events per chunk handed to a worker: big enough that pickling is a small share, small
@@ -74,10 +87,6 @@ class Workers:
                 self._pool = None
 
 
-def _prepare_serialized(ready_plan: Plan, events: bytes, start: int) -> Chunk:
-    return prepare_events(ready_plan, orjson.loads(events), start)
-
-
 def _ready() -> int:
     # Unpickling this function in a worker imports this module, and with it capture.py,
     # validation, hashing and the schemas' loaders.
@@ -87,17 +96,30 @@ def _ready() -> int:
 def capture(
     factory: sessionmaker[Session],
     org: Organization,
-    document: dict[str, Any],
+    document: dict[str, Any] | XmlDocument,
     *,
     source_format: str,
     max_events: int,
     now: datetime,
     workers: Workers | None = None,
 ) -> CaptureJob:
-    """Validate, prepare and store ``document`` in one unit of work; return its job."""
+    """Validate, prepare and store ``document`` in one unit of work; return its job.
+
+    ``document`` is what capture.read_body returned: the JSON-LD document, or an XML
+    document whose events are still XML.
+    """
     require_capturer(org)
     # Workers put times in the form this engine's driver takes.
     dialect = factory.kw["bind"].dialect.name
+    if isinstance(document, XmlDocument):
+        if workers is not None and len(document) >= PARALLEL_FROM:
+            try:
+                return _capture_xml(
+                    factory, org, document, source_format, max_events, now, dialect, workers
+                )
+            except _Reconvert:
+                pass  # converted here instead, which names the problem's place, if any
+        document = document.convert()
     ready_plan, events = plan(
         document, source_format=source_format, max_events=max_events, now=now, dialect=dialect
     )
@@ -105,29 +127,112 @@ def capture(
         prepared = prepare_events(ready_plan, events, 0)
         with unit_of_work(factory) as session:
             return store(session, org, Capture(ready_plan, prepared))
-    pool = workers.pool()
     # Events travel to the workers as JSON: orjson writes and reads it several times faster
     # than pickle handles the same dicts, and the writing happens in this, the writer's,
     # process.
-    futures: list[Future[Any]] = [
-        pool.submit(
-            _prepare_serialized,
-            ready_plan,
-            orjson.dumps(events[start : start + CHUNK_EVENTS]),
-            start,
-        )
-        for start in range(0, len(events), CHUNK_EVENTS)
+    tasks = [
+        (_prepare_serialized, ready_plan, orjson.dumps(events[start : start + size]), start)
+        for start, size in _chunks(len(events))
     ]
+    return _store_chunks(factory, org, ready_plan, len(events), workers, tasks)
+
+
+def _capture_xml(
+    factory: sessionmaker[Session],
+    org: Organization,
+    document: XmlDocument,
+    source_format: str,
+    max_events: int,
+    now: datetime,
+    dialect: str,
+    workers: Workers,
+) -> CaptureJob:
+    """A large XML document: its events are converted from XML where they are prepared."""
+    check_event_count(len(document), max_events)
+    shell, namespaces = document.shell()
+    ready_plan, _ = plan(
+        shell, source_format=source_format, max_events=max_events, now=now, dialect=dialect
+    )
+    fragments = dict(document.fragments(CHUNK_EVENTS))
+    tasks = [
+        (_prepare_fragment, ready_plan, namespaces, fragments[start], start)
+        for start, _ in _chunks(len(document))
+    ]
+    return _store_chunks(factory, org, ready_plan, len(document), workers, tasks, namespaces)
+
+
+def _chunks(count: int) -> list[tuple[int, int]]:
+    return [(start, CHUNK_EVENTS) for start in range(0, count, CHUNK_EVENTS)]
+
+
+def _store_chunks(
+    factory: sessionmaker[Session],
+    org: Organization,
+    ready_plan: Plan,
+    event_count: int,
+    workers: Workers,
+    tasks: list[tuple[Any, ...]],
+    namespaces: dict[str, str] | None = None,
+) -> CaptureJob:
+    """Have the workers run ``tasks`` (each making a Chunk) and store the chunks in order.
+
+    For XML converted in the workers, ``namespaces`` are the prefixes the document's own
+    members use; each chunk may add prefixes for its events' extensions, and the job's
+    context gets them all. Two chunks giving one prefix to different namespaces (possible
+    only for namespaces declared without a prefix) undo the whole attempt (_Reconvert).
+    """
+    pool = workers.pool()
+    futures: list[Future[Chunk]] = [pool.submit(*task) for task in tasks]
+    merged = dict(namespaces or {})
     try:
         # The first chunk is awaited before the write transaction opens, so the write lock
         # is not held while the workers start up.
         first = futures[0].result()
         with unit_of_work(factory) as session:
-            writer = Writer(session, org, ready_plan, len(events))
-            writer.add(first)
-            for future in futures[1:]:
-                writer.add(future.result())
+            writer = Writer(session, org, ready_plan, event_count)
+            for future in futures:
+                chunk = first if future is futures[0] else future.result()
+                if chunk.namespaces is not None:
+                    _merge(merged, chunk.namespaces)
+                writer.add(chunk)
+            if namespaces is not None and merged != namespaces:
+                writer.job.context = job_context([CONTEXT_URL, merged])
             return writer.finish()
     finally:
         for future in futures:
             future.cancel()
+
+
+def _merge(into: dict[str, str], namespaces: dict[str, str]) -> None:
+    for prefix, namespace in namespaces.items():
+        if into.setdefault(prefix, namespace) != namespace:
+            raise _Reconvert
+    if len(set(into.values())) != len(into):
+        raise _Reconvert  # one namespace under two prefixes
+
+
+class _Reconvert(Exception):
+    """Converting XML in chunks did not give what converting it whole gives: do that."""
+
+
+def _prepare_serialized(ready_plan: Plan, events: bytes, start: int) -> Chunk:
+    return prepare_events(ready_plan, orjson.loads(events), start)
+
+
+def _prepare_fragment(
+    ready_plan: Plan, namespaces: dict[str, str], fragment: bytes, start: int
+) -> Chunk:
+    try:
+        events, found = convert_fragment(fragment, namespaces)
+    except ValidationException:
+        raise _Reconvert from None
+    if found != namespaces:
+        raw_context = [CONTEXT_URL, found]
+        ready_plan = replace(
+            ready_plan,
+            raw_context=raw_context,
+            context=document_context({"@context": raw_context}),
+        )
+    chunk = prepare_events(ready_plan, events, start)
+    chunk.namespaces = found
+    return chunk

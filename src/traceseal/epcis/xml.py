@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
 
@@ -52,7 +52,15 @@ from traceseal.epcis.xmlvalues import (
     text_of,
 )
 
-__all__ = ["CONTEXT_URL", "EPCIS1_NS", "EPCIS2_NS", "read_document"]
+__all__ = [
+    "CONTEXT_URL",
+    "EPCIS1_NS",
+    "EPCIS2_NS",
+    "XmlDocument",
+    "convert_fragment",
+    "read_document",
+    "read_tree",
+]
 
 CONTEXT_URL = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 _SBDH = "{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}"
@@ -85,6 +93,68 @@ def read_document(data: bytes) -> dict[str, Any]:
 
     Raises ``ValidationException`` naming the line and, when known, the event index and field.
     """
+    return read_tree(data).convert()
+
+
+class XmlDocument:
+    """An EPCIS XML document parsed and held to the XSD, its events not yet converted.
+
+    A large document's events are converted where they are prepared, in worker processes
+    (pipeline.py): :meth:`fragments` hands out each chunk of events as XML, and
+    :func:`convert_fragment` turns one back into events. Everything else is converted here,
+    by :meth:`shell`.
+    """
+
+    def __init__(self, root: XmlElement) -> None:
+        self._root = root
+        body = next((part for part in root if part.tag == "EPCISBody"), None)
+        event_list = (
+            None if body is None else next((part for part in body if part.tag == "EventList"), None)
+        )
+        self._events: list[XmlElement] = [] if event_list is None else list(event_list)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def convert(self) -> dict[str, Any]:
+        """The whole JSON-LD document."""
+        return _Converter().document(self._root)
+
+    def shell(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """The JSON-LD document without its events, and the prefixes its conversion chose
+        (prefix -> namespace), which the conversion of its events must start from."""
+        converter = _Converter()
+        return converter.document(self._root, events=False), converter.namespaces()
+
+    def fragments(self, size: int) -> Iterator[tuple[int, bytes]]:
+        """``(position of the first event, an EventList of up to size events)``, in order.
+
+        Each event is written with the namespace declarations in scope where it stood.
+        """
+        events = self._events
+        for start in range(0, len(events), size):
+            written = [
+                etree.tostring(event, with_tail=False) for event in events[start : start + size]
+            ]
+            yield start, b"".join([b"<EventList>", *written, b"</EventList>"])
+
+
+def convert_fragment(
+    fragment: bytes, namespaces: dict[str, str]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The events of an :meth:`XmlDocument.fragments` piece, and the prefixes then in use.
+
+    ``namespaces`` are those :meth:`XmlDocument.shell` returned, so that namespaces the
+    document's header used keep their prefixes. Errors name positions within the fragment,
+    not the document: a caller reports a refusal by converting the whole document.
+    """
+    converter = _Converter()
+    converter.seed(namespaces)
+    return converter._events(_parse(fragment)), converter.namespaces()
+
+
+def read_tree(data: bytes) -> XmlDocument:
+    """Parse ``data`` and hold it to the XSD (1.2 reshaped first): see :func:`read_document`."""
     root = _parse(data)
     if root.tag == f"{{{EPCIS2_NS}}}EPCISDocument":
         _validate(root, "")
@@ -100,7 +170,7 @@ def read_document(data: bytes) -> dict[str, Any]:
             parent.append(element)
     else:
         raise refuse(_root_problem(root.tag), root)
-    return _Converter().document(root)
+    return XmlDocument(root)
 
 
 def _parse(data: bytes) -> XmlElement:
@@ -211,8 +281,9 @@ def _node_at(root: XmlElement, path: str) -> XmlElement | None:
 class _Converter(ExtensionReader):
     """One document's conversion: its structure here, the values in ``ExtensionReader``."""
 
-    def document(self, root: XmlElement) -> dict[str, Any]:
-        """The JSON-LD document for a root that passed the 2.0 XSD."""
+    def document(self, root: XmlElement, *, events: bool = True) -> dict[str, Any]:
+        """The JSON-LD document for a root that passed the 2.0 XSD (without its events
+        when ``events`` is false)."""
         header: dict[str, Any] = {}
         body: dict[str, Any] = {"eventList": []}
         extra: dict[str, Any] = {}
@@ -222,7 +293,7 @@ class _Converter(ExtensionReader):
             elif part.tag == "EPCISBody":
                 for child in part:
                     if child.tag == "EventList":
-                        body["eventList"] = self._events(child)
+                        body["eventList"] = self._events(child) if events else []
                     else:
                         self._open(child, body)
             else:

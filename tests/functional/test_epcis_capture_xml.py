@@ -1,0 +1,161 @@
+"""Large XML documents through HTTP: converted chunk by chunk in worker processes, the same
+events are stored as when the whole document is converted at once (capture.read_document)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from tests.conftest import Platform, Tenant
+from tests.functional.test_epcis_capture import capture, counts, query
+from traceseal.epcis.hashing import document_context, event_hash
+from traceseal.epcis.models import CaptureJob
+from traceseal.epcis.pipeline import CHUNK_EVENTS, PARALLEL_FROM
+from traceseal.epcis.xml import XmlDocument, convert_fragment, read_document, read_tree
+
+URN = "urn:epc:id:sgtin:9506000.013435.{}"
+COUNT = PARALLEL_FROM + CHUNK_EVENTS + 10  # three chunks or more
+DEFAULT_NS = "https://ns.example.com/default/"
+OTHER_NS = "https://ns.example.com/other/"
+
+
+def xml_document(events: list[str]) -> bytes:
+    return (
+        '<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" '
+        'xmlns:ex="https://ns.example.com/a/" schemaVersion="2.0" '
+        'creationDate="2026-11-01T08:00:00Z"><EPCISBody><EventList>\n'
+        + "\n".join(events)
+        + "\n</EventList></EPCISBody></epcis:EPCISDocument>"
+    ).encode()
+
+
+def xml_event(serial: str, rest: str = "") -> str:
+    return (
+        "<ObjectEvent><eventTime>2026-11-01T08:00:00.000+08:00</eventTime>"
+        "<eventTimeZoneOffset>+08:00</eventTimeZoneOffset>"
+        f"<epcList><epc>{URN.format(serial)}</epc></epcList><action>ADD</action>"
+        "<bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep>"
+        f"{rest}</ObjectEvent>"
+    )
+
+
+def events_with_extensions(*, conflict: bool) -> list[str]:
+    """Events with extensions: a declared prefix in the first chunk, and namespaces
+    without a prefix in later ones (those get invented ``nsN`` prefixes)."""
+    events = [xml_event(f"x-{i}") for i in range(COUNT)]
+    events[3] = xml_event("x-3", '<ex:weight unit="KGM">3.5</ex:weight>')
+    events[CHUNK_EVENTS + 1] = xml_event("x-b", f'<plain xmlns="{DEFAULT_NS}">z</plain>')
+    # Without the document's earlier events in view, a later chunk would give the same
+    # invented prefix to another namespace: the capture must notice and convert it whole.
+    namespace = OTHER_NS if conflict else DEFAULT_NS
+    events[2 * CHUNK_EVENTS + 1] = xml_event("x-c", f'<more xmlns="{namespace}">y</more>')
+    return events
+
+
+def stored_events(platform: Platform, tenant: Tenant) -> list[dict[str, Any]]:
+    events = []
+    token = None
+    while True:
+        params: dict[str, Any] = {"perPage": 1000, "orderBy": "eventTime"}
+        if token:
+            params["nextPageToken"] = token
+        response = platform.client.get("/epcis/events", params=params, headers=tenant.auth)
+        assert response.status_code == 200, response.text
+        events += response.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        link = response.headers.get("link", "")
+        if "nextPageToken=" not in link:
+            return events
+        token = link.split("nextPageToken=", 1)[1].split(">", 1)[0].split("&", 1)[0]
+
+
+def test_fragments_convert_to_the_events_of_the_whole_document() -> None:
+    data = xml_document(events_with_extensions(conflict=False))
+    whole = read_document(data)
+    tree = read_tree(data)
+    assert isinstance(tree, XmlDocument)
+    assert len(tree) == COUNT
+    shell, namespaces = tree.shell()
+    assert shell["epcisBody"]["eventList"] == []
+    assert namespaces == {}  # the document's own members use no extension
+    converted: list[dict[str, Any]] = []
+    prefixes: dict[str, str] = {}
+    for start, fragment in tree.fragments(CHUNK_EVENTS):
+        assert start == len(converted)
+        events, found = convert_fragment(fragment, namespaces)
+        converted += events
+        prefixes.update(found)
+    assert converted == whole["epcisBody"]["eventList"]
+    assert (
+        prefixes == whole["@context"][1] == {"ex": "https://ns.example.com/a/", "ns1": DEFAULT_NS}
+    )
+    context = document_context(whole)
+    assert [event_hash(e, context) for e in converted[:5]] == [
+        event_hash(e, context) for e in whole["epcisBody"]["eventList"][:5]
+    ]
+
+
+def _check_stored_as_whole(platform: Platform, tenant: Tenant, data: bytes) -> None:
+    before = counts(platform)
+    response = capture(platform, tenant, data, "application/xml")
+    assert response.status_code == 202, response.text
+    assert response.json()["eventCount"] == COUNT
+    whole = read_document(data)
+    context = document_context(whole)
+    expected = {event_hash(e, context): e for e in whole["epcisBody"]["eventList"]}
+    stored = stored_events(platform, tenant)
+    assert len(stored) == COUNT == counts(platform)[1] - before[1]
+    for event in stored:
+        body = {k: v for k, v in event.items() if k not in ("recordTime", "traceseal:leafIndex")}
+        original = expected[body.pop("eventID")]
+        assert body == original
+    with platform.session_factory() as session:
+        job = session.scalars(select(CaptureJob).order_by(CaptureJob.id.desc())).first()
+        assert job is not None
+        assert json.loads(job.context) == context
+
+
+def test_a_large_xml_document_is_stored_as_its_whole_conversion(
+    platform: Platform, acme: Tenant
+) -> None:
+    _check_stored_as_whole(platform, acme, xml_document(events_with_extensions(conflict=False)))
+
+
+def test_chunks_that_disagree_on_a_prefix_are_converted_whole(
+    platform: Platform, acme: Tenant
+) -> None:
+    data = xml_document(events_with_extensions(conflict=True))
+    whole = read_document(data)
+    assert whole["@context"][1] == {
+        "ex": "https://ns.example.com/a/",
+        "ns1": DEFAULT_NS,
+        "ns2": OTHER_NS,
+    }
+    _check_stored_as_whole(platform, acme, data)
+
+
+def test_a_refusal_in_a_later_chunk_names_its_place_in_the_document(
+    platform: Platform, acme: Tenant
+) -> None:
+    events = [xml_event(f"r-{i}") for i in range(COUNT)]
+    bad = 2 * CHUNK_EVENTS + 7
+    events[bad] = xml_event("r-bad", "<ex:box>text<ex:n>1</ex:n></ex:box>")  # mixed content
+    before = counts(platform)
+    response = capture(platform, acme, xml_document(events), "application/xml")
+    assert response.status_code == 400, response.text
+    problem = response.json()
+    assert problem["eventIndex"] == bad
+    # One event per line, after the document's first line.
+    assert f"line {bad + 2}" in problem["detail"]
+    assert counts(platform) == before
+    # And a semantic refusal (a check digit) in a later chunk, found by a worker.
+    events[bad] = xml_event("r-ok")
+    wrong = CHUNK_EVENTS + 3
+    events[wrong] = events[wrong].replace(URN.format(f"r-{wrong}"), "urn:epc:id:sscc:9506000.12")
+    response = capture(platform, acme, xml_document(events), "application/xml")
+    assert response.status_code == 400, response.text
+    assert response.json()["eventIndex"] == wrong
+    assert response.json()["field"] == f"/epcisBody/eventList/{wrong}/epcList/0"
+    assert counts(platform) == before
+    assert len(query(platform, acme)) == 0
