@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import Platform, Tenant
 from tests.functional.test_epcis_capture import capture, counts, query
+from traceseal.epcis.errors import ValidationException
 from traceseal.epcis.hashing import document_context, event_hash
 from traceseal.epcis.models import CaptureJob
 from traceseal.epcis.pipeline import CHUNK_EVENTS, PARALLEL_FROM
@@ -76,14 +78,14 @@ def test_fragments_convert_to_the_events_of_the_whole_document() -> None:
     tree = read_tree(data)
     assert isinstance(tree, XmlDocument)
     assert len(tree) == COUNT
-    shell, namespaces = tree.shell()
+    shell, namespaces, fragments = tree.split(CHUNK_EVENTS)
     assert shell["epcisBody"]["eventList"] == []
     assert namespaces == {}  # the document's own members use no extension
     converted: list[dict[str, Any]] = []
     prefixes: dict[str, str] = {}
-    for start, fragment in tree.fragments(CHUNK_EVENTS):
+    for start, fragment in fragments:
         assert start == len(converted)
-        events, found = convert_fragment(fragment, namespaces)
+        events, found = convert_fragment(fragment, namespaces, 2)
         converted += events
         prefixes.update(found)
     assert converted == whole["epcisBody"]["eventList"]
@@ -103,13 +105,20 @@ def _check_stored_as_whole(platform: Platform, tenant: Tenant, data: bytes) -> N
     assert response.json()["eventCount"] == COUNT
     whole = read_document(data)
     context = document_context(whole)
-    expected = {event_hash(e, context): e for e in whole["epcisBody"]["eventList"]}
+    # Events without an eventID are stored under their hash ID.
+    expected = {
+        e.get("eventID") or event_hash(e, context): e for e in whole["epcisBody"]["eventList"]
+    }
     stored = stored_events(platform, tenant)
     assert len(stored) == COUNT == counts(platform)[1] - before[1]
     for event in stored:
-        body = {k: v for k, v in event.items() if k not in ("recordTime", "traceseal:leafIndex")}
-        original = expected[body.pop("eventID")]
-        assert body == original
+        original = expected[event["eventID"]]
+        skip = {
+            "recordTime",
+            "traceseal:leafIndex",
+            *(() if "eventID" in original else ["eventID"]),
+        }
+        assert {k: v for k, v in event.items() if k not in skip} == original
     with platform.session_factory() as session:
         job = session.scalars(select(CaptureJob).order_by(CaptureJob.id.desc())).first()
         assert job is not None
@@ -159,3 +168,78 @@ def test_a_refusal_in_a_later_chunk_names_its_place_in_the_document(
     assert response.json()["field"] == f"/epcisBody/eventList/{wrong}/epcList/0"
     assert counts(platform) == before
     assert len(query(platform, acme)) == 0
+
+
+def xml_1_2_document(events: list[str]) -> bytes:
+    return (
+        '<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" '
+        'xmlns:ex="https://ns.example.com/a/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xmlns:xsd="http://www.w3.org/2001/XMLSchema" schemaVersion="1.2" '
+        'creationDate="2026-11-01T08:00:00Z"><EPCISHeader><ex:batch>b-1</ex:batch>'
+        "</EPCISHeader><EPCISBody><EventList>\n"
+        + "\n".join(events)
+        + "\n</EventList></EPCISBody></epcis:EPCISDocument>"
+    ).encode()
+
+
+def xml_1_2_event(serial: str) -> str:
+    """A 1.2 ObjectEvent with its eventID in baseExtension and an extension."""
+    return (
+        "<ObjectEvent><eventTime>2026-11-01T08:00:00Z</eventTime>"
+        "<eventTimeZoneOffset>+08:00</eventTimeZoneOffset>"
+        f"<baseExtension><eventID>urn:uuid:00000000-0000-4000-8000-{serial:0>12}</eventID>"
+        f"</baseExtension><epcList><epc>{URN.format(serial)}</epc></epcList>"
+        "<action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep>"
+        "<extension><ilmd><ex:lot>L1</ex:lot></ilmd></extension>"
+        f'<ex:weight xsi:type="xsd:decimal">{serial}</ex:weight></ObjectEvent>'
+    )
+
+
+QUANTITY_EVENT = (
+    "<QuantityEvent><eventTime>2026-11-01T08:00:00Z</eventTime>"
+    "<eventTimeZoneOffset>+08:00</eventTimeZoneOffset>"
+    "<epcClass>urn:epc:class:lgtin:9506000.013435.L1</epcClass><quantity>5</quantity>"
+    "</QuantityEvent>"
+)
+TRANSFORMATION_EVENT = (
+    "<extension><TransformationEvent><eventTime>2026-11-01T08:00:00Z</eventTime>"
+    "<eventTimeZoneOffset>+08:00</eventTimeZoneOffset><inputEPCList>"
+    f"<epc>{URN.format('in-1')}</epc></inputEPCList><outputEPCList>"
+    f"<epc>{URN.format('out-1')}</epc></outputEPCList></TransformationEvent></extension>"
+)
+
+
+def test_a_large_xml_1_2_document_is_stored_as_its_whole_conversion(
+    platform: Platform, acme: Tenant
+) -> None:
+    events = [xml_1_2_event(str(i)) for i in range(COUNT)]
+    events[5] = QUANTITY_EVENT
+    events[CHUNK_EVENTS + 5] = TRANSFORMATION_EVENT
+    data = xml_1_2_document(events)
+    tree = read_tree(data)
+    assert tree.version == 1
+    assert len(tree) == COUNT
+    whole = read_document(data)
+    assert whole["epcisHeader"] == {"ex:batch": "b-1"}
+    assert whole["epcisBody"]["eventList"][CHUNK_EVENTS + 5]["type"] == "TransformationEvent"
+    _check_stored_as_whole(platform, acme, data)
+
+
+def test_a_refusal_of_a_1_2_event_in_a_later_chunk_is_the_whole_documents(
+    platform: Platform, acme: Tenant
+) -> None:
+    events = [xml_1_2_event(str(i)) for i in range(COUNT)]
+    bad = CHUNK_EVENTS * 2 + 3
+    # Two actions: which one holds is ambiguous (xml12 refuses it while reshaping).
+    events[bad] = events[bad].replace("<action>ADD</action>", "<action>ADD</action>" * 2)
+    data = xml_1_2_document(events)
+    with pytest.raises(ValidationException) as whole:
+        read_document(data)
+    assert whole.value.event_index == bad
+    before = counts(platform)
+    response = capture(platform, acme, data, "application/xml")
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == whole.value.detail
+    assert response.json()["eventIndex"] == bad
+    assert counts(platform) == before

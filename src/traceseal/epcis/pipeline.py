@@ -149,14 +149,13 @@ def _capture_xml(
 ) -> CaptureJob:
     """A large XML document: its events are converted from XML where they are prepared."""
     check_event_count(len(document), max_events)
-    shell, namespaces = document.shell()
+    shell, namespaces, fragments = document.split(CHUNK_EVENTS)
     ready_plan, _ = plan(
         shell, source_format=source_format, max_events=max_events, now=now, dialect=dialect
     )
-    fragments = dict(document.fragments(CHUNK_EVENTS))
     tasks = [
-        (_prepare_fragment, ready_plan, namespaces, fragments[start], start)
-        for start, _ in _chunks(len(document))
+        (_prepare_fragment, ready_plan, namespaces, document.version, fragment, start)
+        for start, fragment in fragments
     ]
     return _store_chunks(factory, org, ready_plan, len(document), workers, tasks, namespaces)
 
@@ -220,19 +219,21 @@ def _prepare_serialized(ready_plan: Plan, events: bytes, start: int) -> Chunk:
 
 
 def _prepare_fragment(
-    ready_plan: Plan, namespaces: dict[str, str], fragment: bytes, start: int
+    ready_plan: Plan, namespaces: dict[str, str], version: int, fragment: bytes, start: int
 ) -> Chunk:
+    # Any refusal sends the document back to be converted whole: the XSD, which runs before
+    # the rules, may have something to say about an earlier event in another chunk.
     try:
-        events, found = convert_fragment(fragment, namespaces)
+        events, found = convert_fragment(fragment, namespaces, version)
+        if found != namespaces:
+            raw_context = [CONTEXT_URL, found]
+            ready_plan = replace(
+                ready_plan,
+                raw_context=raw_context,
+                context=document_context({"@context": raw_context}),
+            )
+        chunk = prepare_events(ready_plan, events, start)
     except ValidationException:
         raise _Reconvert from None
-    if found != namespaces:
-        raw_context = [CONTEXT_URL, found]
-        ready_plan = replace(
-            ready_plan,
-            raw_context=raw_context,
-            context=document_context({"@context": raw_context}),
-        )
-    chunk = prepare_events(ready_plan, events, start)
     chunk.namespaces = found
     return chunk

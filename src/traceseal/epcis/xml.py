@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -97,80 +97,129 @@ def read_document(data: bytes) -> dict[str, Any]:
 
 
 class XmlDocument:
-    """An EPCIS XML document parsed and held to the XSD, its events not yet converted.
+    """An EPCIS XML document, parsed; checked and converted by :meth:`convert` or :meth:`split`.
 
-    A large document's events are converted where they are prepared, in worker processes
-    (pipeline.py): :meth:`fragments` hands out each chunk of events as XML, and
-    :func:`convert_fragment` turns one back into events. Everything else is converted here,
-    by :meth:`shell`.
+    A large document is split (pipeline.py): this process holds the document without its
+    events to the XSD and converts it, and worker processes check and convert the events,
+    chunk by chunk (:func:`convert_fragment`), where they also prepare them. A refusal found
+    that way names places inside a chunk, so the caller then converts the whole document,
+    which refuses it with the line and event in the document.
     """
 
-    def __init__(self, root: XmlElement) -> None:
+    def __init__(self, root: XmlElement, data: bytes) -> None:
         self._root = root
-        body = next((part for part in root if part.tag == "EPCISBody"), None)
-        event_list = (
-            None if body is None else next((part for part in body if part.tag == "EventList"), None)
-        )
-        self._events: list[XmlElement] = [] if event_list is None else list(event_list)
+        self._data = data
+        self.version = 1 if root.tag == f"{{{EPCIS1_NS}}}EPCISDocument" else 2
+        self._event_list, self._events = _event_list(root, self.version)
+        self._split = False
 
     def __len__(self) -> int:
         return len(self._events)
 
     def convert(self) -> dict[str, Any]:
-        """The whole JSON-LD document."""
-        return _Converter().document(self._root)
+        """The whole JSON-LD document; raises ``ValidationException`` for the first offence."""
+        root = _parse(self._data) if self._split else self._root
+        return _Converter().document(self._check(root))
 
-    def shell(self) -> tuple[dict[str, Any], dict[str, str]]:
-        """The JSON-LD document without its events, and the prefixes its conversion chose
-        (prefix -> namespace), which the conversion of its events must start from."""
-        converter = _Converter()
-        return converter.document(self._root, events=False), converter.namespaces()
+    def split(self, size: int) -> tuple[dict[str, Any], dict[str, str], list[tuple[int, bytes]]]:
+        """Check and convert the document without its events; hand the events out as XML.
 
-    def fragments(self, size: int) -> Iterator[tuple[int, bytes]]:
-        """``(position of the first event, an EventList of up to size events)``, in order.
-
-        Each event is written with the namespace declarations in scope where it stood.
+        Returns the JSON-LD document with an empty event list, the prefixes its conversion
+        chose (prefix -> namespace), which the conversion of the events must start from, and
+        ``(position of the first event, EventList of up to size events)`` pieces in order.
+        Each event is written with every namespace declaration in scope where it stood.
         """
         events = self._events
-        for start in range(0, len(events), size):
-            written = [
-                etree.tostring(event, with_tail=False) for event in events[start : start + size]
-            ]
-            yield start, b"".join([b"<EventList>", *written, b"</EventList>"])
+        fragments = [
+            (
+                start,
+                b"".join(
+                    [
+                        b"<EventList>",
+                        *[etree.tostring(e, with_tail=False) for e in events[start : start + size]],
+                        b"</EventList>",
+                    ]
+                ),
+            )
+            for start in range(0, len(events), size)
+        ]
+        self._split = True
+        if self._event_list is not None:
+            self._event_list[:] = []
+        try:
+            shell = self._check(self._root)
+        except ValidationException:
+            self.convert()  # so that the refusal is the one the whole document gets
+            raise
+        converter = _Converter()
+        return converter.document(shell), converter.namespaces(), fragments
 
-
-def convert_fragment(
-    fragment: bytes, namespaces: dict[str, str]
-) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The events of an :meth:`XmlDocument.fragments` piece, and the prefixes then in use.
-
-    ``namespaces`` are those :meth:`XmlDocument.shell` returned, so that namespaces the
-    document's header used keep their prefixes. Errors name positions within the fragment,
-    not the document: a caller reports a refusal by converting the whole document.
-    """
-    converter = _Converter()
-    converter.seed(namespaces)
-    return converter._events(_parse(fragment)), converter.namespaces()
-
-
-def read_tree(data: bytes) -> XmlDocument:
-    """Parse ``data`` and hold it to the XSD (1.2 reshaped first): see :func:`read_document`."""
-    root = _parse(data)
-    if root.tag == f"{{{EPCIS2_NS}}}EPCISDocument":
-        _validate(root, "")
-    elif root.tag == f"{{{EPCIS1_NS}}}EPCISDocument":
+    def _check(self, root: XmlElement) -> XmlElement:
+        """Hold ``root`` to the 2.0 XSD, a 1.2 document reshaped first; return it."""
+        if self.version == 2:
+            _validate(root, "")
+            return root
         # Imported here: xml12 builds on this module, and 1.2 is the rare path.
         from traceseal.epcis.xml12 import repair, reshape
 
         # Extension elements of a 1.2 header have no place in the 2.0 XSD; they are set
         # aside while the rest is validated and carried in epcisHeader all the same.
-        set_aside = reshape(root, typed=_XSI_TYPED.search(data) is not None)
-        _validate(root, " (after mapping the EPCIS 1.2 document to 2.0)", repair)
+        set_aside = reshape(root, typed=_XSI_TYPED.search(self._data) is not None)
+        _validate(root, _NOTE_1_2, repair)
         for parent, element in set_aside:
             parent.append(element)
+        return root
+
+
+_NOTE_1_2 = " (after mapping the EPCIS 1.2 document to 2.0)"
+#: A document around a fragment's events, for the XSD; its own members are not kept.
+_FRAGMENT_DOCUMENT = (
+    b'<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0" '
+    b'creationDate="2000-01-01T00:00:00Z"><EPCISBody>%s</EPCISBody></epcis:EPCISDocument>'
+)
+
+
+def _event_list(root: XmlElement, version: int) -> tuple[XmlElement | None, list[XmlElement]]:
+    """The document's EventList and its events (1.2: out of EventList extension wrappers)."""
+    if version == 1:
+        from traceseal.epcis.xml12 import event_list
+
+        return event_list(root)
+    body = next((part for part in root if part.tag == "EPCISBody"), None)
+    events = None if body is None else next((p for p in body if p.tag == "EventList"), None)
+    return events, [] if events is None else list(events)
+
+
+def convert_fragment(
+    fragment: bytes, namespaces: dict[str, str], version: int
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Check and convert the events of a :meth:`XmlDocument.split` piece.
+
+    Returns the events and the prefixes then in use. ``namespaces`` are those the split
+    returned, so that namespaces the rest of the document used keep their prefixes. The
+    XSD has no constraint across events, so checking them in pieces refuses what checking
+    the document would. Errors name places inside the piece, not the document.
+    """
+    root = _parse(_FRAGMENT_DOCUMENT % fragment)
+    event_list = root[0][0]
+    if version == 1:
+        from traceseal.epcis.xml12 import repair, reshape_events
+
+        reshape_events(event_list, typed=_XSI_TYPED.search(fragment) is not None)
+        _validate(root, _NOTE_1_2, repair)
     else:
+        _validate(root, "")
+    converter = _Converter()
+    converter.seed(namespaces)
+    return converter._events(event_list), converter.namespaces()
+
+
+def read_tree(data: bytes) -> XmlDocument:
+    """Parse ``data`` into an :class:`XmlDocument`, refusing what is no EPCIS document."""
+    root = _parse(data)
+    if root.tag not in (f"{{{EPCIS2_NS}}}EPCISDocument", f"{{{EPCIS1_NS}}}EPCISDocument"):
         raise refuse(_root_problem(root.tag), root)
-    return XmlDocument(root)
+    return XmlDocument(root, data)
 
 
 def _parse(data: bytes) -> XmlElement:

@@ -139,6 +139,24 @@ def reshape(root: XmlElement, *, typed: bool = True) -> list[tuple[XmlElement, X
     return set_aside
 
 
+def event_list(root: XmlElement) -> tuple[XmlElement | None, list[XmlElement]]:
+    """A 1.2 document's EventList and its events, out of any ``extension`` wrappers."""
+    for part in root:
+        if _recased(part) == "EPCISBody":
+            for child in part:
+                if _recased(child) == "EventList":
+                    return child, _events_in(child)
+    return None, []
+
+
+def reshape_events(events: XmlElement, *, typed: bool = True) -> None:
+    """:func:`reshape` for an EventList of 1.2 events on its own (see xml.convert_fragment)."""
+    if typed:
+        for node in events.xpath(".//*[@xsi:type]", namespaces={"xsi": XSI[1:-1]}):
+            del node.attrib[_XSI_TYPE]
+    _reshape_event_list(events)
+
+
 def _reshape_event_list(event_list: XmlElement) -> None:
     events = list(_events_in(event_list))
     # Moving the events up detaches the emptied extension wrappers; the order is kept.
