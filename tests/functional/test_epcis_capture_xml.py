@@ -14,11 +14,11 @@ from tests.functional.test_epcis_capture import capture, counts, query
 from traceseal.epcis.errors import ValidationException
 from traceseal.epcis.hashing import document_context, event_hash
 from traceseal.epcis.models import CaptureJob
-from traceseal.epcis.pipeline import CHUNK_EVENTS, PARALLEL_FROM
+from traceseal.epcis.pipeline import CHUNK_EVENTS
 from traceseal.epcis.xml import XmlDocument, convert_fragment, read_document, read_tree
 
 URN = "urn:epc:id:sgtin:9506000.013435.{}"
-COUNT = PARALLEL_FROM + CHUNK_EVENTS + 10  # three chunks or more
+COUNT = 3 * CHUNK_EVENTS  # several chunks, of CHUNK_EVENTS or fewer events
 DEFAULT_NS = "https://ns.example.com/default/"
 OTHER_NS = "https://ns.example.com/other/"
 

@@ -43,11 +43,16 @@ from traceseal.epcis.writer import Writer, store
 from traceseal.epcis.xml import CONTEXT_URL, XmlDocument, convert_fragment
 from traceseal.orgs.models import Organization
 
-#: Events per chunk handed to a worker: big enough that pickling is a small share, small
-#: enough that the writer starts early and the last chunk does not keep everyone waiting.
+#: Most events per chunk handed to a worker. Chunks are smaller for smaller documents
+#: (chunk_size): the writer starts once the first chunk is ready and finishes alone after
+#: the last, so neither should be long; and each chunk costs a round trip.
 CHUNK_EVENTS = 2_000
+MIN_CHUNK_EVENTS = 250
 #: Documents below this are prepared in the calling thread.
-PARALLEL_FROM = 2 * CHUNK_EVENTS
+PARALLEL_FROM = 2 * MIN_CHUNK_EVENTS
+#: How much less CPU a worker gets than the request threads when both want it. The writer
+#: is the one thread that cannot be spread over cores, so it should not wait for a core.
+WORKER_NICENESS = 5
 
 
 class Workers:
@@ -71,8 +76,14 @@ class Workers:
                     if "forkserver" in multiprocessing.get_all_start_methods()
                     else "spawn"
                 )
-                self._pool = ProcessPoolExecutor(self._processes, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    self._processes, mp_context=context, initializer=_lower_priority
+                )
             return self._pool
+
+    @property
+    def processes(self) -> int:
+        return self._processes
 
     def warm(self) -> None:
         """Start every worker and have it import what it needs, before the first capture."""
@@ -85,6 +96,16 @@ class Workers:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
+
+
+def chunk_size(event_count: int, processes: int) -> int:
+    """Events per chunk: about four chunks per worker, within the bounds above."""
+    wanted = -(-event_count // (4 * processes))
+    return max(MIN_CHUNK_EVENTS, min(CHUNK_EVENTS, wanted))
+
+
+def _lower_priority() -> None:
+    os.nice(WORKER_NICENESS)
 
 
 def _ready() -> int:
@@ -130,9 +151,10 @@ def capture(
     # Events travel to the workers as JSON: orjson writes and reads it several times faster
     # than pickle handles the same dicts, and the writing happens in this, the writer's,
     # process.
+    size = chunk_size(len(events), workers.processes)
     tasks = [
         (_prepare_serialized, ready_plan, orjson.dumps(events[start : start + size]), start)
-        for start, size in _chunks(len(events))
+        for start in range(0, len(events), size)
     ]
     return _store_chunks(factory, org, ready_plan, len(events), workers, tasks)
 
@@ -149,7 +171,7 @@ def _capture_xml(
 ) -> CaptureJob:
     """A large XML document: its events are converted from XML where they are prepared."""
     check_event_count(len(document), max_events)
-    shell, namespaces, fragments = document.split(CHUNK_EVENTS)
+    shell, namespaces, fragments = document.split(chunk_size(len(document), workers.processes))
     ready_plan, _ = plan(
         shell, source_format=source_format, max_events=max_events, now=now, dialect=dialect
     )
@@ -158,10 +180,6 @@ def _capture_xml(
         for start, fragment in fragments
     ]
     return _store_chunks(factory, org, ready_plan, len(document), workers, tasks, namespaces)
-
-
-def _chunks(count: int) -> list[tuple[int, int]]:
-    return [(start, CHUNK_EVENTS) for start in range(0, count, CHUNK_EVENTS)]
 
 
 def _store_chunks(
