@@ -15,7 +15,8 @@ from traceseal.epcis.errors import ValidationException
 from traceseal.epcis.hashing import document_context, event_hash
 from traceseal.epcis.models import CaptureJob
 from traceseal.epcis.pipeline import CHUNK_EVENTS
-from traceseal.epcis.xml import XmlDocument, convert_fragment, read_document, read_tree
+from traceseal.epcis.xml import read_document
+from traceseal.epcis.xmlsplit import XmlDocument, convert_fragment
 
 URN = "urn:epc:id:sgtin:9506000.013435.{}"
 COUNT = 3 * CHUNK_EVENTS  # several chunks, of CHUNK_EVENTS or fewer events
@@ -75,8 +76,7 @@ def stored_events(platform: Platform, tenant: Tenant) -> list[dict[str, Any]]:
 def test_fragments_convert_to_the_events_of_the_whole_document() -> None:
     data = xml_document(events_with_extensions(conflict=False))
     whole = read_document(data)
-    tree = read_tree(data)
-    assert isinstance(tree, XmlDocument)
+    tree = XmlDocument(data)
     assert len(tree) == COUNT
     shell, namespaces, fragments = tree.split(CHUNK_EVENTS)
     assert shell["epcisBody"]["eventList"] == []
@@ -217,7 +217,7 @@ def test_a_large_xml_1_2_document_is_stored_as_its_whole_conversion(
     events[5] = QUANTITY_EVENT
     events[CHUNK_EVENTS + 5] = TRANSFORMATION_EVENT
     data = xml_1_2_document(events)
-    tree = read_tree(data)
+    tree = XmlDocument(data)
     assert tree.version == 1
     assert len(tree) == COUNT
     whole = read_document(data)

@@ -30,7 +30,7 @@ from traceseal.epcis.hashing import document_context, event_hash
 from traceseal.epcis.identifiers import digital_link, location_key
 from traceseal.epcis.models import EpcRole
 from traceseal.epcis.validation import validate_document, validate_events
-from traceseal.epcis.xml import XmlDocument, read_tree
+from traceseal.epcis.xmlsplit import XmlDocument
 from traceseal.errors import Forbidden
 from traceseal.ledger import service as ledger
 from traceseal.merkle import leaf_hash
@@ -130,7 +130,9 @@ def read_body(data: bytes, content_type: str | None) -> tuple[dict[str, Any] | X
         )
     if is_xml:
         # 1.2 documents are worth telling apart in the job.
-        return read_tree(data), "xml-1.2" if b"urn:epcglobal:epcis:xsd:1" in data[:4096] else "xml"
+        return XmlDocument(data), "xml-1.2" if b"urn:epcglobal:epcis:xsd:1" in data[
+            :4096
+        ] else "xml"
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:

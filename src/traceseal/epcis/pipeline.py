@@ -36,11 +36,12 @@ from traceseal.epcis.capture import (
     prepare_events,
     require_capturer,
 )
-from traceseal.epcis.errors import ValidationException
+from traceseal.epcis.errors import EPCISException, ValidationException
 from traceseal.epcis.hashing import document_context
 from traceseal.epcis.models import CaptureJob
 from traceseal.epcis.writer import Writer, store
-from traceseal.epcis.xml import CONTEXT_URL, XmlDocument, convert_fragment
+from traceseal.epcis.xml import CONTEXT_URL
+from traceseal.epcis.xmlsplit import XmlDocument, convert_fragment
 from traceseal.orgs.models import Organization
 
 #: Most events per chunk handed to a worker. Chunks are smaller for smaller documents
@@ -133,11 +134,14 @@ def capture(
     # Workers put times in the form this engine's driver takes.
     dialect = factory.kw["bind"].dialect.name
     if isinstance(document, XmlDocument):
-        if workers is not None and len(document) >= PARALLEL_FROM:
+        if workers is not None:
+            args = (factory, org, document, source_format, max_events, now, dialect, workers)
             try:
-                return _capture_xml(
-                    factory, org, document, source_format, max_events, now, dialect, workers
-                )
+                if document.is_2_0:
+                    if document.estimated_events() >= PARALLEL_FROM:
+                        return _capture_xml_stream(*args)
+                elif len(document) >= PARALLEL_FROM:
+                    return _capture_xml(*args)
             except _Reconvert:
                 pass  # converted here instead, which names the problem's place, if any
         document = document.convert()
@@ -152,11 +156,14 @@ def capture(
     # than pickle handles the same dicts, and the writing happens in this, the writer's,
     # process.
     size = chunk_size(len(events), workers.processes)
-    tasks = [
-        (_prepare_serialized, ready_plan, orjson.dumps(events[start : start + size]), start)
+    pool = workers.pool()
+    futures = [
+        pool.submit(
+            _prepare_serialized, ready_plan, orjson.dumps(events[start : start + size]), start
+        )
         for start in range(0, len(events), size)
     ]
-    return _store_chunks(factory, org, ready_plan, len(events), workers, tasks)
+    return _store_chunks(factory, org, ready_plan, len(events), futures)
 
 
 def _capture_xml(
@@ -169,17 +176,71 @@ def _capture_xml(
     dialect: str,
     workers: Workers,
 ) -> CaptureJob:
-    """A large XML document: its events are converted from XML where they are prepared."""
-    check_event_count(len(document), max_events)
-    shell, namespaces, fragments = document.split(chunk_size(len(document), workers.processes))
+    """A large EPCIS 1.2 document: its events are checked and converted from XML where they
+    are prepared (xmlsplit.py)."""
+    count = len(document)
+    check_event_count(count, max_events)
+    shell, namespaces, fragments = document.split(chunk_size(count, workers.processes))
     ready_plan, _ = plan(
         shell, source_format=source_format, max_events=max_events, now=now, dialect=dialect
     )
-    tasks = [
-        (_prepare_fragment, ready_plan, namespaces, document.version, fragment, start)
+    pool = workers.pool()
+    futures = [
+        pool.submit(_prepare_fragment, ready_plan, namespaces, document.version, fragment, start)
         for start, fragment in fragments
     ]
-    return _store_chunks(factory, org, ready_plan, len(document), workers, tasks, namespaces)
+    return _store_chunks(factory, org, ready_plan, count, futures, namespaces)
+
+
+def _capture_xml_stream(
+    factory: sessionmaker[Session],
+    org: Organization,
+    document: XmlDocument,
+    source_format: str,
+    max_events: int,
+    now: datetime,
+    dialect: str,
+    workers: Workers,
+) -> CaptureJob:
+    """A large EPCIS 2.0 document: each chunk of events goes to a worker as soon as it is
+    parsed (xmlsplit.py); the rest of the document is checked once it has all been read.
+
+    The workers start from no prefixes (the rest of the document is converted last) and
+    from a plan for a document with the standard context only; the document's own members
+    are checked against the plan's rules once read. Every refusal is left to converting the
+    document whole (_Reconvert).
+    """
+    size = chunk_size(document.estimated_events(), workers.processes)
+    stream = document.stream(size, max_events)
+    ready_plan, _ = plan(
+        {
+            "@context": [CONTEXT_URL],
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": now.isoformat(),
+            "epcisBody": {"eventList": []},
+        },
+        source_format=source_format,
+        max_events=max_events,
+        now=now,
+        dialect=dialect,
+    )
+    pool = workers.pool()
+    futures: list[Future[Chunk]] = []
+    try:
+        for start, fragment in stream:
+            futures.append(pool.submit(_prepare_fragment, ready_plan, {}, 2, fragment, start))
+        shell, namespaces = stream.shell()
+        plan(shell, source_format=source_format, max_events=max_events, now=now, dialect=dialect)
+    except EPCISException:
+        for future in futures:
+            future.cancel()
+        raise _Reconvert from None
+    if not futures:
+        raise _Reconvert  # no events: nothing to gain
+    return _store_chunks(
+        factory, org, ready_plan, stream.count, futures, namespaces, merge_all=True
+    )
 
 
 def _store_chunks(
@@ -187,19 +248,18 @@ def _store_chunks(
     org: Organization,
     ready_plan: Plan,
     event_count: int,
-    workers: Workers,
-    tasks: list[tuple[Any, ...]],
+    futures: list[Future[Chunk]],
     namespaces: dict[str, str] | None = None,
+    *,
+    merge_all: bool = False,
 ) -> CaptureJob:
-    """Have the workers run ``tasks`` (each making a Chunk) and store the chunks in order.
+    """Store the chunks the workers make, in document order, in one transaction.
 
-    For XML converted in the workers, ``namespaces`` are the prefixes the document's own
-    members use; each chunk may add prefixes for its events' extensions, and the job's
-    context gets them all. Two chunks giving one prefix to different namespaces (possible
-    only for namespaces declared without a prefix) undo the whole attempt (_Reconvert).
+    For XML converted in the workers, ``namespaces`` are the prefixes the rest of the
+    document uses; each chunk may add prefixes for its events' extensions, and the job's
+    context gets them all. Two chunks giving one prefix to different namespaces, or one
+    namespace to different prefixes, undo the whole attempt (_Reconvert).
     """
-    pool = workers.pool()
-    futures: list[Future[Chunk]] = [pool.submit(*task) for task in tasks]
     merged = dict(namespaces or {})
     try:
         # The first chunk is awaited before the write transaction opens, so the write lock
@@ -212,7 +272,7 @@ def _store_chunks(
                 if chunk.namespaces is not None:
                     _merge(merged, chunk.namespaces)
                 writer.add(chunk)
-            if namespaces is not None and merged != namespaces:
+            if namespaces is not None and (merge_all or merged != namespaces):
                 writer.job.context = job_context([CONTEXT_URL, merged])
             return writer.finish()
     finally:

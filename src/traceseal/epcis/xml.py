@@ -56,10 +56,12 @@ __all__ = [
     "CONTEXT_URL",
     "EPCIS1_NS",
     "EPCIS2_NS",
-    "XmlDocument",
-    "convert_fragment",
+    "check",
+    "convert",
+    "convert_events",
+    "parse",
     "read_document",
-    "read_tree",
+    "validate",
 ]
 
 CONTEXT_URL = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -93,133 +95,56 @@ def read_document(data: bytes) -> dict[str, Any]:
 
     Raises ``ValidationException`` naming the line and, when known, the event index and field.
     """
-    return read_tree(data).convert()
+    return _Converter().document(check(parse(data), data))
 
 
-class XmlDocument:
-    """An EPCIS XML document, parsed; checked and converted by :meth:`convert` or :meth:`split`.
+def parse(data: bytes) -> XmlElement:
+    """Parse an EPCIS XML document (2.0 or 1.2), refusing what is none; nothing checked yet."""
+    root = _parse(data)
+    if root.tag not in (f"{{{EPCIS2_NS}}}EPCISDocument", f"{{{EPCIS1_NS}}}EPCISDocument"):
+        raise refuse(_root_problem(root.tag), root)
+    return root
 
-    A large document is split (pipeline.py): this process holds the document without its
-    events to the XSD and converts it, and worker processes check and convert the events,
-    chunk by chunk (:func:`convert_fragment`), where they also prepare them. A refusal found
-    that way names places inside a chunk, so the caller then converts the whole document,
-    which refuses it with the line and event in the document.
-    """
 
-    def __init__(self, root: XmlElement, data: bytes) -> None:
-        self._root = root
-        self._data = data
-        self.version = 1 if root.tag == f"{{{EPCIS1_NS}}}EPCISDocument" else 2
-        self._event_list, self._events = _event_list(root, self.version)
-        self._split = False
+def version(root: XmlElement) -> int:
+    return 1 if root.tag == f"{{{EPCIS1_NS}}}EPCISDocument" else 2
 
-    def __len__(self) -> int:
-        return len(self._events)
 
-    def convert(self) -> dict[str, Any]:
-        """The whole JSON-LD document; raises ``ValidationException`` for the first offence."""
-        root = _parse(self._data) if self._split else self._root
-        return _Converter().document(self._check(root))
-
-    def split(self, size: int) -> tuple[dict[str, Any], dict[str, str], list[tuple[int, bytes]]]:
-        """Check and convert the document without its events; hand the events out as XML.
-
-        Returns the JSON-LD document with an empty event list, the prefixes its conversion
-        chose (prefix -> namespace), which the conversion of the events must start from, and
-        ``(position of the first event, EventList of up to size events)`` pieces in order.
-        Each event is written with every namespace declaration in scope where it stood.
-        """
-        events = self._events
-        fragments = [
-            (
-                start,
-                b"".join(
-                    [
-                        b"<EventList>",
-                        *[etree.tostring(e, with_tail=False) for e in events[start : start + size]],
-                        b"</EventList>",
-                    ]
-                ),
-            )
-            for start in range(0, len(events), size)
-        ]
-        self._split = True
-        if self._event_list is not None:
-            self._event_list[:] = []
-        try:
-            shell = self._check(self._root)
-        except ValidationException:
-            self.convert()  # so that the refusal is the one the whole document gets
-            raise
-        converter = _Converter()
-        return converter.document(shell), converter.namespaces(), fragments
-
-    def _check(self, root: XmlElement) -> XmlElement:
-        """Hold ``root`` to the 2.0 XSD, a 1.2 document reshaped first; return it."""
-        if self.version == 2:
-            _validate(root, "")
-            return root
-        # Imported here: xml12 builds on this module, and 1.2 is the rare path.
-        from traceseal.epcis.xml12 import repair, reshape
-
-        # Extension elements of a 1.2 header have no place in the 2.0 XSD; they are set
-        # aside while the rest is validated and carried in epcisHeader all the same.
-        set_aside = reshape(root, typed=_XSI_TYPED.search(self._data) is not None)
-        _validate(root, _NOTE_1_2, repair)
-        for parent, element in set_aside:
-            parent.append(element)
+def check(root: XmlElement, data: bytes) -> XmlElement:
+    """Hold a parsed document to the 2.0 XSD, a 1.2 document reshaped first; return it."""
+    if version(root) == 2:
+        validate(root)
         return root
+    # Imported here: xml12 builds on this module, and 1.2 is the rare path.
+    from traceseal.epcis.xml12 import repair, reshape
+
+    # Extension elements of a 1.2 header have no place in the 2.0 XSD; they are set aside
+    # while the rest is validated and carried in epcisHeader all the same.
+    set_aside = reshape(root, typed=XSI_TYPED.search(data) is not None)
+    validate(root, NOTE_1_2, repair)
+    for parent, element in set_aside:
+        parent.append(element)
+    return root
 
 
-_NOTE_1_2 = " (after mapping the EPCIS 1.2 document to 2.0)"
-#: A document around a fragment's events, for the XSD; its own members are not kept.
-_FRAGMENT_DOCUMENT = (
-    b'<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0" '
-    b'creationDate="2000-01-01T00:00:00Z"><EPCISBody>%s</EPCISBody></epcis:EPCISDocument>'
-)
+def convert(root: XmlElement, *, events: bool = True) -> tuple[dict[str, Any], dict[str, str]]:
+    """The JSON-LD document for a checked root (without its events when ``events`` is
+    false), and the prefixes its conversion chose: prefix -> namespace."""
+    converter = _Converter()
+    return converter.document(root, events=events), converter.namespaces()
 
 
-def _event_list(root: XmlElement, version: int) -> tuple[XmlElement | None, list[XmlElement]]:
-    """The document's EventList and its events (1.2: out of EventList extension wrappers)."""
-    if version == 1:
-        from traceseal.epcis.xml12 import event_list
-
-        return event_list(root)
-    body = next((part for part in root if part.tag == "EPCISBody"), None)
-    events = None if body is None else next((p for p in body if p.tag == "EventList"), None)
-    return events, [] if events is None else list(events)
-
-
-def convert_fragment(
-    fragment: bytes, namespaces: dict[str, str], version: int
+def convert_events(
+    event_list: XmlElement, namespaces: dict[str, str]
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Check and convert the events of a :meth:`XmlDocument.split` piece.
-
-    Returns the events and the prefixes then in use. ``namespaces`` are those the split
-    returned, so that namespaces the rest of the document used keep their prefixes. The
-    XSD has no constraint across events, so checking them in pieces refuses what checking
-    the document would. Errors name places inside the piece, not the document.
-    """
-    root = _parse(_FRAGMENT_DOCUMENT % fragment)
-    event_list = root[0][0]
-    if version == 1:
-        from traceseal.epcis.xml12 import repair, reshape_events
-
-        reshape_events(event_list, typed=_XSI_TYPED.search(fragment) is not None)
-        _validate(root, _NOTE_1_2, repair)
-    else:
-        _validate(root, "")
+    """The events of a checked EventList, converting from the prefixes in ``namespaces``
+    (prefix -> namespace) on; and the prefixes then in use."""
     converter = _Converter()
     converter.seed(namespaces)
     return converter._events(event_list), converter.namespaces()
 
 
-def read_tree(data: bytes) -> XmlDocument:
-    """Parse ``data`` into an :class:`XmlDocument`, refusing what is no EPCIS document."""
-    root = _parse(data)
-    if root.tag not in (f"{{{EPCIS2_NS}}}EPCISDocument", f"{{{EPCIS1_NS}}}EPCISDocument"):
-        raise refuse(_root_problem(root.tag), root)
-    return XmlDocument(root, data)
+NOTE_1_2 = " (after mapping the EPCIS 1.2 document to 2.0)"
 
 
 def _parse(data: bytes) -> XmlElement:
@@ -233,6 +158,16 @@ def _parse(data: bytes) -> XmlElement:
         root: XmlElement = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         raise ValidationException(f"The document is not well-formed XML: {exc.msg}") from None
+    refuse_dtd(root)
+    return root
+
+
+#: Parse a piece of XML this package wrote (xmlsplit): with the same protections.
+parse_fragment = _parse
+
+
+def refuse_dtd(root: XmlElement) -> None:
+    """Refuse a document that declares entities or an external DTD."""
     info = etree.ElementTree(root).docinfo
     dtd = info.internalDTD
     if info.system_url or info.public_id or (dtd is not None and any(dtd.iterentities())):
@@ -240,7 +175,6 @@ def _parse(data: bytes) -> XmlElement:
             "The document declares a DTD with entities or an external DTD; EPCIS documents "
             "need neither, and they are refused to rule out entity expansion and XXE."
         )
-    return root
 
 
 def _root_problem(tag: str) -> str:
@@ -278,13 +212,13 @@ def _schema() -> Any:
 
 
 # Any attribute named type in some prefix; a cheap over-approximation of "uses xsi:type".
-_XSI_TYPED = re.compile(rb":type\s*=")
+XSI_TYPED = re.compile(rb":type\s*=")
 _MISSING_ONE = re.compile(r"Missing child element\(s\)\. Expected is \( ?(\w+) ?\)")
 _ATTRIBUTE = re.compile(r"attribute '(?:\{[^}]*\})?([^']+)'")
 
 
-def _validate(
-    root: XmlElement, note: str, repair: Callable[[XmlElement], bool] | None = None
+def validate(
+    root: XmlElement, note: str = "", repair: Callable[[XmlElement], bool] | None = None
 ) -> None:
     """Hold ``root`` to the 2.0 XSD, refusing it with the first problem the XSD names.
 
