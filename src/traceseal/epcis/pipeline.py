@@ -18,7 +18,7 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -135,13 +135,13 @@ def capture(
     dialect = factory.kw["bind"].dialect.name
     if isinstance(document, XmlDocument):
         if workers is not None:
-            args = (factory, org, document, source_format, max_events, now, dialect, workers)
+            request = _Request(factory, org, source_format, max_events, now, dialect, workers)
             try:
                 if document.is_2_0:
                     if document.estimated_events() >= PARALLEL_FROM:
-                        return _capture_xml_stream(*args)
+                        return _capture_xml_stream(request, document)
                 elif len(document) >= PARALLEL_FROM:
-                    return _capture_xml(*args)
+                    return _capture_xml(request, document)
             except _Reconvert:
                 pass  # converted here instead, which names the problem's place, if any
         document = document.convert()
@@ -166,42 +166,44 @@ def capture(
     return _store_chunks(factory, org, ready_plan, len(events), futures)
 
 
-def _capture_xml(
-    factory: sessionmaker[Session],
-    org: Organization,
-    document: XmlDocument,
-    source_format: str,
-    max_events: int,
-    now: datetime,
-    dialect: str,
-    workers: Workers,
-) -> CaptureJob:
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What a capture of an XML document in pieces needs besides the document."""
+
+    factory: sessionmaker[Session]
+    org: Organization
+    source_format: str
+    max_events: int
+    now: datetime
+    dialect: str
+    workers: Workers
+
+    def plan(self, document: dict[str, Any]) -> Plan:
+        return plan(
+            document,
+            source_format=self.source_format,
+            max_events=self.max_events,
+            now=self.now,
+            dialect=self.dialect,
+        )[0]
+
+
+def _capture_xml(request: _Request, document: XmlDocument) -> CaptureJob:
     """A large EPCIS 1.2 document: its events are checked and converted from XML where they
     are prepared (xmlsplit.py)."""
     count = len(document)
-    check_event_count(count, max_events)
-    shell, namespaces, fragments = document.split(chunk_size(count, workers.processes))
-    ready_plan, _ = plan(
-        shell, source_format=source_format, max_events=max_events, now=now, dialect=dialect
-    )
-    pool = workers.pool()
+    check_event_count(count, request.max_events)
+    shell, namespaces, fragments = document.split(chunk_size(count, request.workers.processes))
+    ready_plan = request.plan(shell)
+    pool = request.workers.pool()
     futures = [
         pool.submit(_prepare_fragment, ready_plan, namespaces, document.version, fragment, start)
         for start, fragment in fragments
     ]
-    return _store_chunks(factory, org, ready_plan, count, futures, namespaces)
+    return _store_chunks(request.factory, request.org, ready_plan, count, futures, namespaces)
 
 
-def _capture_xml_stream(
-    factory: sessionmaker[Session],
-    org: Organization,
-    document: XmlDocument,
-    source_format: str,
-    max_events: int,
-    now: datetime,
-    dialect: str,
-    workers: Workers,
-) -> CaptureJob:
+def _capture_xml_stream(request: _Request, document: XmlDocument) -> CaptureJob:
     """A large EPCIS 2.0 document: each chunk of events goes to a worker as soon as it is
     parsed (xmlsplit.py); the rest of the document is checked once it has all been read.
 
@@ -210,28 +212,24 @@ def _capture_xml_stream(
     are checked against the plan's rules once read. Every refusal is left to converting the
     document whole (_Reconvert).
     """
-    size = chunk_size(document.estimated_events(), workers.processes)
-    stream = document.stream(size, max_events)
-    ready_plan, _ = plan(
+    size = chunk_size(document.estimated_events(), request.workers.processes)
+    stream = document.stream(size, request.max_events)
+    ready_plan = request.plan(
         {
             "@context": [CONTEXT_URL],
             "type": "EPCISDocument",
             "schemaVersion": "2.0",
-            "creationDate": now.isoformat(),
+            "creationDate": request.now.isoformat(),
             "epcisBody": {"eventList": []},
-        },
-        source_format=source_format,
-        max_events=max_events,
-        now=now,
-        dialect=dialect,
+        }
     )
-    pool = workers.pool()
+    pool = request.workers.pool()
     futures: list[Future[Chunk]] = []
     try:
         for start, fragment in stream:
             futures.append(pool.submit(_prepare_fragment, ready_plan, {}, 2, fragment, start))
         shell, namespaces = stream.shell()
-        plan(shell, source_format=source_format, max_events=max_events, now=now, dialect=dialect)
+        request.plan(shell)  # the checks of the document's own members
     except EPCISException:
         for future in futures:
             future.cancel()
@@ -239,7 +237,7 @@ def _capture_xml_stream(
     if not futures:
         raise _Reconvert  # no events: nothing to gain
     return _store_chunks(
-        factory, org, ready_plan, stream.count, futures, namespaces, merge_all=True
+        request.factory, request.org, ready_plan, stream.count, futures, namespaces, merge_all=True
     )
 
 
