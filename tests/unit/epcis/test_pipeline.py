@@ -14,4 +14,4 @@ def test_chunks_are_about_four_per_worker_within_bounds() -> None:
 
 
 def test_a_document_at_the_threshold_makes_more_than_one_chunk() -> None:
-    assert PARALLEL_FROM > chunk_size(PARALLEL_FROM, 1)
+    assert chunk_size(PARALLEL_FROM, 1) < PARALLEL_FROM
