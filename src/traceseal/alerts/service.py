@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from traceseal.alerts.models import Alert, Severity
+from traceseal.alerts.models import Alert, Delivery, DeliveryState, Severity, Webhook
 from traceseal.db import Executor, dialect_insert, utcnow
 from traceseal.errors import NotFound
 from traceseal.orgs.models import Organization, Role
@@ -27,8 +28,16 @@ def raise_alert(
     details: dict[str, Any] | None = None,
     organization_id: int | None = None,
     now: datetime | None = None,
-) -> bool:
-    """Store an alert unless one with ``dedupe_key`` exists; True if this call stored it."""
+    region: str | None = None,
+    distributor_id: int | None = None,
+    code: str | None = None,
+) -> int | None:
+    """Store an alert unless one with ``dedupe_key`` exists; its id if this call stored it.
+
+    If the organisation has a webhook, the delivery is queued in the same statement batch
+    (the outbox): the alert and its delivery commit together or not at all.
+    """
+    now = now or utcnow()
     statement = (
         dialect_insert(session, Alert)
         .values(
@@ -38,11 +47,33 @@ def raise_alert(
             details=details or {},
             dedupe_key=dedupe_key,
             organization_id=organization_id,
-            raised_at=now or utcnow(),
+            raised_at=now,
+            region=region,
+            distributor_id=distributor_id,
+            code=code,
         )
         .on_conflict_do_nothing(index_elements=[Alert.dedupe_key])
+        .returning(Alert.id)
     )
-    return bool(session.execute(statement).rowcount)
+    alert_id = session.execute(statement).scalar()
+    if alert_id is None or organization_id is None:
+        return alert_id
+    hooked = session.execute(
+        select(Webhook.organization_id).where(Webhook.organization_id == organization_id)
+    ).first()
+    if hooked is not None:
+        session.execute(
+            insert(Delivery).values(
+                organization_id=organization_id,
+                alert_id=alert_id,
+                idempotency_key=secrets.token_hex(16),
+                state=DeliveryState.PENDING.value,
+                attempts=0,
+                next_attempt_at=now,
+                last_error="",
+            )
+        )
+    return int(alert_id)
 
 
 def _visible(viewer: Organization) -> Any:
