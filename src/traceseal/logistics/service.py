@@ -277,7 +277,7 @@ def gln_of(identifier: str | None) -> str | None:
     """The GLN of a location or party identifier (SGLN/PGLN URN or Digital Link), or None.
 
     >>> gln_of("urn:epc:id:sgln:9506000.00002.0")
-    '9506000000029'
+    '9506000000022'
     """
     if not identifier:
         return None
