@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import Platform, Tenant
 from tests.functional.conftest import GTIN, LOT, issue
@@ -187,9 +191,6 @@ def test_ranges_and_batches_assigned_without_events_set_the_territory(
         "/api/v1/code-runs", json={"product": GTIN, "count": 6}, headers=acme.auth
     ).json()["run"]
     platform.client.post(f"/api/v1/code-runs/{run}/activate", json={"lot": LOT}, headers=acme.auth)
-    import csv
-    import io
-
     listing = platform.client.get(f"/api/v1/code-runs/{run}/codes.csv", headers=acme.auth)
     codes = [row["code"] for row in csv.DictReader(io.StringIO(listing.text))]
     # The whole lot to the north, then positions 1-3 of the run to the east: newest wins
@@ -269,8 +270,6 @@ def test_a_scan_placed_by_coordinates_is_recorded_with_its_source_and_precision(
         "/api/v1/verify", json={"code": code, "lat": 22.54, "lon": 113.93}
     ).json()
     assert response["first_scan"]["region"] == "440305"
-    from sqlalchemy import text
-
     with platform.app.state.engine.connect() as connection:
         row = connection.execute(
             text("SELECT region, region_source, region_precision FROM scans")
