@@ -34,7 +34,13 @@ def _far(a: _Coords, b: _Coords) -> bool:
 def build(codes: Path, coords_csv: Path) -> list[tuple[str, ...]]:
     provinces = {r["code"]: r["name"] for r in _read(codes / "provinces.csv")}
     cities = {r["code"]: (r["name"], r["provinceCode"]) for r in _read(codes / "cities.csv")}
-    areas = [(r["code"], r["name"], r["cityCode"]) for r in _read(codes / "areas.csv")]
+    # Cities without districts (Dongguan, Zhongshan, Danzhou) list themselves as their own
+    # district under the city's code: one row, the city's, is enough.
+    areas = [
+        (r["code"], r["name"], r["cityCode"])
+        for r in _read(codes / "areas.csv")
+        if r["code"] != r["cityCode"] + "00"
+    ]
 
     exact: dict[tuple[str, str, str], _Coords] = {}
     by_province: dict[tuple[str, str], list[_Coords]] = defaultdict(list)

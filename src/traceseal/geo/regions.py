@@ -106,8 +106,9 @@ class RegionTable:
 
     def __init__(self, regions: list[Region]) -> None:
         self.by_code = {region.code: region for region in regions}
-        # Districts, plus the province-level divisions that have no districts in the table.
-        leaves = [r for r in regions if r.level == 3 or r.code in ("710000", "810000", "820000")]
+        # Districts, and the cities and provinces with none under them (Dongguan; Hong Kong).
+        parents = {r.parent for r in regions}
+        leaves = [r for r in regions if r.code not in parents]
         self._leaf_codes = [r.code for r in leaves]
         lat = np.radians([r.lat for r in leaves])
         lon = np.radians([r.lon for r in leaves])
@@ -163,7 +164,7 @@ class RegionTable:
         if region is None:
             return code
         chain = [region]
-        while chain[-1].parent and chain[-1].parent in self.by_code:
+        while chain[-1].parent in self.by_code and len(chain) < 3:
             chain.append(self.by_code[chain[-1].parent])
         chain.reverse()
         if lang == "zh-CN":
