@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, select
 from traceseal.alerts.models import Severity
 from traceseal.alerts.service import raise_alert
 from traceseal.config import Settings
-from traceseal.db import Prepared, db_time, dialect_insert, py_time
+from traceseal.db import Prepared, db_time, py_time
 from traceseal.epcis.trace import Trace
 from traceseal.geo.regions import level_of, table
 from traceseal.logistics.service import Custody, expected_custody
@@ -88,13 +88,29 @@ def _remember(dialect: str) -> Prepared:
 _REMEMBER = {name: _remember(name) for name in ("sqlite", "postgresql")}
 
 
+def _window(dialect: str) -> Prepared:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    upsert = insert(RateWindow).values(
+        key=bindparam("key"), window_start=bindparam("start"), count=1
+    )
+    return Prepared(
+        upsert.on_conflict_do_update(
+            index_elements=[RateWindow.key, RateWindow.window_start],
+            set_={"count": RateWindow.count + 1},
+        ).returning(RateWindow.count)
+    )
+
+
+_WINDOW = {name: _window(name) for name in ("sqlite", "postgresql")}
+
+
 def _bump_window(connection: Connection, key: str, start: int) -> int:
-    upsert = dialect_insert(connection, RateWindow).values(key=key, window_start=start, count=1)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[RateWindow.key, RateWindow.window_start],
-        set_={"count": RateWindow.count + 1},
-    ).returning(RateWindow.count)
-    return int(connection.execute(upsert).scalar_one())
+    """One first query counted in ``key``'s window (atomic upsert); the new count."""
+    params = {"key": key, "start": start}
+    return int(_WINDOW[connection.dialect.name].run(connection, params).fetchone()[0])
 
 
 class RiskEngine:
