@@ -18,6 +18,14 @@ def test_impossible_travel_makes_the_answer_suspicious_and_raises_one_clone_aler
     answer = scan(platform, code, "110105", device="b" * 20)
     assert answer["verdict"] == "suspicious"
     assert answer["reasons"] == ["impossible_travel"]
+    assert "不足以往返" in answer["message"]
+    english = platform.client.post(
+        "/api/v1/verify",
+        json={"code": code, "region": "440305"},
+        headers={"Accept-Language": "en"},
+    ).json()
+    assert english["verdict"] == "suspicious"
+    assert "too far apart" in english["message"]
     [alert] = alerts(platform, acme, kind="clone")
     assert alert["code"] == code
     assert alert["details"]["signals"] == ["impossible_travel"]
