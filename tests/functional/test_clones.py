@@ -93,5 +93,10 @@ def test_alerts_are_scoped_to_their_tenant_and_acknowledged_by_it(
     assert response.status_code == 200
     assert response.json()["acknowledged_at"] is not None
     assert alerts(platform, acme, unacknowledged="true") == []
+    # Acknowledged closes it: the copy seen again opens a new alert.
+    scan(platform, code, "440305", device="c" * 20)
+    reopened = alerts(platform, acme, unacknowledged="true")
+    assert [(a["kind"], a["code"]) for a in reopened] == [("clone", code)]
+    assert reopened[0]["id"] != alert["id"]
     summary = platform.client.get("/api/v1/alerts/summary", headers=other.auth).json()
     assert summary == {"by_region": [], "by_province": [], "by_distributor": []}

@@ -121,6 +121,9 @@ def acknowledge(session: Session, viewer: Organization, alert_id: int) -> Alert:
     if alert.acknowledged_at is None:
         alert.acknowledged_at = utcnow()
         alert.acknowledged_by_id = viewer.id
+        # Free the key: one *open* alert per key, so the same problem seen again after
+        # this acknowledgement is a new alert, not silence.
+        alert.dedupe_key = f"{alert.dedupe_key[:180]}@acknowledged:{alert.id}"
     return alert
 
 

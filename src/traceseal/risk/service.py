@@ -207,9 +207,18 @@ class RiskEngine:
                     "score": remembered.score,
                 },
             )
-        if finding.diverted and custody is not None:
+        # While a code's alert is open, raising it again is a no-op (its dedupe key); once
+        # acknowledged, the next scan that still shows the problem opens a new one.
+        policy = self.policy
+        remembered = finding.memory
+        if (
+            custody is not None
+            and finding.outside
+            and remembered.diversion >= policy.diversion_threshold
+            and remembered.score < policy.threshold
+        ):
             self._diversion_alert(connection, scan, custody, now)
-        if finding.cloned:
+        if finding.suspicious:
             self._clone_alert(connection, scan, finding, custody, now)
         return finding
 
