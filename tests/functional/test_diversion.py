@@ -6,9 +6,10 @@ import csv
 import io
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from tests.conftest import Platform, Tenant
+from tests.conftest import Platform, Tenant, add_batch, add_product
 from tests.functional.conftest import GTIN, LOT, issue
 from tests.functional.test_epcis_capture import capture
 from tests.functional.test_trace import doc, event
@@ -160,6 +161,9 @@ def test_a_scan_outside_the_territory_of_the_distributor_a_pallet_was_shipped_to
     assert "华南经销有限公司" in alert["summary"]
     assert codes[1] in alert["summary"]
 
+    # The distributor named sees it too; the brand's other distributors would not.
+    assert [a["id"] for a in alerts(platform, Tenant(0, "south", retailer_key))] == [alert["id"]]
+
     # Once per code: more scans of it add no alert.
     scan(platform, codes[1], "110105", device="f" * 20, key=retailer_key)
     assert len(alerts(platform, acme, kind="diversion")) == 1
@@ -283,3 +287,36 @@ def test_roles_other_than_brand_owners_cannot_register_distributors(platform: Pl
         "/api/v1/distributors", json={"name": "X"}, headers=regulator.auth
     )
     assert response.status_code == 403
+
+
+def test_a_scan_is_placed_by_the_client_address_table_when_it_says_nothing_else(
+    migrated, tmp_path
+) -> None:
+    table = tmp_path / "ip-regions.csv"
+    table.write_text("203.0.113.0/24,110000\n198.51.100.0/24,440300\n")
+    platform = Platform(migrated.replace(ip_regions_file=table))
+    try:
+        platform.client = TestClient(
+            platform.app, raise_server_exceptions=False, client=("203.0.113.7", 40000)
+        )
+        acme = platform.org("安盾消防科技有限公司")
+        add_product(platform, acme, GTIN)
+        add_batch(platform, acme, GTIN, LOT)
+        south = register(platform, acme, "华南经销有限公司", [], ["440000"])
+        platform.client.post(
+            f"/api/v1/distributors/{south['id']}/assignments",
+            json={"gtin": GTIN, "lot": LOT},
+            headers=acme.auth,
+        )
+        code = issue(platform, acme, 1)[0]
+        answer = scan(platform, code, "", device="a" * 20, key=south["api_key"])
+        assert answer["first_scan"]["region"] == "110000"
+        [alert] = alerts(platform, acme, kind="diversion")
+        assert alert["region"] == "110000"
+        with platform.app.state.engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT region, region_source, region_precision FROM scans")
+            ).one()
+        assert tuple(row) == ("110000", "ip", "province")
+    finally:
+        platform.close()
