@@ -12,7 +12,8 @@ as many scan-log rows).
    risk evaluation (custody, risk memory, signals) does all its reads and writes; queries
    alternate between a verifier with risk evaluation off and one with it on, and the two
    are printed side by side with the difference.
-2. Over HTTP: ``traceseal serve`` (one worker, as a user starts it) in its own process,
+2. Over HTTP: ``traceseal serve`` (one worker, as a user starts it; risk evaluation on,
+   then again off on other codes) in its own process,
    load from ``wrk`` in another: ``POST /api/v1/verify`` with distinct codes, and the same
    server's trivial ``GET /healthz``, same connections and duration, run back to back.
    Prints requests/s, p50/p99 latency (wrk's, at the client: an upper bound on the
@@ -37,7 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -259,20 +261,16 @@ def wrk(
     }
 
 
-def over_http(directory: Path, codes: list[str], seconds: float, connections: int) -> bool:
-    if shutil.which("wrk") is None:
-        print("over HTTP: skipped, wrk is not installed (Debian: apt-get install wrk)")
-        return True
-    codes_file = directory / "codes.txt"
-    codes_file.write_text("\n".join(codes) + "\n")
-    script = directory / "verify.lua"
-    script.write_text(WRK_SCRIPT)
+@contextmanager
+def serving(directory: Path, risk: str) -> Iterator[str]:
+    """``traceseal serve`` over the benchmark database; yields its base URL."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TRACESEAL_")},
         "TRACESEAL_DATA_DIR": str(directory),
         # wrk is one client address; the per-address flood limit would refuse it.
         "TRACESEAL_VERIFY_RATE_LIMIT": "0",
+        "TRACESEAL_RISK_EVALUATION": risk,
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "traceseal.cli.main", "serve", "--port", str(port)],
@@ -281,26 +279,49 @@ def over_http(directory: Path, codes: list[str], seconds: float, connections: in
         stderr=subprocess.DEVNULL,
     )
     try:
-        base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
                 with closing(socket.create_connection(("127.0.0.1", port), timeout=0.2)):
                     break
             except OSError:
                 time.sleep(0.1)
-        wrk(base + "/healthz", 2, connections, script)  # warm-up
-        health = wrk(base + "/healthz", seconds, connections, script)
-        verify = wrk(base + "/api/v1/verify", seconds, connections, script, codes_file)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def over_http(directory: Path, codes: list[str], seconds: float, connections: int) -> bool:
+    """The server with risk evaluation on (as deployed), then off, on separate codes."""
+    if shutil.which("wrk") is None:
+        print("over HTTP: skipped, wrk is not installed (Debian: apt-get install wrk)")
+        return True
+    script = directory / "verify.lua"
+    script.write_text(WRK_SCRIPT)
+    halves = {"1": codes[: len(codes) // 2], "0": codes[len(codes) // 2 :]}
+    results: dict[str, dict[str, float]] = {}
+    health: dict[str, float] = {}
+    for risk, part in halves.items():
+        codes_file = directory / f"codes-{risk}.txt"
+        codes_file.write_text("\n".join(part) + "\n")
+        with serving(directory, risk) as base:
+            if risk == "1":
+                wrk(base + "/healthz", 2, connections, script)  # warm-up
+                health = wrk(base + "/healthz", seconds, connections, script)
+            results[risk] = wrk(base + "/api/v1/verify", seconds, connections, script, codes_file)
+    verify = results["1"]
     ratio = verify["rps"] / health["rps"]
     print(f"over HTTP (uvicorn, 1 worker; wrk -t1 -c{connections} -d{seconds:.0f}s):")
-    print("                          throughput   server-side      at the client (wrk)")
-    print("                                       p50      p99      p50      p99")
-    for name, r in (("GET /healthz", health), ("POST /api/v1/verify", verify)):
+    print("                              throughput   server-side      at the client (wrk)")
+    print("                                           p50      p99      p50      p99")
+    rows = (
+        ("GET /healthz", health),
+        ("POST /api/v1/verify", verify),
+        ("  same, risk off", results["0"]),
+    )
+    for name, r in rows:
         print(
-            f"  {name:<20} {r['rps']:>8,.0f}/s {r['server_p50']:>6.2f} {r['server_p99']:>6.2f} ms "
+            f"  {name:<24} {r['rps']:>8,.0f}/s {r['server_p50']:>6.2f} {r['server_p99']:>6.2f} ms "
             f"{r['p50']:>6.2f} {r['p99']:>6.2f} ms  non-2xx {r['errors']:.0f}"
         )
     print(f"  verify / healthz throughput      {ratio:.0%}  (goal >= {GOAL_RATIO:.0%})")
