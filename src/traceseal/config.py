@@ -117,6 +117,57 @@ class Settings:
     epcis_max_per_page: int = _setting(
         1000, "Most events in one page of an EPCIS query; larger perPage values are capped."
     )
+    risk_evaluation: int = _setting(
+        1,
+        "1: every verification of an active code is checked for diversion and cloning "
+        "(docs/logistics.md); 0: off (bench/verify.py compares the two).",
+    )
+    risk_threshold: int = _setting(
+        50,
+        "Clone risk score (0-100) at which a verification answers suspicious and a clone "
+        "alert is raised.",
+    )
+    clone_device_limit: int = _setting(
+        5, "Distinct devices querying one code at which the many_devices signal fires."
+    )
+    impossible_travel_kmh: int = _setting(
+        500,
+        "Speed between two placed scans of one code above which the impossible_travel "
+        "signal fires (scans at least 100 km apart).",
+    )
+    diversion_threshold: int = _setting(
+        100,
+        "Diversion evidence at which a diversion alert is raised; each scan outside the "
+        "expected territory adds DIVERSION_TRADE_WEIGHT or DIVERSION_CONSUMER_WEIGHT.",
+    )
+    diversion_trade_weight: int = _setting(
+        100, "Evidence of one authenticated retail or distributor scan outside the territory."
+    )
+    diversion_consumer_weight: int = _setting(
+        50, "Evidence of one consumer scan (a device not seen before) outside the territory."
+    )
+    sequential_burst_threshold: int = _setting(
+        20,
+        "First queries of codes within one block of 1,000 consecutive codes from one client "
+        "within SEQUENTIAL_BURST_WINDOW that raise a sequential_burst alert. 0: off.",
+    )
+    sequential_burst_window: int = _setting(
+        3600, "Length in seconds of the window SEQUENTIAL_BURST_THRESHOLD counts in."
+    )
+    ip_regions_file: Path | None = _setting(
+        None,
+        "CSV of cidr,region lines (GB/T 2260 codes) placing scans by client address when "
+        "they carry no region or coordinates. Read at start; empty: none.",
+    )
+    webhook_max_attempts: int = _setting(
+        8, "Attempts to deliver one alert to a webhook before it is marked failed."
+    )
+    webhook_retry_base: int = _setting(
+        30,
+        "Seconds before the second delivery attempt; each later wait doubles (capped at "
+        "six hours).",
+    )
+    webhook_timeout: int = _setting(10, "Seconds one webhook request may take.")
 
     @property
     def resolved_database_url(self) -> str:
@@ -250,6 +301,25 @@ def _validate(settings: Settings) -> None:
     for name in ("verify_rate_limit", "verify_failure_limit", "enumeration_alert_threshold"):
         if getattr(settings, name) < 0:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be 0 (off) or positive")
-    for name in ("verify_failure_window", "enumeration_alert_window", "report_photo_max_bytes"):
+    if settings.risk_evaluation not in (0, 1):
+        raise SettingsError("TRACESEAL_RISK_EVALUATION must be 0 or 1")
+    if not 1 <= settings.risk_threshold <= 100:
+        raise SettingsError("TRACESEAL_RISK_THRESHOLD must be between 1 and 100")
+    if settings.sequential_burst_threshold < 0:
+        raise SettingsError("TRACESEAL_SEQUENTIAL_BURST_THRESHOLD must be 0 (off) or positive")
+    for name in (
+        "verify_failure_window",
+        "enumeration_alert_window",
+        "report_photo_max_bytes",
+        "clone_device_limit",
+        "impossible_travel_kmh",
+        "diversion_threshold",
+        "diversion_trade_weight",
+        "diversion_consumer_weight",
+        "sequential_burst_window",
+        "webhook_max_attempts",
+        "webhook_retry_base",
+        "webhook_timeout",
+    ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be positive")

@@ -1,6 +1,6 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
-from traceseal.alerts.models import Alert
+from traceseal.alerts.models import Alert, Delivery, Webhook
 from traceseal.codes.models import CodeRun, CodeSegment, KeySlot
 from traceseal.db import Base
 from traceseal.epcis.models import (
@@ -18,21 +18,28 @@ from traceseal.ledger.models import (
     LedgerLeaf,
     LedgerNode,
 )
+from traceseal.logistics.models import Assignment, Distributor, DistributorLocation, TerritoryRegion
 from traceseal.orgs.models import ApiKey, Organization
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
 from traceseal.reports.models import CounterfeitReport, ReportPhoto
+from traceseal.risk.models import CodeRisk
 from traceseal.verify.models import RateWindow, Scan, ScannedCode
 
 __all__ = [
     "Alert",
     "ApiKey",
+    "Assignment",
     "Base",
     "Batch",
     "CaptureJob",
+    "CodeRisk",
     "CodeRun",
     "CodeSegment",
     "CounterfeitReport",
+    "Delivery",
+    "Distributor",
+    "DistributorLocation",
     "Event",
     "EventAccess",
     "EventBizTransaction",
@@ -51,4 +58,6 @@ __all__ = [
     "ReportPhoto",
     "Scan",
     "ScannedCode",
+    "TerritoryRegion",
+    "Webhook",
 ]

@@ -65,7 +65,7 @@ def test_repeat_queries_give_count_and_first_query_then_suspicious_over_limit(
     answers = [
         platform.client.post(
             "/api/v1/verify",
-            json={"code": code, "region": "110105"},
+            json={"code": code, "region": "440304"},
             headers={"Accept-Language": "en-GB,en;q=0.9"},
         ).json()
         for _ in range(5)

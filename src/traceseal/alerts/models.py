@@ -1,4 +1,9 @@
-"""Alerts: things a person should look at (enumeration bursts now; diversion and clones later)."""
+"""Alerts: things a person should look at, and their delivery to the enterprise's webhook.
+
+Kinds: ``enumeration_burst`` (platform-wide guessing), ``diversion`` (a scan outside the
+expected territory), ``clone`` (a code's risk score over the threshold) and
+``sequential_burst`` (one client's first queries of consecutive codes).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceseal.db import Base, BigId, UtcDateTime
@@ -44,3 +49,59 @@ class Alert(Base):
     acknowledged_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id"), default=None
     )
+    # What summaries group by (GET /api/v1/alerts/summary); also in ``details``.
+    region: Mapped[str | None] = mapped_column(String(6), default=None)
+    distributor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("distributors.id"), default=None, index=True
+    )
+    code: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
+class Webhook(Base):
+    """Where an enterprise wants its alerts POSTed, and the secret that signs them.
+
+    The secret is needed in the clear to sign, so it is wrapped by the master key
+    (Keyring.wrap_secret), never hashed.
+    """
+
+    __tablename__ = "webhooks"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id"), primary_key=True, autoincrement=False
+    )
+    url: Mapped[str] = mapped_column(String(500))
+    wrapped_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"  # waiting for its next attempt
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    FAILED = "failed"  # attempts used up
+
+
+_STATES = ", ".join(f"'{s.value}'" for s in DeliveryState)
+
+
+class Delivery(Base):
+    """The outbox: one row per alert for the webhook, written in the alert's transaction.
+
+    Delivery is at least once: a receiver may see an alert twice (a lost 2xx), and tells
+    the repeats by the ``Idempotency-Key`` header, which is this row's key.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_STATES})", name="state"),
+        Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(10), default=DeliveryState.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

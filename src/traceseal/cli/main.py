@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from traceseal.cli import codes, ledger, orgs, registry, system, witness
+from traceseal.cli import codes, ledger, orgs, registry, simulate, system, witness
 
 app = typer.Typer(
     help="TraceSeal: product verification and supply-chain traceability.",
@@ -13,6 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 system.register(app)
+simulate.register(app)
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(registry.products, name="products")
 app.add_typer(registry.batches, name="batches")

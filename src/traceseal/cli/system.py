@@ -49,6 +49,16 @@ def init(
             from traceseal.demo import load_demo
 
             result["demo"] = load_demo(db, keyring(), s)
+    if demo:
+        # A month of shipping and scans for the demo enterprise, with diversions and clones
+        # planted, so alerts, maps and summaries have something to show.
+        from datetime import date
+
+        from traceseal.cli.simulate import run_simulation
+
+        result["simulation"] = run_simulation(
+            "安盾消防科技有限公司", 2000, 10, 10, 7, date(2026, 10, 1)
+        )
     human = f"operator API key (shown once): [bold]{key}[/]\nlog verifier key: {log_key}"
     if demo:
         human += f"\ndemo enterprise API key: [bold]{result['demo']['enterprise_api_key']}[/]"  # type: ignore[index]

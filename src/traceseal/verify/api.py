@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
+from traceseal.orgs.models import Role
 from traceseal.verify.channel import Client, Verifier
 from traceseal.verify.schemas import VerificationRead, VerifyRequest
 from traceseal.verify.service import Query
+from traceseal.web.deps import authenticated
 from traceseal.web.negotiation import client_ip, device_id, is_bot, language
 
 router = APIRouter(tags=["verification"])
@@ -45,10 +48,24 @@ async def throttled_client(request: Request, verifier: VerifierDep) -> Client:
 
 ClientDep = Annotated[Client, Depends(throttled_client)]
 
+#: Roles whose authenticated scans are trade scans (diversion evidence weighs more).
+_TRADE = frozenset({Role.DISTRIBUTOR.value, Role.ENTERPRISE.value})
+
+
+def _is_trade(request: Request) -> bool:
+    """Whether the request carries the API key of a distributor or brand owner (raises
+    Unauthorized for a key that is not valid: a scanner must know its scans are not
+    counted as a shop's)."""
+    with request.app.state.read_session_factory() as session, session.begin():
+        return authenticated(request, session).role in _TRADE
+
 
 @router.post("/api/v1/verify", response_model=VerificationRead, responses=_LIMITED)
 async def verify_code(body: VerifyRequest, request: Request) -> Response:
     """Verify a seal code, as a consumer app would after a scan.
+
+    A shop's or distributor's scanner sends its API key (``Authorization: Bearer``): its
+    scans are trade scans, which weigh more as evidence of diversion (docs/logistics.md).
 
     Each call is one query of the code and counts towards its query count. The answer's
     ``message`` follows ``Accept-Language`` (zh-CN or en) or ``?lang=``.
@@ -57,6 +74,7 @@ async def verify_code(body: VerifyRequest, request: Request) -> Response:
     # machinery costs about a tenth of the whole request here (bench/verify.py).
     verifier = await get_verifier(request)
     client = await throttled_client(request, verifier)
+    trade = "authorization" in request.headers and await run_in_threadpool(_is_trade, request)
     query = Query(
         code=body.code,
         gtin=body.gtin,
@@ -66,6 +84,7 @@ async def verify_code(body: VerifyRequest, request: Request) -> Response:
         latitude=body.lat,
         longitude=body.lon,
         record=not is_bot(request),
+        trade=trade,
     )
     result = await verifier.verify_async(query, client)
     answer = VerificationRead.of(result, language(request))

@@ -25,7 +25,9 @@ from traceseal.codes.service import Keyring
 from traceseal.config import Settings
 from traceseal.db import unit_of_work, utcnow, writer_gate, writer_turn
 from traceseal.errors import InvalidInput
+from traceseal.geo.locate import IpRegions
 from traceseal.reports.service import ReportInput, submit_report
+from traceseal.risk.service import RiskEngine
 from traceseal.verify.limits import BurstWatch, FailureGuard, RequestRate
 from traceseal.verify.models import FAILURES, Verdict
 from traceseal.verify.service import Query, Verification, verify
@@ -61,6 +63,8 @@ class Client:
 
     ip_hash: str | None
     device_hash: str | None
+    #: The region the address maps to (TRACESEAL_IP_REGIONS_FILE), looked up before hashing.
+    ip_region: str | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -97,9 +101,14 @@ class Verifier:
         self.inline = self._engine.dialect.name == "sqlite"
         self.report_guard = FailureGuard(REPORTS_PER_HOUR, 3600)
         self.max_photo_bytes = settings.report_photo_max_bytes
+        self.risk = RiskEngine(settings) if settings.risk_evaluation else None
+        self.ip_regions = (
+            IpRegions.from_csv(settings.ip_regions_file) if settings.ip_regions_file else None
+        )
 
     def client(self, ip: str | None, device: str | None) -> Client:
-        return Client(self._hash(_network(ip)), self._hash(device))
+        region = None if self.ip_regions is None else self.ip_regions.lookup(ip)
+        return Client(self._hash(_network(ip)), self._hash(device), region)
 
     def _hash(self, value: str | None) -> str | None:
         if not value:
@@ -168,12 +177,17 @@ class Verifier:
         transaction: Callable[[], AbstractContextManager[Connection]],
     ) -> Verification:
         """The verification's transaction; the caller holds the process's write turn."""
-        query = replace(query, ip_hash=client.ip_hash, device_hash=client.device_hash)
+        query = replace(
+            query,
+            ip_hash=client.ip_hash,
+            device_hash=client.device_hash,
+            ip_region=client.ip_region,
+        )
         now = time.time()
         try:
             with transaction() as connection:
                 self.guard.check(connection, client.keys, now)
-                result = verify(connection, self._keyring, query, now=utcnow())
+                result = verify(connection, self._keyring, query, now=utcnow(), risk=self.risk)
                 over = False
                 # Bots and HEAD requests tick too: a user agent is no proof of innocence.
                 if result.verdict in FAILURES:

@@ -37,6 +37,24 @@ _REASONS = {
         "该防伪码被查询的次数超过正常范围，可能已被复制。",
         "This code has been checked more often than a genuine label is: it may have been copied.",
     ),
+    # Risk signals (docs/logistics.md).
+    "impossible_travel": (
+        "该防伪码在相距很远的两地先后被查询，间隔时间不足以往返，标签可能已被复制。",
+        "This code was checked in two places too far apart for the time between: "
+        "the label may have been copied.",
+    ),
+    "many_devices": (
+        "该防伪码已被许多不同的手机查询，标签可能已被复制。",
+        "This code has been checked from many different phones: the label may have been copied.",
+    ),
+    "unshipped_region": (
+        "该产品从未发往本地区，却在此被再次查询。",
+        "This product was never shipped to this region, yet its code is checked here again.",
+    ),
+    "sequential_burst": (
+        "同一客户端刚刚首次查询了大量连号的防伪码。",
+        "The same client has just checked many consecutive codes for the first time.",
+    ),
 }
 
 

@@ -103,6 +103,9 @@ class Scan(Base):
     scan_count: Mapped[int] = mapped_column(BigInteger, default=0)
     channel: Mapped[str] = mapped_column(String(8))
     region: Mapped[str | None] = mapped_column(String(6), default=None)
+    # What placed the scan in ``region`` and how finely (geo.locate.Place).
+    region_source: Mapped[str | None] = mapped_column(String(12), default=None)
+    region_precision: Mapped[str | None] = mapped_column(String(20), default=None)
     latitude: Mapped[float | None] = mapped_column(Float, default=None)
     longitude: Mapped[float | None] = mapped_column(Float, default=None)
     ip_hash: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -30,10 +30,12 @@ from traceseal.db import Prepared, db_time, py_date, py_time
 from traceseal.epcis.service import code_epc
 from traceseal.epcis.trace import Trace, trace
 from traceseal.errors import InvalidInput
+from traceseal.geo.locate import locate
 from traceseal.orgs.models import Organization
 from traceseal.recalls.models import Recall
 from traceseal.registry.gtin import check_lot, normalize_gtin
 from traceseal.registry.models import Batch, Product
+from traceseal.risk.service import RiskEngine, Scanned
 from traceseal.verify.models import Channel, Scan, ScannedCode, Verdict
 from traceseal.verify.regions import parse_region
 
@@ -66,6 +68,13 @@ class Query:
     device_hash: str | None = None
     #: False for HEAD requests, link previews and crawlers: answer, but count nothing.
     record: bool = True
+    #: An authenticated retail or distributor scan (weighs more as diversion evidence).
+    trade: bool = False
+    #: The region the client's address maps to (geo.locate.IpRegions), if any.
+    ip_region: str | None = None
+    #: What placed the scan in ``region``, and how finely (filled in by verify()).
+    region_source: str | None = None
+    region_precision: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +202,8 @@ _LOG_COLUMNS = [
     "scan_count",
     "channel",
     "region",
+    "region_source",
+    "region_precision",
     "latitude",
     "longitude",
     "ip_hash",
@@ -301,6 +312,8 @@ def _log(
             "scan_count": result.scan_count,
             "channel": query.channel.value,
             "region": query.region,
+            "region_source": query.region_source,
+            "region_precision": query.region_precision,
             # About 100 m: enough to place a shop, not a home.
             "latitude": None if query.latitude is None else round(query.latitude, 3),
             "longitude": None if query.longitude is None else round(query.longitude, 3),
@@ -311,20 +324,26 @@ def _log(
 
 
 def verify(
-    connection: Connection, keyring: Keyring, query: Query, *, now: datetime
+    connection: Connection,
+    keyring: Keyring,
+    query: Query,
+    *,
+    now: datetime,
+    risk: RiskEngine | None = None,
 ) -> Verification:
     """Answer one query. Raises InvalidInput for input that is not a code at all.
 
     The caller owns the transaction: the counter bump and the scan-log row commit together.
     It is a Core connection, not an ORM session: nothing here needs the ORM, and on this
-    path the session's bookkeeping would cost a tenth of the request.
+    path the session's bookkeeping would cost a tenth of the request. With ``risk``, each
+    counted query of an active code is also judged for diversion and cloning (risk/).
     """
     # Every field is checked before the code, so bad input is an error whatever the code.
     gtin = None if query.gtin is None else normalize_gtin(query.gtin)
     if query.lot is not None:
         check_lot(query.lot)
-    query = _with_region(query)
     _check_coordinates(query)
+    query = _with_region(query)
     try:
         code = parse_code(query.code)
     except CodeFormatError as exc:
@@ -406,10 +425,37 @@ def verify(
         count, first_at, first_region = _history(connection, code.slot, sequence)
     else:
         count, first_at, first_region = _count(connection, query, code.slot, sequence, owner, now)
+    journey = None if product_gtin is None else trace(connection, code_epc(product_gtin, text))
+    risky: tuple[str, ...] = ()
+    if risk is not None and count > 0 and recall is None and not reasons:
+        finding = risk.evaluate(
+            connection,
+            Scanned(
+                owner=owner,
+                code=text,
+                slot=code.slot,
+                sequence=sequence,
+                batch_id=batch_id,
+                lot=lot,
+                count=count,
+                region=query.region,
+                latitude=query.latitude,
+                longitude=query.longitude,
+                ip_hash=query.ip_hash,
+                device_hash=query.device_hash,
+                trade=query.trade,
+                journey=journey,
+            ),
+            now=now,
+        )
+        risky = finding.signals if finding.suspicious else ()
     if recall is not None:
         verdict = Verdict.RECALLED
     elif reasons:
         verdict = Verdict.SUSPICIOUS
+    elif risky:
+        verdict = Verdict.SUSPICIOUS
+        reasons.extend(risky)
     elif count > scan_limit:
         verdict = Verdict.SUSPICIOUS
         reasons.append("scan_limit")
@@ -425,7 +471,7 @@ def verify(
         first_region=first_region,
         reasons=tuple(reasons),
         recall=recall,
-        trace=None if product_gtin is None else trace(connection, code_epc(product_gtin, text)),
+        trace=journey,
         **facts,  # type: ignore[arg-type]
     )
     _log(connection, query, result, code.slot, sequence, batch_id, now)
@@ -433,5 +479,8 @@ def verify(
 
 
 def _with_region(query: Query) -> Query:
-    region = parse_region(query.region)
-    return query if region == query.region else replace(query, region=region)
+    """The query placed: its region from the client, its coordinates or its address."""
+    place = locate(parse_region(query.region), query.latitude, query.longitude, query.ip_region)
+    return replace(
+        query, region=place.region, region_source=place.source, region_precision=place.precision
+    )

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from traceseal import __version__
+from traceseal.alerts.webhooks import Deliverer
 from traceseal.background import Periodic
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
@@ -36,6 +37,15 @@ def create_app(settings: Settings) -> FastAPI:
     cosigners = Cosigners(session_factory, settings.resolved_ledger_witnesses)
     if cosigners:
         background.append(Periodic("cosignatures", 0.5, cosigners.collect))
+    # Alerts to enterprises' webhooks: a thread of its own, since a receiver may be slow.
+    deliverer = Deliverer(
+        session_factory,
+        keyring,
+        max_attempts=settings.webhook_max_attempts,
+        retry_base=settings.webhook_retry_base,
+        timeout=settings.webhook_timeout,
+    )
+    background.append(Periodic("webhooks", 1.0, deliverer.run))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.capture_workers = Workers()
     app.state.keyring = keyring
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
+    app.state.deliverer = deliverer
     problems.install(app)
     app.add_middleware(BodyLimit, limit_for=body_limits(settings))
     app.add_middleware(ServerTiming)  # added last: outermost, so it times everything
@@ -80,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     from traceseal.epcis.api import router as epcis_router
     from traceseal.epcis.api import trace_router
     from traceseal.ledger.api import router as ledger_router
+    from traceseal.logistics.api import router as logistics_router
     from traceseal.orgs.api import router as orgs_router
     from traceseal.recalls.api import router as recalls_router
     from traceseal.registry.api import router as registry_router
@@ -99,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
         codes_router,
         recalls_router,
         alerts_router,
+        logistics_router,
         epcis_router,
         trace_router,
         ledger_router,

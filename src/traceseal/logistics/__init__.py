@@ -1,0 +1,1 @@
+"""Distributors, their territories, and where each code is meant to be sold."""

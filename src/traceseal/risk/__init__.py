@@ -1,0 +1,1 @@
+"""Per-code risk: diversion and clone signals, their score, and the alerts they raise."""

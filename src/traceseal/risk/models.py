@@ -1,0 +1,37 @@
+"""Per-code risk state: what the signals need to remember between two scans of a code.
+
+One row per code that was scanned with something to remember, keyed like
+``scanned_codes`` so both can be hash-distributed together (PRODUCT.md, decision 4).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from traceseal.db import Base, UtcDateTime
+
+
+class CodeRisk(Base):
+    __tablename__ = "code_risk"
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    #: Distinct devices seen, as the first 8 hex digits of each hash, comma-separated
+    #: (at most risk.signals.DEVICE_MEMORY of them: enough to pass any sane limit).
+    devices: Mapped[str] = mapped_column(String(200), default="")
+    #: The last scan that had a place: when, and where (centroid of its region or its
+    #: coordinates), for impossible travel.
+    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    last_lat: Mapped[float | None] = mapped_column(Float, default=None)
+    last_lon: Mapped[float | None] = mapped_column(Float, default=None)
+    last_region: Mapped[str | None] = mapped_column(String(6), default=None)
+    #: Weighted scans outside the expected territory (risk.signals.DIVERSION_WEIGHTS).
+    diversion: Mapped[float] = mapped_column(Float, default=0.0)
+    #: The highest clone score the code reached.
+    score: Mapped[float] = mapped_column(Float, default=0.0)
