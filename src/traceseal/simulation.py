@@ -32,7 +32,8 @@ from traceseal.codes import service as codes
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings
 from traceseal.db import unit_of_work
-from traceseal.epcis.capture import Capture, plan, prepare_events, store
+from traceseal.epcis.capture import Capture, plan, prepare_events
+from traceseal.epcis.writer import store
 from traceseal.geo.regions import distance_km, table
 from traceseal.logistics import service as logistics
 from traceseal.orgs.models import Organization, Role
