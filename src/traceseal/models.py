@@ -19,6 +19,7 @@ from traceseal.ledger.models import (
     LedgerNode,
 )
 from traceseal.orgs.models import ApiKey, Organization
+from traceseal.quality.models import Programme, QualityRecord, QualityScope, SigningKey
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
 from traceseal.reports.models import CounterfeitReport, ReportPhoto
@@ -46,9 +47,13 @@ __all__ = [
     "LedgerNode",
     "Organization",
     "Product",
+    "Programme",
+    "QualityRecord",
+    "QualityScope",
     "RateWindow",
     "Recall",
     "ReportPhoto",
     "Scan",
     "ScannedCode",
+    "SigningKey",
 ]

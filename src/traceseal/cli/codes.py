@@ -15,6 +15,7 @@ from traceseal.codes.models import CodeRun
 from traceseal.codes.sealcode import SlotCipher
 from traceseal.codes.views import run_read
 from traceseal.orgs.service import find_organization
+from traceseal.quality.programmes import get_programme
 from traceseal.registry.service import get_batch, get_product
 
 app = typer.Typer(help="Seal codes: issue, activate, void, export.", no_args_is_help=True)
@@ -80,6 +81,9 @@ def issue(
     ),
     fmt: str = typer.Option("csv", "--format", help="csv, zip (QR SVG+PNG) or pdf (label sheet)."),
     pin: bool = typer.Option(False, "--pin", help="Add a scratch-off PIN column."),
+    programme: int | None = typer.Option(
+        None, help="Label programme id (the product must be eligible)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Issue a run of codes and write them for the printer."""
@@ -93,7 +97,10 @@ def issue(
             item = get_product(db, operator(db), product) if product else None
             if item is not None and item.organization_id != owner.id:
                 fail(f"GTIN {item.gtin} does not belong to {owner.name!r}")
-            run = service.issue_run(db, ring, settings(), owner, count, product=item, pin=pin)
+            label = None if programme is None else get_programme(db, programme)
+            run = service.issue_run(
+                db, ring, settings(), owner, count, product=item, pin=pin, programme=label
+            )
             _write(out, fmt, run, service.run_cipher(db, ring, run))
             data: dict[str, Any] = run_read(run)
     finally:
