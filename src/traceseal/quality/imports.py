@@ -196,7 +196,7 @@ def import_csv(
                 for line, row in enumerate(reader, start=2):
                     rows += 1
                     if rows > max_rows:
-                        raise InvalidInput(f"an import has at most {max_rows:,} rows", "rows")
+                        raise InvalidInput(f"an import has at most {max_rows:,} rows", field="rows")
                     if None in row:
                         errors.append(RowError(line, "", "more cells than columns"))
                         continue

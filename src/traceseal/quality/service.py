@@ -113,7 +113,9 @@ def _unique_number(session: Session, issuer: Organization, kind: Kind, number: s
         )
     )
     if taken is not None:
-        raise Conflict(f"you already issued {kind.value} {number!r} (record {taken})", "number")
+        raise Conflict(
+            f"you already issued {kind.value} {number!r} (record {taken})", field="number"
+        )
 
 
 def _payload(kind: Kind, issuer: Organization, fields: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +223,9 @@ def create_certificate(
     for gtin in body.gtins:
         product = find_product(session, gtin, "gtins")
         if product.organization_id != holder.id:
-            raise InvalidInput(f"GTIN {product.gtin} is not a product of {holder.name}", "gtins")
+            raise InvalidInput(
+                f"GTIN {product.gtin} is not a product of {holder.name}", field="gtins"
+            )
         products.append(product)
     _unique_number(session, caller, Kind.CERTIFICATE, body.number)
     issuing.attachments.require(body.attachment)
@@ -287,7 +291,7 @@ def change_certificate_status(
     if certificate.status == CertificateStatus.WITHDRAWN.value:
         raise Conflict(f"certificate {certificate.number} is withdrawn for good")
     if certificate.status == body.status:
-        raise Conflict(f"certificate {certificate.number} is already {body.status}", "status")
+        raise Conflict(f"certificate {certificate.number} is already {body.status}", field="status")
     payload = _payload(
         Kind.STATUS,
         caller,
