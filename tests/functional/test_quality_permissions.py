@@ -46,17 +46,17 @@ CREATE: dict[str, tuple[Body, set[str]]] = {
         {"lab", "other_lab"},
     ),
     "/api/v1/inspection-reports": (
-        lambda c, who: inspection(number=f"R-{who}"),
+        lambda _, who: inspection(number=f"R-{who}"),
         {"lab", "other_lab"},
     ),
-    "/api/v1/sampling-results": (lambda c, who: sampling(campaign=f"S-{who}"), {"regulator"}),
-    "/api/v1/credit-ratings": (lambda c, who: credit(c.acme), {"regulator", "operator"}),
+    "/api/v1/sampling-results": (lambda _, who: sampling(campaign=f"S-{who}"), {"regulator"}),
+    "/api/v1/credit-ratings": (lambda c, _: credit(c.acme), {"regulator", "operator"}),
     "/api/v1/commitments": (
-        lambda c, who: commitment(title=f"T-{who}"),
+        lambda _, who: commitment(title=f"T-{who}"),
         {"holder", "other_enterprise"},
     ),
     "/api/v1/programmes": (
-        lambda c, who: {"name": f"P-{who}", "rules": {"certificate": {}}},
+        lambda _, who: {"name": f"P-{who}", "rules": {"certificate": {}}},
         {"operator"},
     ),
 }

@@ -6,9 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from traceseal.cli.common import JsonOption, emit, err, fail, keyring, operator, session, settings
+from traceseal.cli.common import (
+    JsonOption,
+    emit,
+    fail,
+    keyring,
+    operator,
+    progress,
+    session,
+    settings,
+)
 from traceseal.codes import labels, service
 from traceseal.codes.export import code_url_prefix, iter_labels, write_csv
 from traceseal.codes.models import CodeRun
@@ -23,18 +31,6 @@ keys = typer.Typer(help="Slot keys (escrow).", no_args_is_help=True)
 FORMATS = ("csv", "zip", "pdf")
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        # Progress is for people; a script or CI log gets the final line only.
-        disable=not err.is_terminal,
-    )
-
-
 def _write(out: Path, fmt: str, run: CodeRun, cipher: SlotCipher) -> None:
     """Write the run's codes to ``out`` via a temporary file, renamed when complete."""
     s = settings()
@@ -43,7 +39,7 @@ def _write(out: Path, fmt: str, run: CodeRun, cipher: SlotCipher) -> None:
     if fmt == "pdf" and run.count > s.pdf_max_labels:
         fail(f"PDF label sheets are for runs of up to {s.pdf_max_labels:,} codes; use csv or zip")
     partial = out.with_name(out.name + ".partial")
-    with _progress() as bar, partial.open("wb") as handle:
+    with progress() as bar, partial.open("wb") as handle:
         task = bar.add_task(f"run {run.id} -> {out.name}", total=run.count)
 
         def step(n: int) -> None:

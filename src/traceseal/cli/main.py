@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from traceseal.cli import codes, ledger, orgs, registry, system, witness
+from traceseal.cli import codes, ledger, orgs, quality, registry, system, witness
 
 app = typer.Typer(
     help="TraceSeal: product verification and supply-chain traceability.",
@@ -19,6 +19,7 @@ app.add_typer(registry.batches, name="batches")
 app.add_typer(codes.app, name="codes")
 app.add_typer(codes.keys, name="keys")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(quality.app, name="quality")
 app.add_typer(witness.app, name="witness")
 
 if __name__ == "__main__":  # pragma: no cover

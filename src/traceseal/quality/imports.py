@@ -125,19 +125,28 @@ def columns(record_type: RecordType) -> list[str]:
     return [name for name in record_type.schema.model_fields if name != "signature"]
 
 
-def _organisation(session: Session, value: str, cache: dict[str, int | None]) -> Any:
-    if value.isascii() and value.isdigit():
-        return int(value)
+def _organisation(session: Session, value: str, cache: dict[str, Organization | None]) -> Any:
+    # The cache holds the organisations themselves, not only their ids: the session's
+    # identity map keeps objects only while something refers to them, and the services'
+    # look-ups by id then find them there instead of querying once per row.
     if value not in cache:
-        cache[value] = session.scalar(select(Organization.id).where(Organization.name == value))
+        by = (
+            Organization.id == int(value)
+            if value.isascii() and value.isdigit()
+            else Organization.name == value
+        )
+        cache[value] = session.scalar(select(Organization).where(by))
     found = cache[value]
     if found is None:
-        raise ValueError(f"no organisation named {value!r}")
-    return found
+        raise ValueError(f"no organisation {value!r}")
+    return found.id
 
 
 def _row_data(
-    session: Session, record_type: RecordType, row: dict[str, str], names: dict[str, int | None]
+    session: Session,
+    record_type: RecordType,
+    row: dict[str, str],
+    names: dict[str, Organization | None],
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     data: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
@@ -188,7 +197,7 @@ def import_csv(
         )
     errors: list[RowError] = []
     issuing.pending = []
-    names: dict[str, int | None] = {}
+    names: dict[str, Organization | None] = {}
     rows = 0
     try:
         with session.begin_nested():
@@ -231,7 +240,7 @@ def _import_row(
     record_type: RecordType,
     row: dict[str, str],
     line: int,
-    names: dict[str, int | None],
+    names: dict[str, Organization | None],
 ) -> list[RowError]:
     data, problems = _row_data(session, record_type, row, names)
     if problems:

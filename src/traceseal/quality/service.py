@@ -64,6 +64,8 @@ class Issuing:
     now: datetime
     #: Leaves waiting to be appended in one go (bulk imports); None appends each at once.
     pending: list[QualityRecord] | None = field(default=None)
+    #: Managed keys already looked up in this unit of work, by organisation.
+    keys: dict[int, SigningKey] = field(default_factory=dict)
 
     @property
     def today(self) -> date:
@@ -180,9 +182,12 @@ def append_leaves(session: Session, records: list[QualityRecord]) -> None:
 
 def managed_key(session: Session, issuing: Issuing, org: Organization) -> SigningKey:
     """The issuer's managed key; a new key is itself logged, so keys cannot be swapped."""
-    key, created = signing.managed_key(session, issuing.keyring, org)
-    if created:
-        log_key(session, key)
+    key = issuing.keys.get(org.id)
+    if key is None:
+        key, created = signing.managed_key(session, issuing.keyring, org)
+        if created:
+            log_key(session, key)
+        issuing.keys[org.id] = key
     return key
 
 
