@@ -56,12 +56,12 @@ def cast(platform: Platform, acme: Tenant) -> Cast:
     )
 
 
-def certificate(holder: Tenant, **changes: Any) -> dict[str, Any]:
+def certificate(owner: Tenant, **changes: Any) -> dict[str, Any]:
     return {
         "scheme": "CCC",
         "compulsory": True,
         "number": "2026081801000001",
-        "holder": holder.id,
+        "holder": owner.id,
         "gtins": [GTIN],
         "valid_from": "2026-01-01",
         "valid_until": "2031-12-31",

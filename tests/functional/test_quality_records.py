@@ -258,3 +258,19 @@ def test_the_linkset_offers_certification_info_and_recall_status(cast: Cast) -> 
     assert info[1]["href"].endswith(f"/api/v1/certificates?gtin={GTIN}")
     status = linkset["https://gs1.org/voc/recallStatus"]
     assert status[0]["href"].endswith(f"/api/v1/recalls?gtin={GTIN}")
+
+
+def test_references_are_checked(cast: Cast) -> None:
+    other = cast.platform.org("Another brand")
+    wrong_owner = cast.inspection(status=422, enterprise=other.id)
+    assert wrong_owner["field"] == "enterprise"
+    assert cast.inspection(status=404, lot="NO-SUCH-LOT")["field"] == "lot"
+    assert cast.inspection(status=404, gtin="09506000134369")["field"] == "gtin"
+    sample_only = cast.inspection(gtin=None, lot=None, sample="样品 A", enterprise=other.id)
+    assert sample_only["payload"]["gtin"] is None
+    assert sample_only["payload"]["enterprise"] == other.id
+    # A certificate's GTINs must be the holder's products; its holder an enterprise.
+    assert cast.certificate(status=422, holder=other.id)["field"] == "gtins"
+    assert cast.certificate(status=404, holder=cast.lab.id)["field"] == "holder"
+    rating = {**credit(cast.acme), "enterprise": cast.lab.id}
+    assert cast.post("/api/v1/credit-ratings", cast.regulator, rating, 404)["field"] == "enterprise"

@@ -35,7 +35,7 @@ from traceseal.quality.signing import list_keys, revoke_key
 from traceseal.web.deps import Caller, IssuingDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
-_CREATED = {"status_code": status.HTTP_201_CREATED, "response_model": RecordRead}
+_CREATED: dict[str, Any] = {"status_code": status.HTTP_201_CREATED, "response_model": RecordRead}
 
 
 def _read(issuing: service.Issuing, record: Any) -> dict[str, Any]:
@@ -157,6 +157,7 @@ for _path, _type in imports.TYPES.items():
         methods=["GET"],
         response_model=list[RecordRead],
         summary=f"List {_noun}s (public)",
+        name=f"list_{_type.kind.value}s",
     )
     router.add_api_route(
         f"/{_path}/{{record_id}}",
@@ -164,6 +165,7 @@ for _path, _type in imports.TYPES.items():
         methods=["GET"],
         response_model=RecordRead,
         summary=f"One {_noun} (public)",
+        name=f"read_{_type.kind.value}",
     )
     router.add_api_route(
         f"/{_path}/import",
@@ -171,6 +173,7 @@ for _path, _type in imports.TYPES.items():
         methods=["POST"],
         response_model=ImportResult,
         summary=f"Import {_noun}s from CSV; nothing is stored if any row is bad",
+        name=f"import_{_type.kind.value}s",
         responses={422: {"description": "Bad rows: every one in `errors` (row, field)."}},
     )
 

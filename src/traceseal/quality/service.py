@@ -335,7 +335,8 @@ def create_inspection_report(
     if product is not None:
         if enterprise_id is not None and enterprise_id != product.organization_id:
             raise InvalidInput(
-                f"GTIN {product.gtin} is not a product of enterprise {enterprise_id}", "enterprise"
+                f"GTIN {product.gtin} is not a product of enterprise {enterprise_id}",
+                field="enterprise",
             )
         enterprise_id = product.organization_id
     elif enterprise_id is not None:
