@@ -55,7 +55,7 @@ class CertificateStatusChange(_Create):
     effective: date
 
 
-class TestItem(BaseModel):
+class ItemResult(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=200)
@@ -71,7 +71,7 @@ class InspectionReportCreate(_Create):
     sample: str = Field("", max_length=1000, description="The sample, if not a product here.")
     enterprise: int | None = Field(None, description="Whose sample, when there is no GTIN.")
     standards: list[str] = Field(min_length=1, max_length=50)
-    items: list[TestItem] = Field(default_factory=list, max_length=500)
+    items: list[ItemResult] = Field(default_factory=list, max_length=500)
     conclusion: Outcome
     tested_on: date
     attachment: str | None = Field(None, pattern=_SHA256)
