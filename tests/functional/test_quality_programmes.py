@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from tests.functional.conftest import GTIN, issue
 from tests.functional.quality_helpers import Cast, cast
+from tests.functional.test_cli import Cli, cli
 from traceseal.codes.models import CodeRun
 from traceseal.ledger.models import LedgerLeaf
 
-__all__ = ["cast"]
+__all__ = ["cast", "cli"]
 
 RULES = {
     "all": [
@@ -114,3 +117,26 @@ def test_a_programme_id_that_does_not_exist_is_404(cast: Cast) -> None:
     )
     assert response.status_code == 404
     assert response.json()["field"] == "programme"
+
+
+def test_the_cli_defines_programmes_and_refuses_ineligible_runs(cli: Cli, tmp_path: Path) -> None:
+    cli.json("init")
+    cli.json("orgs", "create", "--name", "Acme", "--role", "enterprise")
+    cli.run("products", "add", "--org", "Acme", "--gtin", GTIN, "--name", "Extinguisher")
+    bad = cli.run("programmes", "add", "--name", "X", "--rules", '{"most": []}', ok=False)
+    assert bad.returncode == 1
+    assert "--rules" in bad.stderr
+    made = cli.json(
+        "programmes", "add", "--name", "质量月标识", "--rules", '{"certificate": {"scheme": "CCC"}}'
+    )
+    assert made["rules"] == {"certificate": {"scheme": "CCC"}}
+    assert [p["id"] for p in cli.json("programmes", "list")["programmes"]] == [made["id"]]
+    out = tmp_path / "codes.csv"
+    refused = cli.run(
+        "codes", "issue", "--org", "Acme", "--count", "5", "--out", str(out),
+        "--product", GTIN, "--programme", str(made["id"]),
+        ok=False,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "a valid certificate of scheme CCC" in refused.stderr
+    assert not out.exists()

@@ -20,6 +20,7 @@ app.add_typer(codes.app, name="codes")
 app.add_typer(codes.keys, name="keys")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(quality.app, name="quality")
+app.add_typer(quality.programmes, name="programmes")
 app.add_typer(witness.app, name="witness")
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,20 +1,43 @@
-"""quality import: bulk CSV import of certificates, reports, results, ratings, commitments."""
+"""quality import (bulk CSV import of records); programmes add / list."""
 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
-from traceseal.cli.common import JsonOption, emit, err, fail, keyring, progress, session, settings
+from traceseal.cli.common import (
+    JsonOption,
+    emit,
+    err,
+    fail,
+    keyring,
+    operator,
+    progress,
+    session,
+    settings,
+)
 from traceseal.db import utcnow
 from traceseal.orgs.service import find_organization
 from traceseal.quality.attachments import AttachmentStore
 from traceseal.quality.imports import TYPES, ImportRejected, import_csv
+from traceseal.quality.programmes import create_programme, list_programmes, programme_read
+from traceseal.quality.schemas import ProgrammeCreate
 from traceseal.quality.service import Issuing
 
 app = typer.Typer(help="The quality dossier: signed records.", no_args_is_help=True)
+
+
+def _issuing() -> Issuing:
+    s = settings()
+    return Issuing(
+        keyring(),
+        AttachmentStore(s.data_dir / "attachments", s.quality_attachment_max_bytes),
+        utcnow(),
+    )
 
 
 @app.command("import")
@@ -34,11 +57,7 @@ def import_(
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {file}: {exc}")
     s = settings()
-    issuing = Issuing(
-        keyring(),
-        AttachmentStore(s.data_dir / "attachments", s.quality_attachment_max_bytes),
-        utcnow(),
-    )
+    issuing = _issuing()
     rows = sum(1 for _ in csv.reader(text.splitlines())) - 1
     with session() as db, progress() as bar:
         task = bar.add_task(f"{record_type} <- {file.name}", total=max(rows, 0))
@@ -70,3 +89,46 @@ def import_(
     }
     verb = "checked (dry run, nothing stored)" if dry_run else "imported"
     emit(as_json, data, f"{verb} {result.rows:,} {record_type} rows")
+
+
+programmes = typer.Typer(help="Label programmes (operator authority).", no_args_is_help=True)
+
+
+@programmes.command("add")
+def add_programme(
+    name: str = typer.Option(..., help="The programme's name (zh-CN)."),
+    rules: str = typer.Option(..., help='Eligibility rules as JSON, e.g. {"certificate": {}}.'),
+    name_en: str = typer.Option("", help="English name."),
+    description: str = typer.Option("", help="What the label stands for."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Define a label programme; code runs are issued under it for eligible products only."""
+    try:
+        body = ProgrammeCreate.model_validate(
+            {
+                "name": name,
+                "name_en": name_en,
+                "description": description,
+                "rules": json.loads(rules),
+            }
+        )
+    except (ValueError, ValidationError) as exc:  # JSONDecodeError is a ValueError
+        fail(f"--rules: {exc}")
+    issuing = _issuing()
+    with session() as db:
+        programme = create_programme(db, issuing, operator(db), body)
+        data = programme_read(programme, issuing.today)
+    emit(as_json, data, f"programme {data['id']}: {data['name']}")
+
+
+@programmes.command("list")
+def list_programmes_(as_json: bool = JsonOption) -> None:
+    """Every label programme and its rules."""
+    issuing = _issuing()
+    with session() as db:
+        found = [programme_read(p, issuing.today) for p in list_programmes(db)]
+    if as_json:
+        emit(True, {"programmes": found}, "")
+        return
+    for p in found:
+        emit(False, {}, f"{p['id']}: {p['name']}  {json.dumps(p['rules'], ensure_ascii=False)}")
