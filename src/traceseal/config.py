@@ -114,6 +114,14 @@ class Settings:
         64 * 1024 * 1024,
         "Largest EPCIS capture request body in bytes (GS1-EPCIS-Capture-File-Size-Limit).",
     )
+    quality_attachment_max_bytes: int = _setting(
+        20_000_000,
+        "Largest PDF attached to a certificate or inspection report (POST /api/v1/attachments).",
+    )
+    quality_import_max_rows: int = _setting(
+        100_000,
+        "Most rows one CSV import of quality records may have; it is stored in one transaction.",
+    )
     epcis_max_per_page: int = _setting(
         1000, "Most events in one page of an EPCIS query; larger perPage values are capped."
     )
@@ -320,6 +328,8 @@ def _validate(settings: Settings) -> None:
         "webhook_max_attempts",
         "webhook_retry_base",
         "webhook_timeout",
+        "quality_attachment_max_bytes",
+        "quality_import_max_rows",
     ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be positive")

@@ -1,4 +1,5 @@
-"""Demo data for ``traceseal init --demo``: an enterprise, its products, lots and codes."""
+"""Demo data for ``traceseal init --demo``: an enterprise, its products, lots and codes, and
+the quality records behind them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,17 @@ from sqlalchemy.orm import Session
 from traceseal.codes import service as codes
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings
-from traceseal.orgs.models import Role
+from traceseal.db import utcnow
+from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.service import create_organization
+from traceseal.quality import service as quality
+from traceseal.quality.attachments import AttachmentStore
+from traceseal.quality.schemas import (
+    CertificateCreate,
+    CreditRatingCreate,
+    InspectionReportCreate,
+    ItemResult,
+)
 from traceseal.registry import service as registry
 from traceseal.registry.schemas import BatchCreate, ProductCreate
 
@@ -52,4 +62,59 @@ def load_demo(session: Session, keyring: Keyring, settings: Settings) -> dict[st
                 "inactive_sample": cipher.code(run.first + 999),
             }
         )
+    _quality_demo(session, keyring, settings, enterprise)
     return {"enterprise_api_key": key, "enterprise_id": enterprise.id, "runs": runs}
+
+
+def _quality_demo(
+    session: Session, keyring: Keyring, settings: Settings, enterprise: Organization
+) -> None:
+    """A lab's certificate and report, and a regulator's rating: the result page's dossier."""
+    issuing = quality.Issuing(
+        keyring,
+        AttachmentStore(settings.data_dir / "attachments", settings.quality_attachment_max_bytes),
+        utcnow(),
+    )
+    lab, _ = create_organization(session, "国家消防装备质量检验检测中心", Role.LAB)
+    regulator, _ = create_organization(session, "市场监督管理局", Role.REGULATOR)
+    quality.create_certificate(
+        session,
+        issuing,
+        lab,
+        CertificateCreate(
+            scheme="CCC",
+            compulsory=True,
+            number="2026081801000001",
+            holder=enterprise.id,
+            categories=["消防产品"],
+            valid_from=date(2026, 1, 1),
+            valid_until=date(2031, 12, 31),
+        ),
+    )
+    quality.create_inspection_report(
+        session,
+        issuing,
+        lab,
+        InspectionReportCreate(
+            number="XF-2026-0815",
+            gtin=_PRODUCTS[0][0],
+            lot="L2026-11A",
+            standards=["GB 4351-2023"],
+            items=[
+                ItemResult(name="喷射时间", requirement=">= 8 s", result="9.2 s", conclusion="pass")
+            ],
+            conclusion="pass",
+            tested_on=date(2026, 11, 5),
+        ),
+    )
+    quality.create_credit_rating(
+        session,
+        issuing,
+        regulator,
+        CreditRatingCreate(
+            enterprise=enterprise.id,
+            grade="AA",
+            valid_from=date(2026, 1, 1),
+            valid_until=date(2028, 12, 31),
+        ),
+    )

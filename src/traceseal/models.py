@@ -20,6 +20,7 @@ from traceseal.ledger.models import (
 )
 from traceseal.logistics.models import Assignment, Distributor, DistributorLocation, TerritoryRegion
 from traceseal.orgs.models import ApiKey, Organization
+from traceseal.quality.models import Programme, QualityRecord, QualityScope, SigningKey
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
 from traceseal.reports.models import CounterfeitReport, ReportPhoto
@@ -53,11 +54,15 @@ __all__ = [
     "LedgerNode",
     "Organization",
     "Product",
+    "Programme",
+    "QualityRecord",
+    "QualityScope",
     "RateWindow",
     "Recall",
     "ReportPhoto",
     "Scan",
     "ScannedCode",
+    "SigningKey",
     "TerritoryRegion",
     "Webhook",
 ]

@@ -6,32 +6,29 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from traceseal.cli.common import JsonOption, emit, err, fail, keyring, operator, session, settings
+from traceseal.cli.common import (
+    JsonOption,
+    emit,
+    fail,
+    keyring,
+    operator,
+    progress,
+    session,
+    settings,
+)
 from traceseal.codes import labels, service
 from traceseal.codes.export import code_url_prefix, iter_labels, write_csv
 from traceseal.codes.models import CodeRun
 from traceseal.codes.sealcode import SlotCipher
 from traceseal.codes.views import run_read
 from traceseal.orgs.service import find_organization
+from traceseal.quality.programmes import get_programme
 from traceseal.registry.service import get_batch, get_product
 
 app = typer.Typer(help="Seal codes: issue, activate, void, export.", no_args_is_help=True)
 keys = typer.Typer(help="Slot keys (escrow).", no_args_is_help=True)
 FORMATS = ("csv", "zip", "pdf")
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        # Progress is for people; a script or CI log gets the final line only.
-        disable=not err.is_terminal,
-    )
 
 
 def _write(out: Path, fmt: str, run: CodeRun, cipher: SlotCipher) -> None:
@@ -42,7 +39,7 @@ def _write(out: Path, fmt: str, run: CodeRun, cipher: SlotCipher) -> None:
     if fmt == "pdf" and run.count > s.pdf_max_labels:
         fail(f"PDF label sheets are for runs of up to {s.pdf_max_labels:,} codes; use csv or zip")
     partial = out.with_name(out.name + ".partial")
-    with _progress() as bar, partial.open("wb") as handle:
+    with progress() as bar, partial.open("wb") as handle:
         task = bar.add_task(f"run {run.id} -> {out.name}", total=run.count)
 
         def step(n: int) -> None:
@@ -80,6 +77,9 @@ def issue(
     ),
     fmt: str = typer.Option("csv", "--format", help="csv, zip (QR SVG+PNG) or pdf (label sheet)."),
     pin: bool = typer.Option(False, "--pin", help="Add a scratch-off PIN column."),
+    programme: int | None = typer.Option(
+        None, help="Label programme id (the product must be eligible)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Issue a run of codes and write them for the printer."""
@@ -93,7 +93,10 @@ def issue(
             item = get_product(db, operator(db), product) if product else None
             if item is not None and item.organization_id != owner.id:
                 fail(f"GTIN {item.gtin} does not belong to {owner.name!r}")
-            run = service.issue_run(db, ring, settings(), owner, count, product=item, pin=pin)
+            label = None if programme is None else get_programme(db, programme)
+            run = service.issue_run(
+                db, ring, settings(), owner, count, product=item, pin=pin, programme=label
+            )
             _write(out, fmt, run, service.run_cipher(db, ring, run))
             data: dict[str, Any] = run_read(run)
     finally:

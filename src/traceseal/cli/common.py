@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.orm import Session
 
 from traceseal.codes.service import Keyring
@@ -69,6 +70,19 @@ def emit(as_json: bool, data: dict[str, Any], human: str) -> None:
         sys.stdout.write(json.dumps(data, default=_default, ensure_ascii=False) + "\n")
     else:
         Console().print(human, highlight=False)
+
+
+def progress() -> Progress:
+    """A progress bar on stderr for long jobs."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        # Progress is for people; a script or CI log gets the final line only.
+        disable=not err.is_terminal,
+    )
 
 
 def operator(db: Session) -> Organization:

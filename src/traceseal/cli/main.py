@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from traceseal.cli import codes, ledger, orgs, registry, simulate, system, witness
+from traceseal.cli import codes, ledger, orgs, quality, registry, simulate, system, witness
 
 app = typer.Typer(
     help="TraceSeal: product verification and supply-chain traceability.",
@@ -20,6 +20,8 @@ app.add_typer(registry.batches, name="batches")
 app.add_typer(codes.app, name="codes")
 app.add_typer(codes.keys, name="keys")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(quality.app, name="quality")
+app.add_typer(quality.programmes, name="programmes")
 app.add_typer(witness.app, name="witness")
 
 if __name__ == "__main__":  # pragma: no cover

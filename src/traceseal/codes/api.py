@@ -16,6 +16,7 @@ from traceseal.codes.views import run_read
 from traceseal.config import Settings
 from traceseal.errors import InvalidInput
 from traceseal.orgs.models import Role
+from traceseal.quality.programmes import get_programme
 from traceseal.registry.api import owner_for
 from traceseal.registry.service import get_batch, get_product
 from traceseal.web.deps import Caller, KeyringDep, SessionDep, SettingsDep, require
@@ -30,8 +31,16 @@ def issue(
     """Issue a run of codes: one row, however many codes. Download them from `downloads`."""
     owner = owner_for(session, caller, body.organization_id)
     product = get_product(session, owner, body.product) if body.product else None
+    programme = None if body.programme is None else get_programme(session, body.programme)
     run = service.issue_run(
-        session, keyring, settings, owner, body.count, product=product, pin=body.pin
+        session,
+        keyring,
+        settings,
+        owner,
+        body.count,
+        product=product,
+        pin=body.pin,
+        programme=programme,
     )
     return run_read(run)
 

@@ -66,6 +66,8 @@ class CodeRun(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     #: The transparency-log leaf recording the issuance (docs/ledger.md).
     leaf_index: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    #: The label programme the run was issued under (docs/quality.md), if any.
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"), default=None)
 
     organization: Mapped[Organization] = relationship()
     product: Mapped[Product | None] = relationship()

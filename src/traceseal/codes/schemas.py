@@ -16,6 +16,9 @@ class RunCreate(BaseModel):
     count: int = Field(description="Number of codes (1 .. slot capacity).")
     pin: bool = Field(False, description="Add a scratch-off PIN per code.")
     organization_id: int | None = Field(None, description="Operator only: the enterprise.")
+    programme: int | None = Field(
+        None, description="Label programme id; refused unless the product is eligible."
+    )
 
 
 class SegmentRead(BaseModel):
@@ -40,6 +43,7 @@ class RunRead(BaseModel):
     pin: bool
     created_at: datetime
     leaf_index: int | None = Field(description="The log leaf recording the issuance.")
+    programme: int | None = Field(None, description="The label programme, if any.")
     segments: list[SegmentRead]
     downloads: dict[str, str]
 

@@ -25,6 +25,8 @@ from traceseal.db import utcnow
 from traceseal.errors import Conflict, Forbidden, InvalidInput, NotFound
 from traceseal.ledger import service as ledger
 from traceseal.orgs.models import Organization, Role
+from traceseal.quality.models import Programme
+from traceseal.quality.programmes import check_eligible
 from traceseal.registry.models import Batch, Product
 
 #: Slots start at 100 so that no code starts with 0: spreadsheets drop leading zeros.
@@ -151,6 +153,7 @@ def issue_run(
     *,
     product: Product | None = None,
     pin: bool = False,
+    programme: Programme | None = None,
 ) -> CodeRun:
     """Reserve ``count`` consecutive sequence numbers in one of ``org``'s slots.
 
@@ -164,6 +167,11 @@ def issue_run(
         raise InvalidInput(f"count must be between 1 and {limit:,} (one key slot)", field="count")
     if product is not None and product.organization_id != org.id:
         raise NotFound(f"no product with GTIN {product.gtin}", field="product")
+    if programme is not None:
+        # Checked before any number is taken: a refused run stores nothing.
+        if product is None:
+            raise InvalidInput("a run under a programme is bound to a product", field="product")
+        check_eligible(session, programme, product, utcnow().date())
     first, slot_number = _allocate_in_existing(session, org, count)
     if first is None:
         # No slot has room. Lock the organisation row so that concurrent issuers of the
@@ -191,27 +199,23 @@ def issue_run(
         count=count,
         product_id=product.id if product else None,
         pin=pin,
+        programme_id=None if programme is None else programme.id,
     )
     session.add(run)
     session.flush()
     session.add(CodeSegment(run_id=run.id, slot=slot_number, start=first, stop=first + count))
-    (run.leaf_index,) = ledger.append(
-        session,
-        [
-            _leaf(
-                "code_run.issued",
-                run,
-                {
-                    "organization": org.id,
-                    "slot": slot_number,
-                    "first": first,
-                    "count": count,
-                    "product": product.gtin if product else None,
-                    "pin": pin,
-                },
-            )
-        ],
-    )
+    content: dict[str, Any] = {
+        "organization": org.id,
+        "slot": slot_number,
+        "first": first,
+        "count": count,
+        "product": product.gtin if product else None,
+        "pin": pin,
+    }
+    if programme is not None:
+        # Only when there is one, so leaves of runs without a programme keep their bytes.
+        content["programme"] = programme.id
+    (run.leaf_index,) = ledger.append(session, [_leaf("code_run.issued", run, content)])
     session.flush()
     return run
 

@@ -31,6 +31,7 @@ def run_read(run: CodeRun) -> dict[str, Any]:
         "pin": run.pin,
         "created_at": run.created_at,
         "leaf_index": run.leaf_index,
+        "programme": run.programme_id,
         "segments": segments,
         "downloads": {
             "csv": f"{base}/codes.csv",

@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from traceseal.db import utcnow
 from traceseal.recalls import service
 from traceseal.recalls.models import Recall
-from traceseal.web.deps import Caller, SessionDep
+from traceseal.web.deps import Caller, IssuingDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/recalls", tags=["recalls"])
 
@@ -37,6 +36,8 @@ class RecallRead(BaseModel):
     announced_by: str
     announced_at: datetime
     ended_at: datetime | None
+    record: int | None = Field(description="The signed announcement: /api/v1/quality/records/{id}.")
+    leaf_index: int | None = Field(description="The announcement's log leaf.")
 
     @classmethod
     def of(cls, recall: Recall) -> RecallRead:
@@ -51,21 +52,27 @@ class RecallRead(BaseModel):
             announced_by=recall.announced_by.name,
             announced_at=recall.announced_at,
             ended_at=recall.ended_at,
+            record=recall.record_id,
+            leaf_index=None if recall.record is None else recall.record.leaf_index,
         )
 
 
 @router.post("", status_code=201, response_model=list[RecallRead])
-def announce(body: RecallCreate, session: SessionDep, caller: Caller) -> list[RecallRead]:
-    """Recall lots of a product (or all of it): their codes then verify as ``recalled``."""
+def announce(
+    body: RecallCreate, session: SessionDep, caller: Caller, issuing: IssuingDep
+) -> list[RecallRead]:
+    """Recall lots of a product (or all of it): their codes then verify as ``recalled``.
+
+    Each lot's announcement is signed with the announcer's key and logged."""
     recalls = service.announce(
         session,
+        issuing,
         caller,
         gtin=body.gtin,
         lots=body.lots,
         reason=body.reason,
         instructions=body.instructions,
         contact=body.contact,
-        now=utcnow(),
     )
     return [RecallRead.of(r) for r in recalls]
 
@@ -83,5 +90,5 @@ def recalls(
 
 
 @router.post("/{recall_id}/end", response_model=RecallRead)
-def end(recall_id: int, session: SessionDep, caller: Caller) -> RecallRead:
-    return RecallRead.of(service.end_recall(session, caller, recall_id, utcnow()))
+def end(recall_id: int, session: SessionDep, caller: Caller, issuing: IssuingDep) -> RecallRead:
+    return RecallRead.of(service.end_recall(session, issuing, caller, recall_id))

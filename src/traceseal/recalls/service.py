@@ -1,14 +1,19 @@
-"""Announcing and ending recalls. Verification of any code of a recalled batch says so."""
+"""Announcing and ending recalls. Verification of any code of a recalled batch says so.
+
+Each announcement and each end is a record signed by whoever made it, and a log leaf
+(docs/quality.md), stored in the caller's transaction with the recall itself.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from traceseal.errors import Conflict, Forbidden, InvalidInput, NotFound
 from traceseal.orgs.models import Organization, Role
+from traceseal.quality.models import Kind
+from traceseal.quality.service import Issuing, store
 from traceseal.recalls.models import Recall
 from traceseal.registry.gtin import normalize_gtin
 from traceseal.registry.models import Batch, Product
@@ -34,6 +39,7 @@ def _product(session: Session, caller: Organization, gtin: str) -> Product:
 
 def announce(
     session: Session,
+    issuing: Issuing,
     caller: Organization,
     *,
     gtin: str,
@@ -41,9 +47,9 @@ def announce(
     reason: str,
     instructions: str,
     contact: str,
-    now: datetime,
 ) -> list[Recall]:
     """Recall the named lots of a GTIN, or every batch of it when ``lots`` is empty."""
+    now = issuing.now
     if caller.role not in _ANNOUNCERS:
         raise Forbidden(f"recalls are announced by brand owners and regulators, not {caller.role}")
     if not reason.strip() or not instructions.strip():
@@ -72,7 +78,37 @@ def announce(
             contact=contact.strip(),
             announced_at=now,
         )
-        session.add(recall)
+        try:
+            # The partial unique indexes decide between concurrent announcements.
+            with session.begin_nested():
+                session.add(recall)
+        except IntegrityError:
+            what = "every batch" if batch is None else f"lot {batch.lot}"
+            raise Conflict(f"{what} of GTIN {product.gtin} is already under recall") from None
+        payload = {
+            "v": 1,
+            "type": Kind.RECALL.value,
+            "issuer": caller.id,
+            "gtin": product.gtin,
+            "lot": None if batch is None else batch.lot,
+            "reason": recall.reason,
+            "instructions": recall.instructions,
+            "contact": recall.contact,
+            "announced_at": now.isoformat(),
+        }
+        record = store(
+            session,
+            issuing,
+            caller,
+            Kind.RECALL,
+            payload,
+            None,
+            enterprise_id=product.organization_id,
+            product_id=product.id,
+            batch_id=batch_id,
+            issued_on=now.date(),
+        )
+        recall.record_id = record.id
         recalls.append(recall)
     session.flush()
     return recalls
@@ -90,7 +126,7 @@ def list_recalls(
     return list(session.scalars(query.order_by(Recall.id.desc()).limit(limit)))
 
 
-def end_recall(session: Session, caller: Organization, recall_id: int, now: datetime) -> Recall:
+def end_recall(session: Session, issuing: Issuing, caller: Organization, recall_id: int) -> Recall:
     recall = session.get(Recall, recall_id)
     # Whoever announced a recall ends it (or a regulator or the operator): a brand owner
     # cannot lift a recall a regulator ordered.
@@ -100,5 +136,26 @@ def end_recall(session: Session, caller: Organization, recall_id: int, now: date
     if recall is None or not allowed:
         raise NotFound(f"no recall {recall_id}")
     if recall.ended_at is None:
-        recall.ended_at = now
+        recall.ended_at = issuing.now
+        payload = {
+            "v": 1,
+            "type": Kind.RECALL_END.value,
+            "issuer": caller.id,
+            "recall": recall.record_id,
+            "ended_at": issuing.now.isoformat(),
+        }
+        end = store(
+            session,
+            issuing,
+            caller,
+            Kind.RECALL_END,
+            payload,
+            None,
+            enterprise_id=recall.product.organization_id,
+            product_id=recall.product_id,
+            batch_id=recall.batch_id,
+            subject_id=recall.record_id,
+            issued_on=issuing.now.date(),
+        )
+        recall.end_record_id = end.id
     return recall

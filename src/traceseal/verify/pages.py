@@ -28,7 +28,7 @@ from traceseal.verify import messages
 from traceseal.verify.api import VerifierDep, request_client
 from traceseal.verify.channel import Verifier
 from traceseal.verify.models import Channel, Verdict
-from traceseal.verify.schemas import VerificationRead
+from traceseal.verify.schemas import QualitySection, VerificationRead
 from traceseal.verify.service import Query, Verification
 from traceseal.web.deps import SessionDep
 from traceseal.web.negotiation import (
@@ -90,6 +90,29 @@ def _links(request: Request, gtin: str | None, code: str, result: Verification) 
     if result.verdict is Verdict.RECALLED:
         links[GS1_VOC + "recallStatus"] = [
             {"href": f"{base}/v/{code}#recall", "title": "召回通知 / Recall notice"}
+        ]
+    elif gtin:
+        links[GS1_VOC + "recallStatus"] = [
+            {
+                "href": f"{base}/api/v1/recalls?gtin={gtin}",
+                "title": "召回状态 / Recall status",
+                "type": "application/json",
+            }
+        ]
+    if gtin:
+        # The signed certificates, and the item's whole quality section on its page.
+        links[GS1_VOC + "certificationInfo"] = [
+            {
+                "href": f"{base}/v/{code}#quality",
+                "title": "质量信息 / Quality facts",
+                "type": "text/html",
+                "hreflang": ["zh-CN", "en"],
+            },
+            {
+                "href": f"{base}/api/v1/certificates?gtin={gtin}",
+                "title": "认证证书 / Certificates",
+                "type": "application/json",
+            },
         ]
     return {"linkset": [links]}
 
@@ -177,6 +200,8 @@ def _result_page(request: Request, result: Verification, lang: str, typed: str) 
             {**step, "when": messages.local_time(step["time"])}
             for step in (journey(result.trace, lang) if result.trace else [])
         ],
+        # Shown only when there is something to show; the JSON always has the section.
+        "quality": QualitySection.of(result, lang) if result.quality or result.recall else None,
         "version": __version__,
     }
     response = templates.TemplateResponse(request, "verify/result.html", context)

@@ -6,9 +6,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from traceseal.epcis.trace import journey
+from traceseal.quality import labels
+from traceseal.quality.facts import Fact
 from traceseal.verify.messages import message
 from traceseal.verify.models import Channel
-from traceseal.verify.service import Verification
+from traceseal.verify.service import RecallFacts, Verification
 
 
 class VerifyRequest(BaseModel):
@@ -51,6 +53,100 @@ class RecallSummary(BaseModel):
     instructions: str
     contact: str
     announced_at: datetime
+    signed_by: str = Field("", description="Who announced the recall and signed it.")
+    record: int | None = Field(None, description="The signed announcement's record id.")
+    leaf_index: int | None = None
+
+    @classmethod
+    def of(cls, recall: RecallFacts) -> RecallSummary:
+        return cls(
+            reason=recall.reason,
+            instructions=recall.instructions,
+            contact=recall.contact,
+            announced_at=recall.announced_at,
+            signed_by=recall.signed_by,
+            record=recall.record,
+            leaf_index=recall.leaf_index,
+        )
+
+
+class QualityFactRead(BaseModel):
+    type: str = Field(description="certificate, inspection_report, sampling_result, ...")
+    record: int = Field(description="GET /api/v1/quality/records/{record}: the signed record.")
+    label: str = Field(description="The fact in the answer's language.")
+    status: str = Field(description="valid, expired, suspended, withdrawn; pass, fail; a grade.")
+    status_label: str
+    date: date | None
+    valid_until: date | None
+    signed_by: str = Field(description="The issuing organisation.")
+    attestation: str = Field(description="'signed by X, in the log at index N', localised.")
+    leaf_index: int | None
+    proof: str = Field(description="The record's inclusion proof.")
+    warning: bool
+
+    @classmethod
+    def of(cls, fact: Fact, lang: str) -> QualityFactRead:
+        return cls(
+            type=fact.kind,
+            record=fact.record,
+            label=labels.label(fact, lang),
+            status=fact.status,
+            status_label=labels.status_name(fact.status, lang),
+            date=fact.on,
+            valid_until=fact.valid_until,
+            signed_by=fact.signed_by,
+            attestation=labels.signed_by(fact.signed_by, fact.leaf_index, lang),
+            leaf_index=fact.leaf_index,
+            proof=f"/api/v1/quality/records/{fact.record}/proof",
+            warning=fact.warning,
+        )
+
+
+class ProgrammeSummary(BaseModel):
+    id: int
+    name: str = Field(description="In the answer's language.")
+
+
+class QualitySection(BaseModel):
+    certificates: list[QualityFactRead]
+    inspection: QualityFactRead | None = Field(description="The latest inspection report.")
+    sampling: list[QualityFactRead]
+    credit: QualityFactRead | None
+    commitments: list[QualityFactRead]
+    programme: ProgrammeSummary | None = Field(description="The label programme of the run.")
+    recalls: list[RecallSummary] = Field(description="Recalls in force for this item.")
+    warnings: list[str] = Field(description="Expired, suspended, failed or recalled, localised.")
+
+    @classmethod
+    def of(cls, result: Verification, lang: str) -> QualitySection | None:
+        quality = result.quality
+        if quality is None:
+            return None
+        warnings = [labels.warning(fact, lang) for fact in quality.warnings]
+        if result.recall is not None:
+            warnings.insert(
+                0,
+                "该批次已被召回。" if lang == "zh-CN" else "This batch has been recalled.",
+            )
+        programme = quality.programme
+
+        def read(fact: Fact | None) -> QualityFactRead | None:
+            return None if fact is None else QualityFactRead.of(fact, lang)
+
+        return cls(
+            certificates=[QualityFactRead.of(f, lang) for f in quality.certificates],
+            inspection=read(quality.inspection),
+            sampling=[QualityFactRead.of(f, lang) for f in quality.sampling],
+            credit=read(quality.credit),
+            commitments=[QualityFactRead.of(f, lang) for f in quality.commitments],
+            programme=(
+                None
+                if programme is None
+                else ProgrammeSummary(id=programme.id, name=labels.programme_name(programme, lang))
+            ),
+            recalls=[] if result.recall is None else [RecallSummary.of(result.recall)],
+            warnings=warnings,
+        )
 
 
 class JourneyStep(BaseModel):
@@ -82,6 +178,9 @@ class VerificationRead(BaseModel):
     recall: RecallSummary | None
     journey: list[JourneyStep] = Field(
         description="Where the product went, from its EPCIS events, oldest first."
+    )
+    quality: QualitySection | None = Field(
+        description="Signed quality facts about the product (active codes of a known product)."
     )
     message: str
 
@@ -115,20 +214,12 @@ class VerificationRead(BaseModel):
                 else OrganizationSummary(name=result.organization)
             ),
             reasons=list(result.reasons),
-            recall=(
-                None
-                if recall is None
-                else RecallSummary(
-                    reason=recall.reason,
-                    instructions=recall.instructions,
-                    contact=recall.contact,
-                    announced_at=recall.announced_at,
-                )
-            ),
+            recall=None if recall is None else RecallSummary.of(recall),
             journey=(
                 []
                 if result.trace is None
                 else [JourneyStep(**step) for step in journey(result.trace, lang)]
             ),
+            quality=QualitySection.of(result, lang),
             message=message(result, lang),
         )

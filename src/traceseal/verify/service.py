@@ -32,6 +32,8 @@ from traceseal.epcis.trace import Trace, trace
 from traceseal.errors import InvalidInput
 from traceseal.geo.locate import locate
 from traceseal.orgs.models import Organization
+from traceseal.quality.facts import QualityFacts, programme_fact, quality_facts
+from traceseal.quality.models import Programme, QualityRecord
 from traceseal.recalls.models import Recall
 from traceseal.registry.gtin import check_lot, normalize_gtin
 from traceseal.registry.models import Batch, Product
@@ -100,6 +102,10 @@ class RecallFacts:
     instructions: str
     contact: str
     announced_at: datetime
+    #: Who announced it, and its signed record and log leaf (None: announced before 0006).
+    signed_by: str = ""
+    record: int | None = None
+    leaf_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +124,8 @@ class Verification:
     detail: str = ""
     #: The product's journey from its EPCIS events (genuine, suspicious and recalled codes).
     trace: Trace | None = None
+    #: Certificates, reports, ratings and programme (active codes of a known product).
+    quality: QualityFacts | None = None
     #: Slot owner, for the scan log and reports; not shown to consumers as an id.
     organization_id: int | None = field(default=None, repr=False)
     product_id: int | None = field(default=None, repr=False)
@@ -174,6 +182,9 @@ _CONTEXT = (
         Batch.production_date,
         Batch.expiry_date,
         _RECALL_ID,
+        CodeRun.programme_id,
+        Programme.name,
+        Programme.name_en,
     )
     .select_from(CodeSegment)
     .join(CodeRun, CodeRun.id == CodeSegment.run_id)
@@ -181,10 +192,22 @@ _CONTEXT = (
     .outerjoin(Batch, Batch.id == CodeSegment.batch_id)
     # A run may be issued for no product and bound to one only when activated.
     .outerjoin(Product, Product.id == func.coalesce(Batch.product_id, CodeRun.product_id))
+    .outerjoin(Programme, Programme.id == CodeRun.programme_id)
     .where(CodeSegment.id == _SEGMENT_ID)
 )
-_RECALL = select(Recall.reason, Recall.instructions, Recall.contact, Recall.announced_at).where(
-    Recall.id == bindparam("id")
+_RECALL = (
+    select(
+        Recall.reason,
+        Recall.instructions,
+        Recall.contact,
+        Recall.announced_at,
+        Organization.name,
+        QualityRecord.id,
+        QualityRecord.leaf_index,
+    )
+    .join(Organization, Organization.id == Recall.announced_by_id)
+    .outerjoin(QualityRecord, QualityRecord.id == Recall.record_id)
+    .where(Recall.id == bindparam("id"))
 )
 _STATE = select(ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region).where(
     ScannedCode.slot == bindparam("slot"), ScannedCode.sequence == bindparam("sequence")
@@ -384,6 +407,7 @@ def verify(
         produced,
         expires,
         recall_id,
+        *programme,
     ) = row
     product = (
         None
@@ -411,10 +435,18 @@ def verify(
         reasons.append("lot_mismatch")
     recall = None
     if recall_id is not None:
-        reason, instructions, contact, announced_at = RECALL.run(
+        reason, instructions, contact, announced_at, announcer, record, leaf = RECALL.run(
             connection, {"id": recall_id}
         ).fetchone()
-        recall = RecallFacts(reason, instructions, contact, py_time(announced_at))  # type: ignore[arg-type]
+        recall = RecallFacts(
+            reason,
+            instructions,
+            contact,
+            py_time(announced_at),  # type: ignore[arg-type]
+            announcer,
+            record,
+            leaf,
+        )
     if not query.record:
         # HEAD requests, link previews, linkset requests: answered, never counted, and shown
         # no history, so a crawler cannot learn which harvested codes are still unscanned.
@@ -463,9 +495,23 @@ def verify(
         verdict = Verdict.GENUINE
     else:
         verdict = Verdict.GENUINE_REPEAT
+    quality = (
+        None
+        if product_id is None
+        else quality_facts(
+            connection,
+            product_id=product_id,
+            owner_id=owner,
+            category=category,
+            batch_id=batch_id,
+            programme=programme_fact(programme),
+            today=now.date(),
+        )
+    )
     result = Verification(
         verdict,
         text,
+        quality=quality,
         scan_count=count,
         first_scan_at=first_at,
         first_region=first_region,

@@ -17,6 +17,7 @@ from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read
 from traceseal.epcis.pipeline import Workers
 from traceseal.keys import load_master_key
 from traceseal.ledger.checkpoints import Cosigners, publish_now
+from traceseal.quality.attachments import AttachmentStore
 from traceseal.verify.channel import Verifier
 from traceseal.web import problems
 from traceseal.web.bodylimit import BodyLimit
@@ -80,6 +81,9 @@ def create_app(settings: Settings) -> FastAPI:
     # Worker processes for large EPCIS captures, started on the first one (epcis/pipeline.py).
     app.state.capture_workers = Workers()
     app.state.keyring = keyring
+    app.state.attachments = AttachmentStore(
+        settings.data_dir / "attachments", settings.quality_attachment_max_bytes
+    )
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
     app.state.deliverer = deliverer
     problems.install(app)
@@ -93,6 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
     from traceseal.ledger.api import router as ledger_router
     from traceseal.logistics.api import router as logistics_router
     from traceseal.orgs.api import router as orgs_router
+    from traceseal.quality.api import router as quality_router
     from traceseal.recalls.api import router as recalls_router
     from traceseal.registry.api import router as registry_router
     from traceseal.reports.api import router as reports_router
@@ -110,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
         registry_router,
         codes_router,
         recalls_router,
+        quality_router,
         alerts_router,
         logistics_router,
         epcis_router,
@@ -140,6 +146,9 @@ def body_limits(settings: Settings) -> Callable[[str], int]:
             return report_limit
         if path.startswith("/epcis/"):
             return settings.epcis_capture_max_bytes
+        if path == "/api/v1/attachments":
+            # One byte over, so the store answers an oversized PDF with its own message.
+            return settings.quality_attachment_max_bytes + 1
         return DEFAULT_BODY_LIMIT
 
     return limit_for

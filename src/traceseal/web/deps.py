@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings
+from traceseal.db import utcnow
 from traceseal.errors import Forbidden, Unauthorized
 from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.service import authenticate
+from traceseal.quality.service import Issuing
 
 
 def _session(request: Request) -> Iterator[Session]:
@@ -54,6 +56,14 @@ async def _keyring(request: Request) -> Keyring:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 KeyringDep = Annotated[Keyring, Depends(_keyring)]
+
+
+async def _issuing(request: Request) -> Issuing:
+    return Issuing(request.app.state.keyring, request.app.state.attachments, utcnow())
+
+
+#: What writing a signed quality record needs: keys, the attachment store, the time.
+IssuingDep = Annotated[Issuing, Depends(_issuing)]
 
 
 def _caller(request: Request, session: SessionDep) -> Organization:

@@ -44,6 +44,8 @@ def _domain(_: Request, exc: Exception) -> JSONResponse:
         exc.detail,
         type_=f"/problems/{exc.kind.replace('_', '-')}",
         field=exc.field,
+        # Errors that concern many items (a CSV import's bad rows) list each one.
+        errors=getattr(exc, "errors", None),
     )
     if isinstance(exc, TooManyRequests):
         response.headers["Retry-After"] = str(exc.retry_after)
