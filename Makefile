@@ -35,9 +35,11 @@ serve: install
 	$(BIN)/traceseal serve
 
 ## test: install, lint, then the whole suite (SQLite; PostgreSQL too when configured;
-## tests/browser when Chromium is there)
+## tests/browser when Chromium is there), in two processes (pytest-xdist): most of its time is
+## CPU, and every test has its own database, schema and files. TEST_PROCESSES=1 runs it in one.
+TEST_PROCESSES ?= 2
 test: install lint browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES)
 
 lint: install
 	$(BIN)/ruff check src tests bench
