@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from traceseal.alerts.models import Alert, Delivery, DeliveryState, Webhook
 from traceseal.codes.service import Keyring
-from traceseal.db import unit_of_work, utcnow
+from traceseal.db import read_only_factory, unit_of_work, utcnow
 from traceseal.errors import InvalidInput, NotFound
 from traceseal.orgs.models import Organization
 
@@ -126,6 +126,9 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
     }
 
 
+_DUE = select(Delivery.id).where(Delivery.state == DeliveryState.PENDING.value)
+
+
 class Deliverer:
     """Sends due deliveries; :meth:`run` is the background task (safe to call repeatedly)."""
 
@@ -139,6 +142,9 @@ class Deliverer:
         timeout: float = 10.0,
     ) -> None:
         self._factory = session_factory
+        # The look for due deliveries, every second, only reads: on SQLite it must neither
+        # take the writer's turn nor the write lock, which verifications are waiting for.
+        self._reader = read_only_factory(session_factory.kw["bind"])
         self._keyring = keyring
         self.max_attempts = max_attempts
         self.retry_base = retry_base
@@ -151,6 +157,9 @@ class Deliverer:
     def run(self, now: datetime | None = None) -> int:
         """Send every delivery due at ``now``; returns how many were attempted."""
         now = now or utcnow()
+        with self._reader() as session:
+            if session.scalar(_DUE.limit(1).where(Delivery.next_attempt_at <= now)) is None:
+                return 0
         claimed: list[tuple[int, str, bytes, str, bytes, str]] = []
         with unit_of_work(self._factory) as session:
             due = session.scalars(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -88,10 +89,16 @@ class Workers:
         return self._processes
 
     def warm(self) -> None:
-        """Start every worker and have it import what it needs, before the first capture."""
+        """Start every worker and have it import and compile what it needs, before the first
+        capture. The pool starts processes as tasks come, and a quick task can run twice in
+        one process, so rounds of tasks go out until every process has answered."""
         pool = self.pool()
-        for future in [pool.submit(_ready) for _ in range(self._processes)]:
-            future.result()
+        answered: set[int] = set()
+        for _ in range(20):
+            futures = [pool.submit(_ready) for _ in range(self._processes)]
+            answered.update(future.result() for future in futures)
+            if len(answered) >= self._processes:
+                return
 
     def close(self) -> None:
         with self._lock:
@@ -121,6 +128,8 @@ def _ready() -> int:
     )
     events, _ = convert_fragment(f"<EventList>{event}</EventList>".encode(), {}, 2)
     validate_events(events, context=[CONTEXT_URL], schema=True)
+    # Long enough that the other tasks of the round go to the other processes.
+    time.sleep(0.05)
     return os.getpid()
 
 
