@@ -73,21 +73,29 @@ def stored_events(platform: Platform, tenant: Tenant) -> list[dict[str, Any]]:
         token = link.split("nextPageToken=", 1)[1].split(">", 1)[0].split("&", 1)[0]
 
 
-def test_fragments_convert_to_the_events_of_the_whole_document() -> None:
-    data = xml_document(events_with_extensions(conflict=False))
-    whole = read_document(data)
-    tree = XmlDocument(data)
-    assert len(tree) == COUNT
-    shell, namespaces, fragments = tree.split(CHUNK_EVENTS)
-    assert shell["epcisBody"]["eventList"] == []
-    assert namespaces == {}  # the document's own members use no extension
+def pieces(data: bytes, size: int) -> tuple[list[dict[str, Any]], dict[str, str], int]:
+    """The events of ``data`` read as capture reads a large document, the prefixes they use
+    and the document's EPCIS version; and checks the rest of the document is what is left."""
+    stream = XmlDocument(data).stream(size, 1_000_000)
     converted: list[dict[str, Any]] = []
     prefixes: dict[str, str] = {}
-    for start, fragment in fragments:
+    for start, fragment in stream:
         assert start == len(converted)
-        events, found = convert_fragment(fragment, namespaces, 2)
+        events, found = convert_fragment(fragment, {}, stream.version)
         converted += events
         prefixes.update(found)
+    shell, namespaces = stream.shell()
+    assert shell["epcisBody"]["eventList"] == []
+    assert stream.count == len(converted)
+    return converted, {**namespaces, **prefixes}, stream.version
+
+
+def test_pieces_convert_to_the_events_of_the_whole_document() -> None:
+    data = xml_document(events_with_extensions(conflict=False))
+    whole = read_document(data)
+    converted, prefixes, version = pieces(data, CHUNK_EVENTS)
+    assert version == 2
+    assert len(converted) == COUNT
     assert converted == whole["epcisBody"]["eventList"]
     assert (
         prefixes == whole["@context"][1] == {"ex": "https://ns.example.com/a/", "ns1": DEFAULT_NS}
@@ -215,13 +223,27 @@ def test_a_large_xml_1_2_document_is_stored_as_its_whole_conversion(
 ) -> None:
     events = [xml_1_2_event(str(i)) for i in range(COUNT)]
     events[5] = QUANTITY_EVENT
-    events[CHUNK_EVENTS + 5] = TRANSFORMATION_EVENT
     data = xml_1_2_document(events)
-    tree = XmlDocument(data)
-    assert tree.version == 1
-    assert len(tree) == COUNT
     whole = read_document(data)
     assert whole["epcisHeader"] == {"ex:batch": "b-1"}
+    converted, _, version = pieces(data, CHUNK_EVENTS)
+    assert version == 1
+    assert converted == whole["epcisBody"]["eventList"]
+    assert converted[5]["quantityList"][0]["quantity"] == 5
+    _check_stored_as_whole(platform, acme, data)
+
+
+def test_a_1_2_event_list_with_extension_wrappers_is_converted_whole(
+    platform: Platform, acme: Tenant
+) -> None:
+    # 1.2 puts TransformationEvents in EventList/extension: read as a stream, the wrapper
+    # stays behind in the EventList, so the document is converted whole instead.
+    events = [xml_1_2_event(str(i)) for i in range(COUNT)]
+    events[CHUNK_EVENTS + 5] = TRANSFORMATION_EVENT
+    data = xml_1_2_document(events)
+    with pytest.raises(ValidationException):
+        pieces(data, CHUNK_EVENTS)
+    whole = read_document(data)
     assert whole["epcisBody"]["eventList"][CHUNK_EVENTS + 5]["type"] == "TransformationEvent"
     _check_stored_as_whole(platform, acme, data)
 

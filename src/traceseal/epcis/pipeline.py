@@ -31,7 +31,6 @@ from traceseal.epcis.capture import (
     Capture,
     Chunk,
     Plan,
-    check_event_count,
     job_context,
     plan,
     prepare_events,
@@ -126,7 +125,9 @@ def _ready() -> int:
         "</eventTimeZoneOffset><epcList><epc>urn:epc:id:sgtin:0614141.812345.1</epc>"
         "</epcList><action>OBSERVE</action></ObjectEvent>"
     )
-    events, _ = convert_fragment(f"<EventList>{event}</EventList>".encode(), {}, 2)
+    fragment = f"<EventList>{event}</EventList>".encode()
+    events, _ = convert_fragment(fragment, {}, 2)
+    convert_fragment(fragment, {}, 1)  # the same event as EPCIS 1.2 writes it
     validate_events(events, context=[CONTEXT_URL], schema=True)
     # Long enough that the other tasks of the round go to the other processes.
     time.sleep(0.05)
@@ -155,10 +156,7 @@ def capture(
         if workers is not None:
             request = _Request(factory, org, source_format, max_events, now, dialect, workers)
             try:
-                if document.is_2_0:
-                    if document.estimated_events() >= PARALLEL_FROM:
-                        return _capture_xml_stream(request, document)
-                elif len(document) >= PARALLEL_FROM:
+                if document.estimated_events() >= PARALLEL_FROM:
                     return _capture_xml(request, document)
             except _Reconvert:
                 pass  # converted here instead, which names the problem's place, if any
@@ -186,7 +184,7 @@ def capture(
 
 @dataclass(frozen=True, slots=True)
 class _Request:
-    """What a capture of an XML document in pieces needs besides the document."""
+    """What the capture of an XML document in pieces needs besides the document."""
 
     factory: sessionmaker[Session]
     org: Organization
@@ -207,23 +205,8 @@ class _Request:
 
 
 def _capture_xml(request: _Request, document: XmlDocument) -> CaptureJob:
-    """A large EPCIS 1.2 document: its events are checked and converted from XML where they
-    are prepared (xmlsplit.py)."""
-    count = len(document)
-    check_event_count(count, request.max_events)
-    shell, namespaces, fragments = document.split(chunk_size(count, request.workers.processes))
-    ready_plan = request.plan(shell)
-    pool = request.workers.pool()
-    futures = [
-        pool.submit(_prepare_fragment, ready_plan, namespaces, document.version, fragment, start)
-        for start, fragment in fragments
-    ]
-    return _store_chunks(request.factory, request.org, ready_plan, count, futures, namespaces)
-
-
-def _capture_xml_stream(request: _Request, document: XmlDocument) -> CaptureJob:
-    """A large EPCIS 2.0 document: each chunk of events goes to a worker as soon as it is
-    parsed (xmlsplit.py); the rest of the document is checked once it has all been read.
+    """A large XML document: each chunk of events goes to a worker as soon as it is parsed
+    (xmlsplit.py); the rest of the document is checked once it has all been read.
 
     The workers start from no prefixes (the rest of the document is converted last) and
     from a plan for a document with the standard context only; the document's own members
@@ -245,7 +228,9 @@ def _capture_xml_stream(request: _Request, document: XmlDocument) -> CaptureJob:
     futures: list[Future[Chunk]] = []
     try:
         for start, fragment in stream:
-            futures.append(pool.submit(_prepare_fragment, ready_plan, {}, 2, fragment, start))
+            futures.append(
+                pool.submit(_prepare_fragment, ready_plan, {}, stream.version, fragment, start)
+            )
         shell, namespaces = stream.shell()
         request.plan(shell)  # the checks of the document's own members
     except EPCISException:

@@ -8,10 +8,8 @@ scope where it stood; a worker checks a chunk against the XSD (reshaping EPCIS 1
 converts and prepares it (:func:`convert_fragment`). The XSD has no constraint between
 events, so checking them in chunks refuses exactly what checking the document would.
 
-An EPCIS 2.0 document is read as a stream (:meth:`XmlDocument.stream`): each chunk goes out as
-soon as it is parsed, so the workers start while the rest is still being read. An EPCIS 1.2
-document is parsed whole first (:meth:`XmlDocument.split`), as its events may sit in
-``extension`` wrappers and its element names in another case.
+The document is read as a stream (:meth:`XmlDocument.stream`): each chunk goes out as soon as
+it is parsed, so the workers start while the rest is still being read.
 
 A refusal found in a chunk names places inside the chunk, so the caller then converts the
 whole document (:meth:`XmlDocument.convert`), which refuses it with the line and event in the
@@ -29,7 +27,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from traceseal.epcis import xml
 from traceseal.epcis.errors import ValidationException
-from traceseal.epcis.xmlvalues import EPCIS2_NS, XmlElement
+from traceseal.epcis.xmlvalues import EPCIS1_NS, EPCIS2_NS, XmlElement
 
 __all__ = ["XmlDocument", "convert_fragment"]
 
@@ -38,41 +36,24 @@ _FRAGMENT_DOCUMENT = (
     b'<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0" '
     b'creationDate="2000-01-01T00:00:00Z"><EPCISBody>%s</EPCISBody></epcis:EPCISDocument>'
 )
-_EVENT_TAGS = tuple(sorted(xml.EVENT_TYPES))
+# The event elements an EventList holds (QuantityEvent: EPCIS 1.2 only), and the roots.
+_EVENT_TAGS = (*sorted(xml.EVENT_TYPES), "QuantityEvent")
+_ROOTS = (f"{{{EPCIS2_NS}}}EPCISDocument", f"{{{EPCIS1_NS}}}EPCISDocument")
 
 
 class XmlDocument:
-    """An EPCIS XML capture document: parsed when first needed, then converted whole
-    (:meth:`convert`) or in pieces (:meth:`split`, :meth:`stream`)."""
+    """An EPCIS XML capture document: parsed when first needed and converted whole
+    (:meth:`convert`), or read in pieces (:meth:`stream`)."""
 
     def __init__(self, data: bytes) -> None:
         self._data = data
         self._root: XmlElement | None = None
-        self._version = 2
-        self._count: int | None = None
-        self._used = False  # split or streamed: the parsed tree has lost its events
-
-    @property
-    def is_2_0(self) -> bool:
-        """Whether the document declares itself EPCIS 2.0 near its start (a guess that
-        :meth:`stream` checks against the root element)."""
-        return f"{EPCIS2_NS}".encode() in self._data[:4096]
-
-    @property
-    def version(self) -> int:
-        self._parsed()
-        return self._version
+        self._used = False  # streamed or converted: parse again to convert
 
     def estimated_events(self) -> int:
         """About how many events the document holds, without parsing it: each event element
         ends in ``Event>`` twice, at its start tag and at its end tag."""
         return self._data.count(b"Event>") // 2
-
-    def __len__(self) -> int:
-        """The number of events (counted before the document is split)."""
-        if self._count is None:
-            self._count = len(_event_list(self._parsed())[1])
-        return self._count
 
     def convert(self) -> dict[str, Any]:
         """The whole JSON-LD document; raises ``ValidationException`` for the first offence."""
@@ -80,58 +61,26 @@ class XmlDocument:
         self._used = True  # the conversion changes a 1.2 tree
         return xml.convert(xml.check(root, self._data))[0]
 
-    def split(self, size: int) -> tuple[dict[str, Any], dict[str, str], list[tuple[int, bytes]]]:
-        """Check and convert the document without its events; hand the events out as XML.
-
-        Returns the JSON-LD document with an empty event list, the prefixes its conversion
-        chose (prefix -> namespace), which the conversion of the events must start from, and
-        ``(position of the first event, EventList of up to size events)`` pieces in order.
-        """
-        root = self._parsed()
-        event_list, events = _event_list(root)
-        self._count = len(events)
-        fragments = [
-            (
-                start,
-                _fragment(
-                    [etree.tostring(e, with_tail=False) for e in events[start : start + size]]
-                ),
-            )
-            for start in range(0, len(events), size)
-        ]
-        self._used = True
-        if event_list is not None:
-            event_list[:] = []
-        shell, namespaces = self._shell(root)
-        return shell, namespaces, fragments
-
     def stream(self, size: int, max_events: int) -> _Stream:
-        """Read an EPCIS 2.0 document incrementally: see :class:`_Stream`."""
+        """Read the document incrementally: see :class:`_Stream`."""
         self._used = True
         return _Stream(self, size, max_events)
-
-    def _shell(self, root: XmlElement) -> tuple[dict[str, Any], dict[str, str]]:
-        try:
-            return xml.convert(xml.check(root, self._data), events=False)
-        except ValidationException:
-            self.convert()  # so that the refusal is the one the whole document gets
-            raise
 
     def _parsed(self) -> XmlElement:
         if self._root is None:
             self._root = xml.parse(self._data)
-            # Read now: checking a 1.2 document renames its root to 2.0.
-            self._version = xml.version(self._root)
         return self._root
 
 
 class _Stream:
-    """An EPCIS 2.0 document's events in chunks of XML, handed out as they are parsed.
+    """A document's events in chunks of XML, handed out as they are parsed.
 
     Iterate over it for ``(position, chunk)`` pairs; then :meth:`shell` checks and converts
     the rest of the document. Raises ``ValidationException`` for what it finds wrong on the
-    way (not well-formed, not EPCIS 2.0, more than ``max_events`` events, a DTD), naming
-    less than converting the whole document would: the caller converts it whole then.
+    way (not well-formed, no EPCIS document, more than ``max_events`` events, a DTD, events
+    it cannot take out: an EPCIS 1.2 EventList's ``extension`` wrappers, names in another
+    case), naming less than converting the whole document would: the caller converts it
+    whole then.
     """
 
     def __init__(self, document: XmlDocument, size: int, max_events: int) -> None:
@@ -140,6 +89,8 @@ class _Stream:
         self._max_events = max_events
         self._root: XmlElement | None = None
         self.count = 0
+        #: The document's EPCIS version, once its root has been read.
+        self.version = 2
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         # The same protections as xml.parse: no entities, no DTD, no network, size limits.
@@ -152,9 +103,10 @@ class _Stream:
         try:
             for action, element in reader:
                 if self._root is None:
-                    if action != "start" or element.tag != f"{{{EPCIS2_NS}}}EPCISDocument":
-                        raise ValidationException("not an EPCIS 2.0 document")
+                    if action != "start" or element.tag not in _ROOTS:
+                        raise ValidationException("not an EPCIS document")
                     self._root = element
+                    self.version = xml.version(element)
                     continue
                 if action != "end" or not _in_event_list(element, self._root):
                     continue
@@ -191,7 +143,7 @@ class _Stream:
 def convert_fragment(
     fragment: bytes, namespaces: dict[str, str], version: int
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Check and convert the events of a :meth:`XmlDocument.split` or ``stream`` piece.
+    """Check and convert the events of a piece :meth:`XmlDocument.stream` handed out.
 
     Returns the events and the prefixes then in use. ``namespaces`` are those the rest of
     the document's conversion chose, so that its namespaces keep their prefixes. Errors name
