@@ -81,7 +81,7 @@ def pieces(data: bytes, size: int) -> tuple[list[dict[str, Any]], dict[str, str]
     prefixes: dict[str, str] = {}
     for start, fragment in stream:
         assert start == len(converted)
-        events, found = convert_fragment(fragment, {}, stream.version)
+        events, found = convert_fragment(fragment, stream.version)
         converted += events
         prefixes.update(found)
     shell, namespaces = stream.shell()

@@ -126,8 +126,8 @@ def _ready() -> int:
         "</epcList><action>OBSERVE</action></ObjectEvent>"
     )
     fragment = f"<EventList>{event}</EventList>".encode()
-    events, _ = convert_fragment(fragment, {}, 2)
-    convert_fragment(fragment, {}, 1)  # the same event as EPCIS 1.2 writes it
+    events, _ = convert_fragment(fragment, 2)
+    convert_fragment(fragment, 1)  # the same event as EPCIS 1.2 writes it
     validate_events(events, context=[CONTEXT_URL], schema=True)
     # Long enough that the other tasks of the round go to the other processes.
     time.sleep(0.05)
@@ -229,7 +229,7 @@ def _capture_xml(request: _Request, document: XmlDocument) -> CaptureJob:
     try:
         for start, fragment in stream:
             futures.append(
-                pool.submit(_prepare_fragment, ready_plan, {}, stream.version, fragment, start)
+                pool.submit(_prepare_fragment, ready_plan, stream.version, fragment, start)
             )
         shell, namespaces = stream.shell()
         request.plan(shell)  # the checks of the document's own members
@@ -240,7 +240,7 @@ def _capture_xml(request: _Request, document: XmlDocument) -> CaptureJob:
     if not futures:
         raise _Reconvert  # no events: nothing to gain
     return _store_chunks(
-        request.factory, request.org, ready_plan, stream.count, futures, namespaces, merge_all=True
+        request.factory, request.org, ready_plan, stream.count, futures, namespaces
     )
 
 
@@ -251,13 +251,11 @@ def _store_chunks(
     event_count: int,
     futures: list[Future[Chunk]],
     namespaces: dict[str, str] | None = None,
-    *,
-    merge_all: bool = False,
 ) -> CaptureJob:
     """Store the chunks the workers make, in document order, in one transaction.
 
     For XML converted in the workers, ``namespaces`` are the prefixes the rest of the
-    document uses; each chunk may add prefixes for its events' extensions, and the job's
+    document uses; each chunk brings the prefixes its events' extensions use, and the job's
     context gets them all. Two chunks giving one prefix to different namespaces, or one
     namespace to different prefixes, undo the whole attempt (_Reconvert).
     """
@@ -273,7 +271,7 @@ def _store_chunks(
                 if chunk.namespaces is not None:
                     _merge(merged, chunk.namespaces)
                 writer.add(chunk)
-            if namespaces is not None and (merge_all or merged != namespaces):
+            if namespaces is not None:
                 writer.job.context = job_context([CONTEXT_URL, merged])
             return writer.finish()
     finally:
@@ -297,14 +295,12 @@ def _prepare_serialized(ready_plan: Plan, events: bytes, start: int) -> Chunk:
     return prepare_events(ready_plan, orjson.loads(events), start)
 
 
-def _prepare_fragment(
-    ready_plan: Plan, namespaces: dict[str, str], version: int, fragment: bytes, start: int
-) -> Chunk:
+def _prepare_fragment(ready_plan: Plan, version: int, fragment: bytes, start: int) -> Chunk:
     # Any refusal sends the document back to be converted whole: the XSD, which runs before
     # the rules, may have something to say about an earlier event in another chunk.
     try:
-        events, found = convert_fragment(fragment, namespaces, version)
-        if found != namespaces:
+        events, found = convert_fragment(fragment, version)
+        if found:
             raw_context = [CONTEXT_URL, found]
             ready_plan = replace(
                 ready_plan,

@@ -134,13 +134,9 @@ def convert(root: XmlElement, *, events: bool = True) -> tuple[dict[str, Any], d
     return converter.document(root, events=events), converter.namespaces()
 
 
-def convert_events(
-    event_list: XmlElement, namespaces: dict[str, str]
-) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The events of a checked EventList, converting from the prefixes in ``namespaces``
-    (prefix -> namespace) on; and the prefixes then in use."""
+def convert_events(event_list: XmlElement) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The events of a checked EventList, and the prefixes their conversion chose."""
     converter = _Converter()
-    converter.seed(namespaces)
     return converter._events(event_list), converter.namespaces()
 
 

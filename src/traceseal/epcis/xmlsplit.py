@@ -140,14 +140,12 @@ class _Stream:
         return xml.convert(xml.check(root, self._document._data), events=False)
 
 
-def convert_fragment(
-    fragment: bytes, namespaces: dict[str, str], version: int
-) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def convert_fragment(fragment: bytes, version: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Check and convert the events of a piece :meth:`XmlDocument.stream` handed out.
 
-    Returns the events and the prefixes then in use. ``namespaces`` are those the rest of
-    the document's conversion chose, so that its namespaces keep their prefixes. Errors name
-    places inside the piece, not the document.
+    Returns the events and the prefixes their conversion chose (prefix -> namespace); the
+    caller holds those of all pieces and of the rest of the document to each other. Errors
+    name places inside the piece, not the document.
     """
     root = xml.parse_fragment(_FRAGMENT_DOCUMENT % fragment)
     event_list = root[0][0]
@@ -158,7 +156,7 @@ def convert_fragment(
         xml.validate(root, xml.NOTE_1_2, repair)
     else:
         xml.validate(root)
-    return xml.convert_events(event_list, namespaces)
+    return xml.convert_events(event_list)
 
 
 def _fragment(events: list[bytes]) -> bytes:

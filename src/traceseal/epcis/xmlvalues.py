@@ -214,12 +214,6 @@ class ExtensionReader:
         self._namespace_of: dict[str, str] = {}
         self._names: dict[tuple[str, str | None], str] = {}
 
-    def seed(self, namespaces: dict[str, str]) -> None:
-        """Start from prefixes chosen earlier (prefix -> namespace) for the same document."""
-        for prefix, namespace in namespaces.items():
-            self._prefix_of[namespace] = prefix
-            self._namespace_of[prefix] = namespace
-
     def namespaces(self) -> dict[str, str]:
         """The prefixes chosen so far: prefix -> namespace."""
         return dict(self._namespace_of)
