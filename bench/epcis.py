@@ -82,17 +82,18 @@ class Store:
         """One document through the server's own path: read, then pipeline.capture (worker
         processes prepare chunks of a large document while this thread stores them)."""
         started = time.perf_counter()
-        document, source = capturing.read_body(data, MEDIA[fmt])
-        read = time.perf_counter()
-        job = pipeline.capture(
-            self.factory,
-            self.org,
-            document,
-            source_format=source,
-            max_events=1_000_000,
-            now=utcnow(),
-            workers=self.workers,
-        )
+        with pipeline.collection_paused():  # as the server's handler does
+            document, source = capturing.read_body(data, MEDIA[fmt])
+            read = time.perf_counter()
+            job = pipeline.capture(
+                self.factory,
+                self.org,
+                document,
+                source_format=source,
+                max_events=1_000_000,
+                now=utcnow(),
+                workers=self.workers,
+            )
         stored = time.perf_counter()
         assert job.duplicate_count == 0
         with self.factory() as session:

@@ -119,16 +119,17 @@ def _capture_sync(
     request: Request, org: Organization, body: bytes, content_type: str | None, settings: Settings
 ) -> CaptureJob:
     capturing.require_capturer(org)
-    document, source_format = capturing.read_body(body, content_type)
-    return pipeline.capture(
-        request.app.state.session_factory,
-        org,
-        document,
-        source_format=source_format,
-        max_events=settings.epcis_capture_max_events,
-        now=utcnow(),
-        workers=request.app.state.capture_workers,
-    )
+    with pipeline.collection_paused():  # reading a large body allocates as much as the rest
+        document, source_format = capturing.read_body(body, content_type)
+        return pipeline.capture(
+            request.app.state.session_factory,
+            org,
+            document,
+            source_format=source_format,
+            max_events=settings.epcis_capture_max_events,
+            now=utcnow(),
+            workers=request.app.state.capture_workers,
+        )
 
 
 def _capture_headers(settings: Settings) -> dict[str, str]:
