@@ -7,8 +7,8 @@ Prints, from this machine:
     2.0 XML and 1.2 XML documents of 1,000 and 10,000 events (ObjectEvents commissioning 10
     SGTINs and their case SSCC, then AggregationEvents packing them; bench/epcis_docs.py), in
     events/s and EPCs/s,
-    with the time split between reading the body and the rest (an XML body is parsed as a
-    stream inside the capture, so its reading counts in the rest);
+    with the time split between reading the body and the rest (an XML body is scanned and
+    parsed in pieces inside the capture, so its reading counts in the rest);
   * QU4RTET (bench/peers/quartet, its own venv) capturing the same 1.2 XML documents on the
     same machine, and the ratio of the two rates;
   * the latency of one EPC's history (GET /epcis/epcs/{epc}/events through the ASGI app, and

@@ -79,9 +79,9 @@ def pieces(data: bytes, size: int) -> tuple[list[dict[str, Any]], dict[str, str]
     stream = XmlDocument(data).stream(size, 1_000_000)
     converted: list[dict[str, Any]] = []
     prefixes: dict[str, str] = {}
-    for start, fragment in stream:
-        assert start == len(converted)
-        events, found = convert_fragment(fragment, stream.version)
+    for piece in stream:
+        assert piece.start == len(converted)
+        events, found = convert_fragment(piece.xml, stream.version, piece.count)
         converted += events
         prefixes.update(found)
     shell, namespaces = stream.shell()

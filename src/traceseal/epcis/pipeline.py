@@ -45,7 +45,7 @@ from traceseal.epcis.models import CaptureJob
 from traceseal.epcis.validation import validate_events
 from traceseal.epcis.writer import Writer, store
 from traceseal.epcis.xml import CONTEXT_URL
-from traceseal.epcis.xmlsplit import XmlDocument, convert_fragment
+from traceseal.epcis.xmlsplit import Piece, XmlDocument, convert_fragment
 from traceseal.orgs.models import Organization
 
 #: Most events per chunk handed to a worker. Chunks are smaller for smaller documents
@@ -163,8 +163,8 @@ def _ready() -> int:
         "</epcList><action>OBSERVE</action></ObjectEvent>"
     )
     fragment = f"<EventList>{event}</EventList>".encode()
-    events, _ = convert_fragment(fragment, 2)
-    convert_fragment(fragment, 1)  # the same event as EPCIS 1.2 writes it
+    events, _ = convert_fragment(fragment, 2, 1)
+    convert_fragment(fragment, 1, 1)  # the same event as EPCIS 1.2 writes it
     validate_events(events, context=[CONTEXT_URL], schema=True)
     # What the worker has imported and compiled lives as long as it does: the collector
     # need not walk it again after each chunk.
@@ -280,10 +280,8 @@ def _capture_xml(request: _Request, document: XmlDocument) -> CaptureJob:
     pool = request.workers.pool()
     futures: list[Future[Chunk]] = []
     try:
-        for start, fragment in stream:
-            futures.append(
-                pool.submit(_prepare_fragment, ready_plan, stream.version, fragment, start)
-            )
+        for piece in stream:
+            futures.append(pool.submit(_prepare_fragment, ready_plan, stream.version, piece))
         shell, namespaces = stream.shell()
         request.plan(shell)  # the checks of the document's own members
     except EPCISException:
@@ -349,12 +347,12 @@ def _prepare_serialized(ready_plan: Plan, events: bytes, start: int) -> Chunk:
         return prepare_events(ready_plan, orjson.loads(events), start)
 
 
-def _prepare_fragment(ready_plan: Plan, version: int, fragment: bytes, start: int) -> Chunk:
+def _prepare_fragment(ready_plan: Plan, version: int, piece: Piece) -> Chunk:
     # Any refusal sends the document back to be converted whole: the XSD, which runs before
     # the rules, may have something to say about an earlier event in another chunk.
     with collection_paused():
         try:
-            events, found = convert_fragment(fragment, version)
+            events, found = convert_fragment(piece.xml, version, piece.count)
             if found:
                 raw_context = [CONTEXT_URL, found]
                 ready_plan = replace(
@@ -362,7 +360,7 @@ def _prepare_fragment(ready_plan: Plan, version: int, fragment: bytes, start: in
                     raw_context=raw_context,
                     context=document_context({"@context": raw_context}),
                 )
-            chunk = prepare_events(ready_plan, events, start)
+            chunk = prepare_events(ready_plan, events, piece.start)
         except ValidationException:
             raise _Reconvert from None
     chunk.namespaces = found
