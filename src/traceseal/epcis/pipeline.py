@@ -191,48 +191,36 @@ def capture(
     """
     require_capturer(org)
     with collection_paused():
-        return _capture(factory, org, document, source_format, max_events, now, workers)
-
-
-def _capture(
-    factory: sessionmaker[Session],
-    org: Organization,
-    document: dict[str, Any] | XmlDocument,
-    source_format: str,
-    max_events: int,
-    now: datetime,
-    workers: Workers | None,
-) -> CaptureJob:
-    # Workers put times in the form this engine's driver takes.
-    dialect = factory.kw["bind"].dialect.name
-    if isinstance(document, XmlDocument):
-        if workers is not None:
-            request = _Request(factory, org, source_format, max_events, now, dialect, workers)
-            try:
-                if document.estimated_events() >= PARALLEL_FROM:
-                    return _capture_xml(request, document)
-            except _Reconvert:
-                pass  # converted here instead, which names the problem's place, if any
-        document = document.convert()
-    ready_plan, events = plan(
-        document, source_format=source_format, max_events=max_events, now=now, dialect=dialect
-    )
-    if workers is None or len(events) < PARALLEL_FROM:
-        prepared = prepare_events(ready_plan, events, 0)
-        with unit_of_work(factory) as session:
-            return store(session, org, Capture(ready_plan, prepared))
-    # Events travel to the workers as JSON: orjson writes and reads it several times faster
-    # than pickle handles the same dicts, and the writing happens in this, the writer's,
-    # process.
-    size = chunk_size(len(events), workers.processes)
-    pool = workers.pool()
-    futures = [
-        pool.submit(
-            _prepare_serialized, ready_plan, orjson.dumps(events[start : start + size]), start
+        # Workers put times in the form this engine's driver takes.
+        dialect = factory.kw["bind"].dialect.name
+        if isinstance(document, XmlDocument):
+            if workers is not None:
+                request = _Request(factory, org, source_format, max_events, now, dialect, workers)
+                try:
+                    if document.estimated_events() >= PARALLEL_FROM:
+                        return _capture_xml(request, document)
+                except _Reconvert:
+                    pass  # converted here instead, which names the problem's place, if any
+            document = document.convert()
+        ready_plan, events = plan(
+            document, source_format=source_format, max_events=max_events, now=now, dialect=dialect
         )
-        for start in range(0, len(events), size)
-    ]
-    return _store_chunks(factory, org, ready_plan, len(events), futures)
+        if workers is None or len(events) < PARALLEL_FROM:
+            prepared = prepare_events(ready_plan, events, 0)
+            with unit_of_work(factory) as session:
+                return store(session, org, Capture(ready_plan, prepared))
+        # Events travel to the workers as JSON: orjson writes and reads it several times faster
+        # than pickle handles the same dicts, and the writing happens in this, the writer's,
+        # process.
+        size = chunk_size(len(events), workers.processes)
+        pool = workers.pool()
+        futures = [
+            pool.submit(
+                _prepare_serialized, ready_plan, orjson.dumps(events[start : start + size]), start
+            )
+            for start in range(0, len(events), size)
+        ]
+        return _store_chunks(factory, org, ready_plan, len(events), futures)
 
 
 @dataclass(frozen=True, slots=True)
