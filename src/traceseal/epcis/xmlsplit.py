@@ -11,12 +11,12 @@ checks it against the XSD (reshaping EPCIS 1.2 first), converts and prepares it
 checked here (:meth:`_Stream.shell`). The XSD has no constraint between events, so checking
 them in pieces refuses exactly what checking the document would.
 
-Scanning costs about 3 µs an event, where parsing the document and writing each event out
+Scanning costs about 4 µs an event, where parsing the document and writing each event out
 again cost 13. It is also exact: every byte of the document is parsed by libxml2, in the
 shell or in one piece, and a piece's parser must find as many events as the scan did, and
 nothing else, before its events are used. Whatever the scan cannot vouch for (a document
-not in UTF-8, a default namespace around the events, an event outside the EventList, EPCIS
-1.2 ``extension`` wrappers in it, an EventList in a default namespace) stops the reading.
+not in UTF-8, an event outside the EventList, EPCIS 1.2 ``extension`` wrappers in it, an
+EventList in a default namespace, names in another case) stops the reading.
 
 A refusal found in a piece, or a stop, leaves it to the caller to convert the whole document
 (:meth:`XmlDocument.convert`), which refuses it with the line and event in the document:
