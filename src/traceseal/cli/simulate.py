@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from traceseal.cli.common import JsonOption, emit, err, fail, keyring, settings
+from traceseal.cli.common import JsonOption, emit, fail, keyring, progress, settings
 from traceseal.db import make_engine, make_session_factory
 
 
@@ -50,14 +49,7 @@ def run_simulation(
 
     engine = make_engine(settings().resolved_database_url)
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            disable=not err.is_terminal,
-        ) as bar:
+        with progress() as bar:
             tasks: dict[str, int] = {}
 
             def step(stage: str, done: int, total: int) -> None:
