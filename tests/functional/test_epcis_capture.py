@@ -6,12 +6,12 @@ import base64
 import copy
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import func, select
 
+from tests.conformance import CONFORMANCE
 from tests.conftest import Platform, Tenant
 from traceseal.epcis.hashing import event_hash
 from traceseal.epcis.models import CaptureJob, Event, EventEpc
@@ -19,7 +19,6 @@ from traceseal.epcis.pipeline import CHUNK_EVENTS, PARALLEL_FROM
 from traceseal.ledger.models import LedgerLeaf
 from traceseal.orgs.models import Role
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
 EXAMPLES = CONFORMANCE / "gs1-epcis-2.0"
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 #: GTIN 09506000134352 as an SGTIN URN: company prefix 9506000, indicator + item 013435.

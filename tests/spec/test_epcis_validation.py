@@ -3,8 +3,8 @@
 Accepted: every EPCISDocument among GS1's JSON/JSON-LD examples (gs1/EPCIS, GS1 reference
 material). Rejected: every document of openepcis-test-resources' invalid set (Apache-2.0), each
 for the reason the file is named after, which the table below pins as the event and field the
-error must name. Both are read from ``../shared/conformance`` (see its README); the not-capture
-examples (query documents, capture-job answers, master data) are left out on purpose.
+error must name. Both are read from ``tests/data/conformance`` (see its PROVENANCE.md); the
+not-capture examples (query documents, capture-job answers, master data) are left out on purpose.
 """
 
 from __future__ import annotations
@@ -16,17 +16,14 @@ from typing import Any
 
 import pytest
 
+from tests.conformance import CONFORMANCE
 from traceseal.epcis import validation
 from traceseal.epcis.errors import ValidationException
 from traceseal.epcis.validation import validate_document, validate_events
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
 EXAMPLES = CONFORMANCE / "gs1-epcis-2.0" / "JSON"
 INVALID = CONFORMANCE / "epcis-2.0-invalid" / "json"
 
-pytestmark = pytest.mark.skipif(
-    not CONFORMANCE.is_dir(), reason="../shared/conformance is not checked out"
-)
 
 # file -> (event_index, field) the refusal must name. The first offence in list order is
 # reported, so a file with several bad events names its first one.

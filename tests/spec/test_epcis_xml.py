@@ -11,7 +11,7 @@
 - openepcis' invalid 2.0 XML documents are refused, naming the offending element;
 - XML attacks (XXE, entity expansion) are refused.
 
-The material is read from ``../shared/conformance`` (see its README).
+The material is read from ``tests/data/conformance`` (see its PROVENANCE.md).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import jsonschema_rs
 import pytest
 from lxml import etree  # type: ignore[import-untyped]
 
+from tests.conformance import CONFORMANCE
 from tests.unit.epcis.test_xml import _document, _object_event
 from traceseal.epcis import capture
 from traceseal.epcis import xml as epcis_xml
@@ -33,7 +34,6 @@ from traceseal.epcis.errors import ValidationException
 from traceseal.epcis.hashing import document_context, event_hash
 from traceseal.epcis.xml import CONTEXT_URL, read_document
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
 GS1_XML = CONFORMANCE / "gs1-epcis-2.0" / "XML"
 NOT_CAPTURE = CONFORMANCE / "gs1-epcis-2.0" / "not-capture"
 EVENT_HASH = CONFORMANCE / "event-hash"
@@ -41,9 +41,6 @@ EPCIS_12 = CONFORMANCE / "epcis-1.2"
 INVALID = CONFORMANCE / "epcis-2.0-invalid" / "xml"
 DATA = Path(epcis_xml.__file__).parent / "data"
 
-pytestmark = pytest.mark.skipif(
-    not CONFORMANCE.is_dir(), reason="../shared/conformance is not checked out"
-)
 
 # GS1 XML examples whose converted form GS1's JSON Schema refuses, with the pointers it names.
 # The conversion is faithful in both: the XML examples predate later 2.0 artefacts.

@@ -1,6 +1,6 @@
 """CBV 2.0 event hash IDs: the published vectors, and the invariances the hash promises.
 
-The vectors (``../shared/conformance/event-hash``, from RalphTro/epcis-event-hash-generator,
+The vectors (``tests/data/conformance/event-hash``, from RalphTro/epcis-event-hash-generator,
 MIT) give, per JSON-LD document, one expected hash per event in document order and the
 pre-hash strings behind them. The XML twins are hashed once the XML binding reads them.
 """
@@ -17,10 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.conformance import EVENT_HASH
 from traceseal.epcis.hashing import document_context, event_hash, prehash
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared/conformance/event-hash"
-DOCUMENTS = sorted(VECTORS.glob("*.jsonld")) if VECTORS.is_dir() else []
+VECTORS = EVENT_HASH
+DOCUMENTS = sorted(VECTORS.glob("*.jsonld"))
 STANDARD_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CONTEXT = document_context({"@context": [STANDARD_CONTEXT, {"ex": "https://ns.example.com/"}]})
 
@@ -34,7 +35,6 @@ def _lines(path: Path) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-@pytest.mark.skipif(not VECTORS.is_dir(), reason="../shared/conformance is not checked out")
 def test_every_vector_document_is_used() -> None:
     hashed = {path.stem for path in VECTORS.glob("*.hashes")}
     assert hashed == {path.stem for path in DOCUMENTS}
