@@ -33,6 +33,7 @@ from traceseal.codes.service import Keyring
 from traceseal.config import Settings
 from traceseal.db import unit_of_work
 from traceseal.epcis.capture import Capture, plan, prepare_events
+from traceseal.epcis.vocab import CONTEXT_URL
 from traceseal.epcis.writer import store
 from traceseal.geo.regions import distance_km, table
 from traceseal.logistics import service as logistics
@@ -49,7 +50,6 @@ __all__ = ["Simulation", "simulate"]
 
 GTIN = "09506000134383"
 COMPANY = "9506000"
-CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CASE_SIZE = 20
 CASES_PER_PALLET = 5
 
@@ -387,7 +387,7 @@ def _capture_all(
     dialect = factory.kw["bind"].dialect.name
     for done, events in enumerate(documents, start=1):
         document = {
-            "@context": [CONTEXT],
+            "@context": [CONTEXT_URL],
             "type": "EPCISDocument",
             "schemaVersion": "2.0",
             "creationDate": events[0]["eventTime"],

@@ -16,11 +16,11 @@ from tests.conftest import Platform, Tenant
 from traceseal.epcis.hashing import event_hash
 from traceseal.epcis.models import CaptureJob, Event, EventEpc
 from traceseal.epcis.pipeline import CHUNK_EVENTS, PARALLEL_FROM
+from traceseal.epcis.vocab import CONTEXT_URL as CONTEXT
 from traceseal.ledger.models import LedgerLeaf
 from traceseal.orgs.models import Role
 
 EXAMPLES = CONFORMANCE / "gs1-epcis-2.0"
-CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 #: GTIN 09506000134352 as an SGTIN URN: company prefix 9506000, indicator + item 013435.
 URN = "urn:epc:id:sgtin:9506000.013435.{}"
 

@@ -32,7 +32,8 @@ from traceseal.epcis import capture
 from traceseal.epcis import xml as epcis_xml
 from traceseal.epcis.errors import ValidationException
 from traceseal.epcis.hashing import document_context, event_hash
-from traceseal.epcis.xml import CONTEXT_URL, read_document
+from traceseal.epcis.vocab import CONTEXT_URL
+from traceseal.epcis.xml import read_document
 
 GS1_XML = CONFORMANCE / "gs1-epcis-2.0" / "XML"
 NOT_CAPTURE = CONFORMANCE / "gs1-epcis-2.0" / "not-capture"

@@ -26,8 +26,8 @@ from traceseal.epcis import capture as capturing
 from traceseal.epcis import pipeline
 from traceseal.epcis import query as querying
 from traceseal.epcis.models import CaptureJob, Event
-from traceseal.epcis.query import EVENT_TYPES
 from traceseal.epcis.service import trace_code
+from traceseal.epcis.vocab import CONTEXT_URL, EVENT_TYPES
 from traceseal.errors import NotFound, Unauthorized
 from traceseal.orgs.models import Organization
 from traceseal.orgs.service import authenticate
@@ -72,7 +72,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 def _collection(members: list[str]) -> JSONResponse:
     return _json(
         {
-            "@context": "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+            "@context": CONTEXT_URL,
             "type": "Collection",
             "member": members,
         }

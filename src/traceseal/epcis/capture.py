@@ -36,7 +36,6 @@ from traceseal.ledger import service as ledger
 from traceseal.merkle import leaf_hash
 from traceseal.orgs.models import Organization, Role
 
-EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 #: Roles that may capture: brand owners, distributors and logistics, and the operator.
 CAPTURERS = frozenset({Role.ENTERPRISE.value, Role.DISTRIBUTOR.value, Role.OPERATOR.value})
 LEAF_KIND = "epcis.event"

@@ -43,8 +43,8 @@ from traceseal.epcis.errors import EPCISException, ValidationException
 from traceseal.epcis.hashing import document_context
 from traceseal.epcis.models import CaptureJob
 from traceseal.epcis.validation import validate_events
+from traceseal.epcis.vocab import CONTEXT_URL
 from traceseal.epcis.writer import Writer, store
-from traceseal.epcis.xml import CONTEXT_URL
 from traceseal.epcis.xmlsplit import Piece, XmlDocument, convert_fragment
 from traceseal.orgs.models import Organization
 

@@ -36,15 +36,9 @@ from traceseal.epcis.models import (
     EventBizTransaction,
     EventEpc,
 )
+from traceseal.epcis.vocab import CONTEXT_URL
 from traceseal.orgs.models import Organization, Role
 
-EVENT_TYPES = (
-    "ObjectEvent",
-    "AggregationEvent",
-    "TransactionEvent",
-    "TransformationEvent",
-    "AssociationEvent",
-)
 ALL_READERS = frozenset({Role.OPERATOR.value, Role.REGULATOR.value})
 DEFAULT_PER_PAGE = 30
 
@@ -347,7 +341,7 @@ def query_document(page: Page, *, now: datetime, namespace: str) -> dict[str, An
     Each event carries its leaf index in the log as ``traceseal:leafIndex``, a JSON-LD
     extension member in the platform's own namespace (``namespace``).
     """
-    context: list[Any] = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
+    context: list[Any] = [CONTEXT_URL]
     prefixes = {**page.context, "traceseal": namespace}
     context.append(prefixes)
     events = [

@@ -38,17 +38,10 @@ from jsonschema_rs import ValidationError, ValidationErrorKind
 from traceseal.epcis import vocab
 from traceseal.epcis.errors import ValidationException
 from traceseal.epcis.identifiers import check_identifier
+from traceseal.epcis.vocab import CONTEXT_URLS, EVENT_TYPES
 
-__all__ = ["EPCIS_CONTEXTS", "EVENT_TYPES", "validate_document", "validate_events"]
+__all__ = ["validate_document", "validate_events"]
 
-#: The EPCIS 2.0 context, as versioned and as "latest" URL; one must be in the document's
-#: ``@context``. The 2.0.0 file is shipped in ``data/`` so nothing is fetched.
-EPCIS_CONTEXTS: Final = frozenset(
-    {
-        "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
-        "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
-    }
-)
 # Prefixes the EPCIS context itself declares (epcis-context.jsonld, top level).
 _STANDARD_PREFIXES: Final = frozenset(
     {"epcis", "cbv", "cbvmda", "gs1", "rdfs", "owl", "xsd", "dcterms"}
@@ -71,13 +64,6 @@ _JSON_LD_KEYWORDS: Final = frozenset(
     ]
 )
 
-EVENT_TYPES: Final = (
-    "ObjectEvent",
-    "AggregationEvent",
-    "AssociationEvent",
-    "TransactionEvent",
-    "TransformationEvent",
-)
 _EPC_LISTS: Final = ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
 _QUANTITY_LISTS: Final = (
     "quantityList",
@@ -458,10 +444,10 @@ def _event_offence(index: int, event: Any, offence: _Offence) -> ValidationExcep
 def _document_prefixes(context: Any) -> frozenset[str]:
     """The prefixes usable in the document; raises if the EPCIS context is not included."""
     entries = context if isinstance(context, list) else (context,)
-    if not any(isinstance(entry, str) and entry in EPCIS_CONTEXTS for entry in entries):
+    if not any(isinstance(entry, str) and entry in CONTEXT_URLS for entry in entries):
         raise ValidationException(
             "Document, @context: it must include the EPCIS 2.0 context "
-            f"{min(EPCIS_CONTEXTS)!r}; without it the members mean nothing in JSON-LD",
+            f"{min(CONTEXT_URLS)!r}; without it the members mean nothing in JSON-LD",
             field="/@context",
         )
     return _STANDARD_PREFIXES | _context_prefixes(context)

@@ -1,4 +1,5 @@
-"""The CBV 2.0 standard vocabularies, and telling a standard term from an extension URI.
+"""EPCIS 2.0 facts written once: the JSON-LD context URL, the event types, and the CBV 2.0
+standard vocabularies with the rules that tell a standard term from an extension URI.
 
 EPCIS 2.0 writes a standard CBV term in three ways, all meaning the same thing:
 
@@ -27,8 +28,11 @@ from typing import Final, Literal
 __all__ = [
     "BIZ_STEPS",
     "BIZ_TRANSACTION_TYPES",
+    "CONTEXT_URL",
+    "CONTEXT_URLS",
     "DISPOSITIONS",
     "ERROR_REASONS",
+    "EVENT_TYPES",
     "KINDS",
     "SOURCE_DEST_TYPES",
     "Kind",
@@ -38,6 +42,22 @@ __all__ = [
     "is_standard",
     "normalise",
 ]
+
+#: The EPCIS 2.0 JSON-LD context, version 2.0.0: what documents we write name, and what the
+#: CBV event hash resolves (the file is shipped in ``data/``, so nothing is fetched).
+CONTEXT_URL: Final = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+#: The contexts a captured document may name: the versioned one, or GS1's "latest" URL.
+CONTEXT_URLS: Final = frozenset(
+    {CONTEXT_URL, "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"}
+)
+#: The EPCIS 2.0 event types, in the standard's order (EPCIS 2.0 sections 7.4.2 to 7.4.6).
+EVENT_TYPES: Final = (
+    "ObjectEvent",
+    "AggregationEvent",
+    "TransactionEvent",
+    "TransformationEvent",
+    "AssociationEvent",
+)
 
 Kind = Literal["bizStep", "disposition", "bizTransactionType", "sourceDestType", "errorReason"]
 

@@ -39,9 +39,12 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]
 
 from traceseal.epcis.errors import ValidationException
+from traceseal.epcis.vocab import CONTEXT_URL
 from traceseal.epcis.xmlvalues import (
     EPCIS1_NS,
     EPCIS2_NS,
+    EVENT_TAGS,
+    SBDH,
     XSI,
     ExtensionReader,
     XmlElement,
@@ -53,7 +56,6 @@ from traceseal.epcis.xmlvalues import (
 )
 
 __all__ = [
-    "CONTEXT_URL",
     "EPCIS1_NS",
     "EPCIS2_NS",
     "check",
@@ -63,13 +65,6 @@ __all__ = [
     "read_document",
     "validate",
 ]
-
-CONTEXT_URL = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
-_SBDH = "{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}"
-EVENT_TYPES = frozenset(
-    {"ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent",
-     "AssociationEvent"}
-)  # fmt: skip
 
 
 def read_document(data: bytes) -> dict[str, Any]:
@@ -180,7 +175,7 @@ def _root_problem(tag: str) -> str:
         f"a capture document is an EPCISDocument in {EPCIS2_NS} (EPCIS 2.0) or {EPCIS1_NS} "
         "(EPCIS 1.2)"
     )
-    if local in EVENT_TYPES or local == "QuantityEvent":
+    if local in EVENT_TAGS or local == "QuantityEvent":
         # Wrapping it would take a creationDate (required) and an EPCIS version that the
         # sender never stated; making them up would make the stored document up too.
         return (
@@ -294,7 +289,7 @@ class _Converter(ExtensionReader):
     def _header(self, header: XmlElement, target: dict[str, Any]) -> None:
         epcis_header: dict[str, Any] = {}
         for part in header:
-            if part.tag == f"{_SBDH}StandardBusinessDocumentHeader":
+            if part.tag == f"{SBDH}StandardBusinessDocumentHeader":
                 self._sbdh(part, target)
             elif part.tag == "extension":
                 for child in part:
@@ -361,7 +356,7 @@ class _Converter(ExtensionReader):
         convert = self._event
         events = []
         for event in event_list:
-            if event.tag not in EVENT_TYPES:
+            if event.tag not in EVENT_TAGS:
                 raise refuse(f"Event type {event.tag} (in EventList/extension) is unknown", event)
             events.append(convert(event))
         return events

@@ -51,8 +51,15 @@ from itertools import chain
 # lxml-stubs is not among the dev dependencies (see traceseal.epcis.xml).
 from lxml import etree  # type: ignore[import-untyped]
 
-from traceseal.epcis.xml import EVENT_TYPES
-from traceseal.epcis.xmlvalues import EPCIS1_NS, EPCIS2_NS, XSI, XmlElement, refuse
+from traceseal.epcis.xmlvalues import (
+    EPCIS1_NS,
+    EPCIS2_NS,
+    EVENT_TAGS,
+    SBDH,
+    XSI,
+    XmlElement,
+    refuse,
+)
 
 __all__ = ["repair", "reshape"]
 
@@ -99,10 +106,9 @@ _NESTED = ("readPoint", "bizLocation", "ilmd", "errorDeclaration")
 _NESTED_CHILDREN = frozenset(
     {"id", "declarationTime", "reason", "correctiveEventIDs", "sensorMetadata", "sensorReport"}
 )
-_EVENT_LIST_TAGS = EVENT_TYPES | {"QuantityEvent", "extension"}
+_EVENT_LIST_TAGS = EVENT_TAGS | {"QuantityEvent", "extension"}
 _EPCIS1 = f"{{{EPCIS1_NS}}}"
 _XSI_TYPE = f"{XSI}type"
-_SBDH = "{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}"
 _XSD = "{http://www.w3.org/2001/XMLSchema}"
 # The standard's own times, besides the document's creationDate: elements, and attributes
 # per element.
@@ -128,7 +134,7 @@ def reshape(root: XmlElement, *, typed: bool = True) -> list[tuple[XmlElement, X
         tag = _recased(part)  # the few top-level elements; the same below
         if tag == "EPCISHeader":
             for child in list(part):
-                if child.tag[0] == "{" and not child.tag.startswith(_SBDH):
+                if child.tag[0] == "{" and not child.tag.startswith(SBDH):
                     part.remove(child)
                     set_aside.append((part, child))
         elif tag == "EPCISBody":
@@ -171,7 +177,7 @@ def _events_in(container: XmlElement) -> list[XmlElement]:
         tag = child.tag
         if tag not in _EVENT_LIST_TAGS:
             tag = _recased(child)
-        if tag in EVENT_TYPES or tag == "QuantityEvent":
+        if tag in EVENT_TAGS or tag == "QuantityEvent":
             events.append(child)
         elif tag == "extension":
             events.extend(_events_in(child))

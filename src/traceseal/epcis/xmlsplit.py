@@ -34,6 +34,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from traceseal.epcis import xml
 from traceseal.epcis.errors import ValidationException
+from traceseal.epcis.vocab import EVENT_TYPES
 from traceseal.epcis.xmlvalues import EPCIS1_NS, EPCIS2_NS, XmlElement
 
 __all__ = ["Piece", "XmlDocument", "convert_fragment"]
@@ -44,7 +45,7 @@ _FRAGMENT_DOCUMENT = (
     b'creationDate="2000-01-01T00:00:00Z"><EPCISBody>%s</EPCISBody></epcis:EPCISDocument>'
 )
 # The event elements an EventList holds (QuantityEvent: EPCIS 1.2 only), and the roots.
-_EVENT_TAGS = frozenset({*xml.EVENT_TYPES, "QuantityEvent"})
+_EVENT_TAGS = frozenset({*EVENT_TYPES, "QuantityEvent"})
 _ROOTS = (f"{{{EPCIS2_NS}}}EPCISDocument", f"{{{EPCIS1_NS}}}EPCISDocument")
 #: The markup the scan looks at. Comments, CDATA sections and processing instructions are
 #: matched whole, so that nothing inside them is taken for a tag; outside them, in

@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any, Protocol
 
 from traceseal.epcis.errors import ValidationException
+from traceseal.epcis.vocab import EVENT_TYPES
 
 __all__ = [
     "EPCIS1_NS", "EPCIS2_NS", "XSI", "ExtensionReader", "XmlElement", "bare_word", "number",
@@ -26,6 +27,10 @@ __all__ = [
 EPCIS2_NS = "urn:epcglobal:epcis:xsd:2"
 EPCIS1_NS = "urn:epcglobal:epcis:xsd:1"
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
+#: The namespace of the Standard Business Document Header both versions may carry.
+SBDH = "{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}"
+#: Event element names, as a set for the per-element membership tests of both readers.
+EVENT_TAGS = frozenset(EVENT_TYPES)
 # The CBV master-data namespace is written without the trailing colon in XML; the EPCIS 2.0
 # context defines ``cbvmda`` with it, and the GS1 examples treat the two as the same.
 _NS_ALIASES = {"urn:epcglobal:cbv:mda": "urn:epcglobal:cbv:mda:"}

@@ -19,7 +19,8 @@ import pytest
 from traceseal.epcis import xml as epcis_xml
 from traceseal.epcis import xmlvalues
 from traceseal.epcis.errors import ValidationException
-from traceseal.epcis.xml import CONTEXT_URL, read_document
+from traceseal.epcis.vocab import CONTEXT_URL
+from traceseal.epcis.xml import read_document
 
 
 @cache
