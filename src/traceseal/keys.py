@@ -1,13 +1,43 @@
-"""The master key: where it comes from, and how a new one is created."""
+"""The master key: where it comes from, how a new one is created, and what it does."""
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 from pathlib import Path
 
 from traceseal.config import Settings, SettingsError
-from traceseal.crypto.keywrap import MASTER_KEY_BYTES
+from traceseal.crypto.keywrap import MASTER_KEY_BYTES, unwrap, wrap
+
+
+class MasterKey:
+    """The platform's master key in memory: it wraps every secret the database stores (slot
+    keys, signing seeds, webhook secrets) and derives keys for named purposes.
+
+    Each use names a purpose, bound into the wrapping as associated data, so a blob wrapped
+    for one purpose never unwraps as another. Features take a ``MasterKey``; the code
+    feature's ``Keyring`` adds the slot ciphers on top.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def wrap(self, secret: bytes, purpose: bytes) -> bytes:
+        return wrap(self._key, secret, purpose)
+
+    def unwrap(self, blob: bytes, purpose: bytes) -> bytes:
+        return unwrap(self._key, blob, purpose)
+
+    def wrap_secret(self, purpose: str, secret: bytes) -> bytes:
+        return self.wrap(secret, f"traceseal/{purpose}".encode())
+
+    def unwrap_secret(self, purpose: str, blob: bytes) -> bytes:
+        return self.unwrap(blob, f"traceseal/{purpose}".encode())
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte secret for ``purpose``, derived from the master key (HMAC-SHA-256)."""
+        return hmac.new(self._key, f"traceseal/{purpose}".encode(), "sha256").digest()
 
 
 class MasterKeyMissing(SettingsError):

@@ -37,9 +37,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from traceseal.alerts.models import Alert, Delivery, DeliveryState, Webhook
-from traceseal.codes.service import Keyring
 from traceseal.db import read_only_factory, unit_of_work, utcnow
 from traceseal.errors import InvalidInput, NotFound
+from traceseal.keys import MasterKey
 from traceseal.orgs.models import Organization
 
 __all__ = ["Deliverer", "delete_webhook", "get_webhook", "set_webhook", "sign"]
@@ -70,7 +70,7 @@ def _check_url(url: str) -> str:
 
 
 def set_webhook(
-    session: Session, keyring: Keyring, org: Organization, url: str, secret: str | None
+    session: Session, keyring: MasterKey, org: Organization, url: str, secret: str | None
 ) -> tuple[Webhook, str]:
     """Configure (or replace) the organisation's webhook; returns it and its secret.
 
@@ -135,7 +135,7 @@ class Deliverer:
     def __init__(
         self,
         session_factory: sessionmaker[Session],
-        keyring: Keyring,
+        keyring: MasterKey,
         *,
         max_attempts: int = 8,
         retry_base: int = 30,

@@ -7,7 +7,6 @@ receive overlapping sequence numbers on either engine.
 
 from __future__ import annotations
 
-import hmac
 import os
 import re
 from dataclasses import dataclass
@@ -20,9 +19,9 @@ from sqlalchemy.orm import Session
 from traceseal.codes.models import CodeRun, CodeSegment, CodeState, KeySlot
 from traceseal.codes.sealcode import CodeFormatError, SealCode, SlotCipher, parse_code
 from traceseal.config import Settings
-from traceseal.crypto.keywrap import unwrap, wrap
 from traceseal.db import utcnow
 from traceseal.errors import Conflict, Forbidden, InvalidInput, NotFound
+from traceseal.keys import MasterKey
 from traceseal.ledger import service as ledger
 from traceseal.orgs.models import Organization, Role
 from traceseal.quality.models import Programme
@@ -38,19 +37,19 @@ def _purpose(slot: int) -> bytes:
     return f"traceseal/slot/{slot:03d}".encode()
 
 
-class Keyring:
-    """Unwraps slot keys with the master key, once per slot per process."""
+class Keyring(MasterKey):
+    """The master key plus the slot ciphers it unwraps, once per slot per process."""
 
     def __init__(self, master_key: bytes) -> None:
-        self._master_key = master_key
+        super().__init__(master_key)
         self._ciphers: dict[int, SlotCipher] = {}
         self._owners: dict[int, int] = {}
 
     def new_wrapped_key(self, slot: int) -> bytes:
-        return wrap(self._master_key, os.urandom(32), _purpose(slot))
+        return self.wrap(os.urandom(32), _purpose(slot))
 
     def slot_key(self, slot: KeySlot) -> bytes:
-        return unwrap(self._master_key, slot.wrapped_key, _purpose(slot.slot))
+        return self.unwrap(slot.wrapped_key, _purpose(slot.slot))
 
     def cipher(self, slot: KeySlot) -> SlotCipher:
         cipher = self._ciphers.get(slot.slot)
@@ -74,7 +73,7 @@ class Keyring:
         ).first()
         if row is None:
             return None
-        cipher = SlotCipher(slot, unwrap(self._master_key, row[0], _purpose(slot)))
+        cipher = SlotCipher(slot, self.unwrap(row[0], _purpose(slot)))
         self._ciphers[slot] = cipher
         self._owners[slot] = row[1]
         return cipher
@@ -82,16 +81,6 @@ class Keyring:
     def slot_owner(self, slot: int) -> int | None:
         """The organisation owning a slot already looked up by :meth:`cipher_for`."""
         return self._owners.get(slot)
-
-    def wrap_secret(self, purpose: str, secret: bytes) -> bytes:
-        return wrap(self._master_key, secret, f"traceseal/{purpose}".encode())
-
-    def unwrap_secret(self, purpose: str, blob: bytes) -> bytes:
-        return unwrap(self._master_key, blob, f"traceseal/{purpose}".encode())
-
-    def derive(self, purpose: str) -> bytes:
-        """A 32-byte secret for ``purpose``, derived from the master key (HMAC-SHA-256)."""
-        return hmac.new(self._master_key, f"traceseal/{purpose}".encode(), "sha256").digest()
 
 
 def _allocate(session: Session, slot: int, count: int) -> int | None:

@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from traceseal.codes.service import Keyring
 from traceseal.db import dialect_insert, read_only_factory, unit_of_work, utcnow
+from traceseal.keys import MasterKey
 from traceseal.ledger import service
 from traceseal.ledger.models import LedgerCheckpoint, LedgerCosignature, LedgerKey
 from traceseal.merkle.note import (
@@ -42,7 +42,7 @@ log = logging.getLogger("traceseal.ledger.witnesses")
 _PURPOSE = "ledger-key"
 
 
-def log_signer(session: Session, keyring: Keyring, origin: str) -> Signer:
+def log_signer(session: Session, keyring: MasterKey, origin: str) -> Signer:
     """The log's signing key, created (named ``origin``) the first time it is needed.
 
     The name is fixed from then on: checkpoints name the log, and verifiers trust the key.
@@ -65,7 +65,7 @@ def log_signer(session: Session, keyring: Keyring, origin: str) -> Signer:
     return Signer(row.name, keyring.unwrap_secret(_PURPOSE, row.wrapped_seed))
 
 
-def log_verifier(session: Session, keyring: Keyring) -> Verifier | None:
+def log_verifier(session: Session, keyring: MasterKey) -> Verifier | None:
     """The log's verifier key, or None before the key exists."""
     row = session.get(LedgerKey, 1)
     if row is None:
@@ -78,7 +78,7 @@ def latest(session: Session) -> LedgerCheckpoint | None:
 
 
 def publish(
-    session: Session, keyring: Keyring, origin: str, *, now: datetime | None = None
+    session: Session, keyring: MasterKey, origin: str, *, now: datetime | None = None
 ) -> LedgerCheckpoint | None:
     """Sign and store a checkpoint of the current tree if it grew; None if it did not."""
     size = service.size(session)
@@ -96,7 +96,7 @@ def publish(
     return session.get(LedgerCheckpoint, size)
 
 
-def publish_now(session_factory: sessionmaker[Session], keyring: Keyring, origin: str) -> None:
+def publish_now(session_factory: sessionmaker[Session], keyring: MasterKey, origin: str) -> None:
     """Publish in a transaction of its own; the server calls it twice a second, so that a
     checkpoint follows new leaves within a second, not on every request.
 

@@ -11,12 +11,13 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from traceseal.errors import Conflict, Forbidden, InvalidInput, NotFound
+from traceseal.keys import MasterKey
 from traceseal.ledger import service as ledger
 from traceseal.orgs.models import Organization, Role
 from traceseal.quality import signing
@@ -40,9 +41,6 @@ from traceseal.quality.schemas import (
 from traceseal.registry.gtin import normalize_gtin
 from traceseal.registry.models import Batch, Product
 
-if TYPE_CHECKING:
-    from traceseal.codes.service import Keyring
-
 #: Who writes each record type. Credit ratings come from the public credit systems that
 #: regulators run, or from the association itself: there is no rating-agency role.
 WRITERS: dict[Kind, frozenset[str]] = {
@@ -59,7 +57,7 @@ WRITERS: dict[Kind, frozenset[str]] = {
 class Issuing:
     """What writing records needs besides the session: keys, attachments, the time."""
 
-    keyring: Keyring
+    keyring: MasterKey
     attachments: AttachmentStore
     now: datetime
     #: Leaves waiting to be appended in one go (bulk imports); None appends each at once.

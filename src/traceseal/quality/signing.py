@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -24,12 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from traceseal.errors import Conflict, InvalidInput, NotFound
+from traceseal.keys import MasterKey
 from traceseal.ledger.service import canonical_json
 from traceseal.orgs.models import Organization
 from traceseal.quality.models import SigningKey
-
-if TYPE_CHECKING:
-    from traceseal.codes.service import Keyring
 
 #: Version 1 of the signed form; a new version gets a new prefix.
 DOMAIN = b"traceseal/quality-record/v1\n"
@@ -55,7 +53,7 @@ def _purpose(public_key: bytes) -> str:
     return f"signing-key/{public_key.hex()}"
 
 
-def managed_key(session: Session, keyring: Keyring, org: Organization) -> tuple[SigningKey, bool]:
+def managed_key(session: Session, keyring: MasterKey, org: Organization) -> tuple[SigningKey, bool]:
     """The organisation's platform-managed key, created on first use (then True)."""
     key = session.scalar(
         select(SigningKey)
@@ -82,7 +80,7 @@ def managed_key(session: Session, keyring: Keyring, org: Organization) -> tuple[
     return key, True
 
 
-def sign(keyring: Keyring, key: SigningKey, payload: dict[str, Any]) -> bytes:
+def sign(keyring: MasterKey, key: SigningKey, payload: dict[str, Any]) -> bytes:
     assert key.wrapped_private is not None, "only managed keys sign on the platform"
     seed = keyring.unwrap_secret(_purpose(key.public_key), key.wrapped_private)
     return Ed25519PrivateKey.from_private_bytes(seed).sign(signed_message(payload))
