@@ -172,7 +172,7 @@ def bench_peer(sizes: list[int], root: Path) -> dict[int, float]:
 def bench_history(total: int, root: Path) -> dict[str, float]:
     from fastapi.testclient import TestClient
 
-    from traceseal.web.app import create_app
+    from traceseal.app import create_app
 
     store = Store(root)
     batch = 10_000

@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
+from traceseal.app import create_app
 from traceseal.config import Settings, load_settings
 from traceseal.db import make_engine, make_session_factory, migrate, unit_of_work
 from traceseal.orgs.models import Role
 from traceseal.orgs.service import create_organization
-from traceseal.web.app import create_app
 
 # No per-example deadline: the machines are shared and noisy, and a deadline is a timed
 # assertion (speed is measured in bench/, never asserted in tests).

@@ -31,10 +31,10 @@ from tests.conftest import PUBLIC_URL, Platform, Tenant, add_batch, add_product
 from tests.functional.conftest import GTIN, LOT
 from tests.functional.test_epcis_capture import capture, document, object_event
 from tests.spec import independent_verifier as iv
+from traceseal.app import create_app
 from traceseal.config import Settings, load_settings
 from traceseal.db import make_engine, migrate, unit_of_work
 from traceseal.ledger import checkpoints
-from traceseal.web.app import create_app
 
 #: The sizes at which checkpoints are published: 1, powers of two, the size right after
 #: each (the tree gains a new top), and sizes that are neither.

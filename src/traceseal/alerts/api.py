@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from traceseal.alerts import service, webhooks
 from traceseal.alerts.models import Alert
+from traceseal.codes.deps import KeyringDep
+from traceseal.orgs.deps import Caller, require
 from traceseal.orgs.models import Role
-from traceseal.web.deps import Caller, KeyringDep, SessionDep, require
+from traceseal.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 

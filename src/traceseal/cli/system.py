@@ -83,7 +83,7 @@ def serve(
 
     settings()  # fail early, here, on a bad setting
     uvicorn.run(
-        "traceseal.web.app:app_from_env",
+        "traceseal.app:app_from_env",
         factory=True,
         host=host,
         port=port,

@@ -9,17 +9,19 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from traceseal.codes import labels, service
+from traceseal.codes.deps import KeyringDep
 from traceseal.codes.export import code_url_prefix, csv_chunks, iter_labels
 from traceseal.codes.models import CodeRun
 from traceseal.codes.schemas import RangeActivate, RangeVoid, RunCreate, RunRead, SlotKey
 from traceseal.codes.views import run_read
 from traceseal.config import Settings
 from traceseal.errors import InvalidInput
+from traceseal.orgs.deps import Caller, require
 from traceseal.orgs.models import Role
 from traceseal.quality.programmes import get_programme
 from traceseal.registry.api import owner_for
 from traceseal.registry.service import get_batch, get_product
-from traceseal.web.deps import Caller, KeyringDep, SessionDep, SettingsDep, require
+from traceseal.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["codes"])
 

@@ -20,24 +20,23 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from traceseal.codes.deps import KeyringDep
 from traceseal.config import Settings
 from traceseal.db import utcnow
 from traceseal.epcis import capture as capturing
 from traceseal.epcis import pipeline
 from traceseal.epcis import query as querying
+from traceseal.epcis.errors import EPCISException
 from traceseal.epcis.models import CaptureJob, Event
 from traceseal.epcis.service import trace_code
 from traceseal.epcis.vocab import CONTEXT_URL, EVENT_TYPES
 from traceseal.errors import NotFound, Unauthorized
+from traceseal.orgs.deps import ReadCaller, authenticated
 from traceseal.orgs.models import Organization
 from traceseal.orgs.service import authenticate
-from traceseal.web.deps import (
-    KeyringDep,
-    ReadCaller,
-    ReadSessionDep,
-    SettingsDep,
-    authenticated,
-)
+from traceseal.web.bodylimit import body_limit
+from traceseal.web.deps import ReadSessionDep, SettingsDep
+from traceseal.web.problems import problem
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
 #: Query endpoints authenticate inside their handler (see _events_response).
@@ -45,6 +44,30 @@ _AUTH: dict[int | str, dict[str, Any]] = {
     401: {"description": "No API key, or an unknown or revoked one."}
 }
 trace_router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
+
+#: EPCIS exceptions that are not plain "bad document or query" (400).
+_EPCIS_STATUS = {
+    "epcisException:QueryTooLargeException": 413,
+    "epcisException:CaptureLimitExceededException": 413,
+    "epcisException:ImplementationException": 415,
+}
+
+
+def epcis_problem(_: Request, exc: Exception) -> Response:
+    """The REST binding's problem types: ``epcisException:<Name>``, naming the offender."""
+    assert isinstance(exc, EPCISException)
+    return problem(
+        _EPCIS_STATUS.get(exc.epcis_type, 400),
+        exc.title,
+        exc.detail,
+        type_=exc.epcis_type,
+        eventIndex=exc.event_index,
+        field=exc.field,
+    )
+
+
+#: What ``traceseal.app`` registers for this feature.
+EXCEPTION_HANDLERS = {EPCISException: epcis_problem}
 
 JSON_LD = "application/ld+json"
 _VERSION_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
@@ -155,6 +178,7 @@ def capture_options(settings: SettingsDep) -> Response:
 
 
 @router.post("/capture", status_code=202, responses={202: {"description": "Captured."}})
+@body_limit(lambda settings: settings.epcis_capture_max_bytes)
 async def capture(
     request: Request,
     settings: SettingsDep,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from traceseal.codes.deps import KeyringDep
 from traceseal.codes.service import get_run, parse_range
 from traceseal.errors import NotFound
 from traceseal.geo.regions import table
@@ -19,10 +20,11 @@ from traceseal.logistics.schemas import (
     RegionRead,
     TerritoryUpdate,
 )
+from traceseal.orgs.deps import Caller, require
 from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.service import find_organization
 from traceseal.registry.service import get_batch, get_product
-from traceseal.web.deps import Caller, KeyringDep, SessionDep, require
+from traceseal.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["logistics"])
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from traceseal.orgs import service
+from traceseal.orgs.deps import Caller, require
 from traceseal.orgs.models import Role
 from traceseal.orgs.schemas import (
     ApiKeyCreated,
@@ -10,7 +11,7 @@ from traceseal.orgs.schemas import (
     OrganizationCreated,
     OrganizationRead,
 )
-from traceseal.web.deps import Caller, SessionDep, require
+from traceseal.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/orgs", tags=["organisations"])
 

@@ -14,7 +14,9 @@ from fastapi.responses import FileResponse
 from traceseal.errors import InvalidInput, NotFound
 from traceseal.ledger import checkpoints
 from traceseal.ledger import service as ledger
+from traceseal.orgs.deps import Caller
 from traceseal.quality import imports, programmes, service
+from traceseal.quality.deps import IssuingDep
 from traceseal.quality.models import Kind, SigningKey
 from traceseal.quality.schemas import (
     AttachmentRead,
@@ -32,7 +34,8 @@ from traceseal.quality.schemas import (
     SamplingResultCreate,
 )
 from traceseal.quality.signing import list_keys, revoke_key
-from traceseal.web.deps import Caller, IssuingDep, SessionDep, SettingsDep
+from traceseal.web.bodylimit import body_limit
+from traceseal.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
 _CREATED: dict[str, Any] = {"status_code": status.HTTP_201_CREATED, "response_model": RecordRead}
@@ -250,6 +253,8 @@ def eligibility(
 
 
 @router.post("/attachments", status_code=status.HTTP_201_CREATED, response_model=AttachmentRead)
+# One byte over, so the store answers an oversized PDF with its own message.
+@body_limit(lambda settings: settings.quality_attachment_max_bytes + 1)
 async def upload_attachment(request: Request, caller: Caller) -> object:  # noqa: ARG001 - any API key may upload
     """Store a PDF (``Content-Type: application/pdf``) by its SHA-256; cite it in records."""
     data = await request.body()

@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from traceseal.orgs.deps import Caller
+from traceseal.quality.deps import IssuingDep
 from traceseal.recalls import service
 from traceseal.recalls.models import Recall
-from traceseal.web.deps import Caller, IssuingDep, SessionDep
+from traceseal.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/recalls", tags=["recalls"])
 

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from traceseal.errors import NotFound
+from traceseal.orgs.deps import Caller, require
 from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.service import find_organization
 from traceseal.registry import service
@@ -15,7 +16,7 @@ from traceseal.registry.schemas import (
     ProductRead,
     ProductUpdate,
 )
-from traceseal.web.deps import Caller, SessionDep, require
+from traceseal.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/products", tags=["registry"])
 

@@ -7,11 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from traceseal.config import Settings
 from traceseal.errors import InvalidInput
+from traceseal.orgs.deps import Caller
 from traceseal.reports.schemas import ReportCreated, ReportRead
 from traceseal.reports.service import ReportInput, get_photo, list_reports
 from traceseal.verify.api import ClientDep, VerifierDep
-from traceseal.web.deps import Caller, SessionDep
+from traceseal.web.bodylimit import body_limit
+from traceseal.web.deps import SessionDep
 from traceseal.web.negotiation import language
 
 router = APIRouter(tags=["reports"])
@@ -20,6 +23,11 @@ THANKS = {
     "zh-CN": "感谢您的举报，品牌方和平台已收到。",
     "en": "Thank you: the brand owner and the platform have your report.",
 }
+
+
+def report_body_limit(settings: Settings) -> int:
+    """A report's body: the photo plus its form fields."""
+    return settings.report_photo_max_bytes + 64 * 1024
 
 
 def read_photo(upload: UploadFile | None, limit: int) -> bytes | None:
@@ -35,6 +43,7 @@ def read_photo(upload: UploadFile | None, limit: int) -> bytes | None:
 
 
 @router.post("/api/v1/reports", status_code=201, response_model=ReportCreated)
+@body_limit(report_body_limit)
 def file_report(
     request: Request,
     verifier: VerifierDep,

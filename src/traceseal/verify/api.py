@@ -7,14 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from traceseal.errors import TooManyRequests
+from traceseal.orgs.deps import authenticated
 from traceseal.orgs.models import Role
 from traceseal.verify.channel import Client, Verifier
 from traceseal.verify.schemas import VerificationRead, VerifyRequest
 from traceseal.verify.service import Query
-from traceseal.web.deps import authenticated
+from traceseal.web.bodylimit import body_limit
 from traceseal.web.negotiation import client_ip, device_id, is_bot, language
+from traceseal.web.problems import domain_problem
 
 router = APIRouter(tags=["verification"])
+
+#: Bodies of verification requests are small JSON documents.
+VERIFY_BODY_LIMIT = 8 * 1024
 
 _LIMITED = {
     422: {"description": "Not a seal code, or another invalid field (problem details)."},
@@ -48,6 +54,18 @@ async def throttled_client(request: Request, verifier: VerifierDep) -> Client:
 
 ClientDep = Annotated[Client, Depends(throttled_client)]
 
+
+async def count_unparsable(request: Request) -> Response | None:
+    """A query the API cannot even parse is a failed one: tick the client's failure counter,
+    and answer 429 instead of 422 once the client is over its limit."""
+    verifier = await get_verifier(request)
+    try:
+        await run_in_threadpool(verifier.tick_failure, request_client(request, verifier))
+    except TooManyRequests as exc:
+        return domain_problem(exc)
+    return None
+
+
 #: Roles whose authenticated scans are trade scans (diversion evidence weighs more).
 _TRADE = frozenset({Role.DISTRIBUTOR.value, Role.ENTERPRISE.value})
 
@@ -61,6 +79,7 @@ def _is_trade(request: Request) -> bool:
 
 
 @router.post("/api/v1/verify", response_model=VerificationRead, responses=_LIMITED)
+@body_limit(VERIFY_BODY_LIMIT)
 async def verify_code(body: VerifyRequest, request: Request) -> Response:
     """Verify a seal code, as a consumer app would after a scan.
 

@@ -22,7 +22,7 @@ from traceseal.epcis.trace import journey
 from traceseal.errors import InvalidInput, TooManyRequests
 from traceseal.registry.gtin import normalize_gtin
 from traceseal.registry.models import Product
-from traceseal.reports.api import THANKS, read_photo
+from traceseal.reports.api import THANKS, read_photo, report_body_limit
 from traceseal.reports.service import ReportInput
 from traceseal.verify import messages
 from traceseal.verify.api import VerifierDep, request_client
@@ -30,6 +30,7 @@ from traceseal.verify.channel import Verifier
 from traceseal.verify.models import Channel, Verdict
 from traceseal.verify.schemas import QualitySection, VerificationRead
 from traceseal.verify.service import Query, Verification
+from traceseal.web.bodylimit import body_limit
 from traceseal.web.deps import SessionDep
 from traceseal.web.negotiation import (
     client_ip,
@@ -316,6 +317,7 @@ def entry(request: Request, verifier: VerifierDep) -> Response:
 
 
 @router.post("/report")
+@body_limit(report_body_limit)
 def report_form(
     request: Request,
     verifier: VerifierDep,

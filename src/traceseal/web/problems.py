@@ -1,19 +1,21 @@
-"""RFC 9457 problem details for every error the HTTP interface returns."""
+"""RFC 9457 problem details for every error the HTTP interface returns.
+
+Features add their own exception types with ``app.add_exception_handler`` (see
+``traceseal.app``); this module knows only the platform's domain errors and HTTP's own.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from traceseal.epcis.errors import EPCISException
 from traceseal.errors import DomainError, TooManyRequests
-from traceseal.verify.api import request_client
 
 PROBLEM_JSON = "application/problem+json"
 _STATUS = {
@@ -38,6 +40,11 @@ def problem(
 
 def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    return domain_problem(exc)
+
+
+def domain_problem(exc: DomainError) -> JSONResponse:
+    """The problem response for a domain error (also for code answering outside a handler)."""
     response = problem(
         _STATUS[exc.kind],
         exc.title,
@@ -52,25 +59,8 @@ def _domain(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-#: EPCIS exceptions that are not plain "bad document or query" (400).
-_EPCIS_STATUS = {
-    "epcisException:QueryTooLargeException": 413,
-    "epcisException:CaptureLimitExceededException": 413,
-    "epcisException:ImplementationException": 415,
-}
-
-
-def _epcis(_: Request, exc: Exception) -> JSONResponse:
-    """The REST binding's problem types: ``epcisException:<Name>``, naming the offender."""
-    assert isinstance(exc, EPCISException)
-    return problem(
-        _EPCIS_STATUS.get(exc.epcis_type, 400),
-        exc.title,
-        exc.detail,
-        type_=exc.epcis_type,
-        eventIndex=exc.event_index,
-        field=exc.field,
-    )
+#: Problem types of HTTP's own errors that clients tell apart.
+_HTTP_TYPES = {413: "/problems/too-large"}
 
 
 def _http(_: Request, exc: Exception) -> JSONResponse:
@@ -78,7 +68,8 @@ def _http(_: Request, exc: Exception) -> JSONResponse:
     from http import HTTPStatus
 
     title = HTTPStatus(exc.status_code).phrase
-    response = problem(exc.status_code, title, str(exc.detail))
+    type_ = _HTTP_TYPES.get(exc.status_code, "about:blank")
+    response = problem(exc.status_code, title, str(exc.detail), type_=type_)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
@@ -94,10 +85,11 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
         for err in exc.errors()
     ]
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
-    if request.url.path in _VERIFY_PATHS:
-        limited = await _count_failed_verification(request)
-        if limited is not None:
-            return limited
+    hook = request.app.state.invalid_request_hooks.get(request.url.path)
+    if hook is not None:
+        answer = await hook(request)
+        if answer is not None:
+            return answer
     return problem(
         422,
         "Invalid input",
@@ -108,18 +100,13 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-#: Unauthenticated verification: a request it cannot even parse is a failed query.
-_VERIFY_PATHS = {"/api/v1/verify"}
+#: What a route does with a request it could not parse before the 422 is sent; it may answer
+#: instead (verification counts an unparsable query as a failed one, and may answer 429).
+InvalidRequestHook = Callable[[Request], Awaitable[Response | None]]
 
 
-async def _count_failed_verification(request: Request) -> JSONResponse | None:
-    """Tick the client's failure counter; a problem response if it is over a limit."""
-    verifier = request.app.state.verifier
-    try:
-        await run_in_threadpool(verifier.tick_failure, request_client(request, verifier))
-    except TooManyRequests as exc:
-        return _domain(request, exc)
-    return None
+def on_invalid_request(app: FastAPI, path: str, hook: InvalidRequestHook) -> None:
+    app.state.invalid_request_hooks[path] = hook
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -128,8 +115,8 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    app.state.invalid_request_hooks = {}
     app.add_exception_handler(DomainError, _domain)
-    app.add_exception_handler(EPCISException, _epcis)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,24 +1,42 @@
-"""The ASGI application: ``create_app(settings)`` mounts every feature's router."""
+"""The ASGI application: ``create_app(settings)`` builds the shared state, then every feature
+registers its routers and its own exception handlers. Nothing else imports this module but
+the edges that serve it (the CLI's ``serve``, uvicorn's factory, the tests)."""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from traceseal import __version__
+from traceseal.alerts.api import router as alerts_router
 from traceseal.alerts.webhooks import Deliverer
 from traceseal.background import Periodic
+from traceseal.codes.api import router as codes_router
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
 from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read_only_factory
+from traceseal.epcis.api import EXCEPTION_HANDLERS as EPCIS_HANDLERS
+from traceseal.epcis.api import router as epcis_router
+from traceseal.epcis.api import trace_router
 from traceseal.epcis.pipeline import Workers
+from traceseal.home.pages import router as home_router
 from traceseal.keys import load_master_key
+from traceseal.ledger.api import router as ledger_router
 from traceseal.ledger.checkpoints import Cosigners, publish_now
+from traceseal.logistics.api import router as logistics_router
+from traceseal.orgs.api import router as orgs_router
+from traceseal.quality.api import router as quality_router
 from traceseal.quality.attachments import AttachmentStore
+from traceseal.recalls.api import router as recalls_router
+from traceseal.registry.api import router as registry_router
+from traceseal.reports.api import router as reports_router
+from traceseal.verify.api import count_unparsable
+from traceseal.verify.api import router as verify_api_router
 from traceseal.verify.channel import Verifier
+from traceseal.verify.pages import router as verify_pages_router
 from traceseal.web import problems
 from traceseal.web.bodylimit import BodyLimit
 from traceseal.web.timing import ServerTiming
@@ -87,24 +105,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
     app.state.deliverer = deliverer
     problems.install(app)
-    app.add_middleware(BodyLimit, limit_for=body_limits(settings))
+    app.add_middleware(BodyLimit)
     app.add_middleware(ServerTiming)  # added last: outermost, so it times everything
 
-    from traceseal.alerts.api import router as alerts_router
-    from traceseal.codes.api import router as codes_router
-    from traceseal.epcis.api import router as epcis_router
-    from traceseal.epcis.api import trace_router
-    from traceseal.ledger.api import router as ledger_router
-    from traceseal.logistics.api import router as logistics_router
-    from traceseal.orgs.api import router as orgs_router
-    from traceseal.quality.api import router as quality_router
-    from traceseal.recalls.api import router as recalls_router
-    from traceseal.registry.api import router as registry_router
-    from traceseal.reports.api import router as reports_router
-    from traceseal.verify.api import router as verify_api_router
-    from traceseal.verify.pages import router as verify_pages_router
-    from traceseal.web.pages import router as pages_router
+    _register_features(app)
+    return app
 
+
+def _register_features(app: FastAPI) -> None:
     # Routes are matched in order, and consumer verification is nearly all the traffic:
     # its routes come first.
     for router in (
@@ -121,39 +129,18 @@ def create_app(settings: Settings) -> FastAPI:
         epcis_router,
         trace_router,
         ledger_router,
-        pages_router,
+        home_router,
     ):
         app.include_router(router)
-    return app
+    for exception, handler in EPCIS_HANDLERS.items():
+        app.add_exception_handler(exception, handler)
+    problems.on_invalid_request(app, "/api/v1/verify", count_unparsable)
 
 
 #: Allocations between two passes of the cyclic garbage collector (CPython's default: 700).
 GC_THRESHOLD = 50_000
 
-#: Bodies of unauthenticated verification requests are small JSON documents.
-VERIFY_BODY_LIMIT = 8 * 1024
-#: Anything else a client may send (largest: EPCIS capture documents).
-DEFAULT_BODY_LIMIT = 64 * 1024 * 1024
-
-
-def body_limits(settings: Settings) -> Callable[[str], int]:
-    report_limit = settings.report_photo_max_bytes + 64 * 1024  # the photo plus form fields
-
-    def limit_for(path: str) -> int:
-        if path.startswith("/api/v1/verify"):
-            return VERIFY_BODY_LIMIT
-        if path in ("/api/v1/reports", "/report"):
-            return report_limit
-        if path.startswith("/epcis/"):
-            return settings.epcis_capture_max_bytes
-        if path == "/api/v1/attachments":
-            # One byte over, so the store answers an oversized PDF with its own message.
-            return settings.quality_attachment_max_bytes + 1
-        return DEFAULT_BODY_LIMIT
-
-    return limit_for
-
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory traceseal.web.app:app_from_env``."""
+    """Factory for ``uvicorn --factory traceseal.app:app_from_env``."""
     return create_app(load_settings())
