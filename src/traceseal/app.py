@@ -32,11 +32,11 @@ from traceseal.quality.api import router as quality_router
 from traceseal.quality.attachments import AttachmentStore
 from traceseal.recalls.api import router as recalls_router
 from traceseal.registry.api import router as registry_router
-from traceseal.reports.api import router as reports_router
 from traceseal.verify.api import count_unparsable
 from traceseal.verify.api import router as verify_api_router
 from traceseal.verify.channel import Verifier
 from traceseal.verify.pages import router as verify_pages_router
+from traceseal.verify.reports.api import router as reports_router
 from traceseal.web import problems
 from traceseal.web.bodylimit import BodyLimit
 from traceseal.web.timing import ServerTiming

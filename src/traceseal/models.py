@@ -2,6 +2,7 @@
 
 from traceseal.alerts.models import Alert, Delivery, Webhook
 from traceseal.codes.models import CodeRun, CodeSegment, KeySlot
+from traceseal.counters import RateWindow
 from traceseal.db import Base
 from traceseal.epcis.models import (
     CaptureJob,
@@ -23,9 +24,9 @@ from traceseal.orgs.models import ApiKey, Organization
 from traceseal.quality.models import Programme, QualityRecord, QualityScope, SigningKey
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
-from traceseal.reports.models import CounterfeitReport, ReportPhoto
 from traceseal.risk.models import CodeRisk
-from traceseal.verify.models import RateWindow, Scan, ScannedCode
+from traceseal.verify.models import Scan, ScannedCode
+from traceseal.verify.reports.models import CounterfeitReport, ReportPhoto
 
 __all__ = [
     "Alert",

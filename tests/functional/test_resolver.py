@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from tests.conftest import PUBLIC_URL, Platform, Tenant
 from tests.functional.conftest import GTIN, LOT
 from tests.functional.test_verify_api import count_rows, issue, typo
-from traceseal.reports.models import CounterfeitReport
-from traceseal.verify.models import RateWindow, Scan
+from traceseal.counters import RateWindow
+from traceseal.verify.models import Scan
+from traceseal.verify.reports.models import CounterfeitReport
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}

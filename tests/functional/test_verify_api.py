@@ -17,10 +17,11 @@ from tests.conftest import Platform, add_product
 from tests.functional.conftest import GTIN, LOT, issue
 from traceseal.codes.models import KeySlot
 from traceseal.codes.sealcode import SealCode
+from traceseal.counters import RateWindow
 from traceseal.crypto import damm
 from traceseal.db import writer_gate
 from traceseal.orgs.models import Role
-from traceseal.verify.models import RateWindow, Scan, ScannedCode
+from traceseal.verify.models import Scan, ScannedCode
 
 OTHER_GTIN = "09506000134369"
 

@@ -18,13 +18,13 @@ from sqlalchemy import Connection, bindparam, select
 from traceseal.alerts.models import Severity
 from traceseal.alerts.service import raise_alert
 from traceseal.config import Settings
+from traceseal.counters import RateWindow
 from traceseal.db import Prepared, db_time, py_time
 from traceseal.epcis.trace import Trace
 from traceseal.geo.regions import level_of, table
 from traceseal.logistics.service import Custody, expected_custody
 from traceseal.risk.models import CodeRisk
 from traceseal.risk.signals import Finding, Memory, Policy, Sighting, assess
-from traceseal.verify.models import RateWindow
 
 __all__ = ["RiskEngine", "Scanned"]
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from traceseal.errors import TooManyRequests
 from traceseal.orgs.deps import authenticated
 from traceseal.orgs.models import Role
-from traceseal.verify.channel import Client, Verifier
+from traceseal.verify.deps import get_verifier, request_client, throttled_client
 from traceseal.verify.schemas import VerificationRead, VerifyRequest
 from traceseal.verify.service import Query
 from traceseal.web.bodylimit import body_limit
-from traceseal.web.negotiation import client_ip, device_id, is_bot, language
+from traceseal.web.negotiation import is_bot, language
 from traceseal.web.problems import domain_problem
 
 router = APIRouter(tags=["verification"])
@@ -26,33 +24,6 @@ _LIMITED = {
     422: {"description": "Not a seal code, or another invalid field (problem details)."},
     429: {"description": "Too many requests or failed verifications; see Retry-After."},
 }
-
-
-# Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in the
-# thread pool, and each such hop costs more than the work itself.
-
-
-async def get_verifier(request: Request) -> Verifier:
-    verifier: Verifier = request.app.state.verifier
-    return verifier
-
-
-VerifierDep = Annotated[Verifier, Depends(get_verifier)]
-
-
-def request_client(request: Request, verifier: Verifier) -> Client:
-    """Who is asking, hashed: the request's address and device cookie."""
-    return verifier.client(client_ip(request), device_id(request))
-
-
-async def throttled_client(request: Request, verifier: VerifierDep) -> Client:
-    """The hashed client, after the per-address flood limit (raises 429)."""
-    client = request_client(request, verifier)
-    verifier.throttle(client)
-    return client
-
-
-ClientDep = Annotated[Client, Depends(throttled_client)]
 
 
 async def count_unparsable(request: Request) -> Response | None:

@@ -26,10 +26,10 @@ from traceseal.config import Settings
 from traceseal.db import unit_of_work, utcnow, writer_gate, writer_turn
 from traceseal.errors import InvalidInput
 from traceseal.geo.locate import IpRegions
-from traceseal.reports.service import ReportInput, submit_report
 from traceseal.risk.service import RiskEngine
 from traceseal.verify.limits import BurstWatch, FailureGuard, RequestRate
 from traceseal.verify.models import FAILURES, Verdict
+from traceseal.verify.reports.service import ReportInput, submit_report
 from traceseal.verify.service import Query, Verification, verify
 
 #: Counterfeit reports one client may file per hour.

@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 
 from traceseal.alerts.models import Severity
 from traceseal.alerts.service import raise_alert
+from traceseal.counters import RateWindow
 from traceseal.db import Executor, Prepared, dialect_insert
 from traceseal.errors import TooManyRequests
-from traceseal.verify.models import RateWindow
 
 #: Windows are kept this many lengths back, then pruned.
 _KEEP_WINDOWS = 2

@@ -110,17 +110,3 @@ class Scan(Base):
     longitude: Mapped[float | None] = mapped_column(Float, default=None)
     ip_hash: Mapped[str | None] = mapped_column(String(32), default=None)
     device_hash: Mapped[str | None] = mapped_column(String(32), default=None)
-
-
-class RateWindow(Base):
-    """A fixed-window counter: ``count`` events for ``key`` in the window starting then.
-
-    Shared by every worker process through the database, so a limit holds however many
-    processes serve requests. Only failures and alerts tick it, never a genuine answer.
-    """
-
-    __tablename__ = "rate_windows"
-
-    key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    count: Mapped[int] = mapped_column(BigInteger)

@@ -22,12 +22,12 @@ from traceseal.epcis.trace import journey
 from traceseal.errors import InvalidInput, TooManyRequests
 from traceseal.registry.gtin import normalize_gtin
 from traceseal.registry.models import Product
-from traceseal.reports.api import THANKS, read_photo, report_body_limit
-from traceseal.reports.service import ReportInput
 from traceseal.verify import messages
-from traceseal.verify.api import VerifierDep, request_client
 from traceseal.verify.channel import Verifier
+from traceseal.verify.deps import VerifierDep, request_client
 from traceseal.verify.models import Channel, Verdict
+from traceseal.verify.reports.api import THANKS, read_photo, report_body_limit
+from traceseal.verify.reports.service import ReportInput
 from traceseal.verify.schemas import QualitySection, VerificationRead
 from traceseal.verify.service import Query, Verification
 from traceseal.web.bodylimit import body_limit

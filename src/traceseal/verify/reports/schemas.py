@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from traceseal.reports.models import CounterfeitReport
+from traceseal.verify.reports.models import CounterfeitReport
 
 
 class ReportCreated(BaseModel):

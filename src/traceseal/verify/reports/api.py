@@ -10,9 +10,9 @@ from fastapi.responses import Response
 from traceseal.config import Settings
 from traceseal.errors import InvalidInput
 from traceseal.orgs.deps import Caller
-from traceseal.reports.schemas import ReportCreated, ReportRead
-from traceseal.reports.service import ReportInput, get_photo, list_reports
-from traceseal.verify.api import ClientDep, VerifierDep
+from traceseal.verify.deps import ClientDep, VerifierDep
+from traceseal.verify.reports.schemas import ReportCreated, ReportRead
+from traceseal.verify.reports.service import ReportInput, get_photo, list_reports
 from traceseal.web.bodylimit import body_limit
 from traceseal.web.deps import SessionDep
 from traceseal.web.negotiation import language

@@ -16,7 +16,7 @@ from traceseal.codes.service import Keyring, resolve_code
 from traceseal.db import dialect_insert
 from traceseal.errors import Forbidden, InvalidInput, NotFound
 from traceseal.orgs.models import Organization, Role
-from traceseal.reports.models import CounterfeitReport, ReportPhoto
+from traceseal.verify.reports.models import CounterfeitReport, ReportPhoto
 
 #: Image formats browsers upload from a phone's camera or gallery, as Pillow names them.
 PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
