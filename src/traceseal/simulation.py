@@ -368,12 +368,13 @@ def simulate(
     result.scans = scanner.count
 
     with unit_of_work(factory) as session:
-        for kind, code in session.execute(
+        for kind, alert_code in session.execute(
             select(Alert.kind, Alert.code)
             .where(Alert.organization_id == enterprise_id, Alert.code.is_not(None))
             .order_by(Alert.id)
         ):
-            result.alerts.setdefault(kind, []).append(code)
+            if alert_code is not None:  # the query asks for coded alerts only
+                result.alerts.setdefault(kind, []).append(alert_code)
     return result
 
 
@@ -477,6 +478,7 @@ def _cloned(
         when = at + timedelta(days=day, hours=rng.randrange(0, 12))
         fake = scanner.device()
         plans.append(
+            # Defaults bind this day's values; mypy cannot infer a lambda's default types.
             (when, lambda when=when, fake=fake: scanner.scan(code, home, when, fake))  # type: ignore[misc]
         )
     return plans

@@ -115,7 +115,7 @@ def list_alerts(
 
 
 def acknowledge(session: Session, viewer: Organization, alert_id: int) -> Alert:
-    alert = session.scalar(_visible(viewer).where(Alert.id == alert_id))
+    alert: Alert | None = session.scalar(_visible(viewer).where(Alert.id == alert_id))
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
     if alert.acknowledged_at is None:

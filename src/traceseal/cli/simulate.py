@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import typer
+from rich.progress import TaskID
 
 from traceseal.cli.common import JsonOption, emit, fail, keyring, progress, settings
 from traceseal.db import make_engine, make_session_factory
@@ -50,7 +51,7 @@ def run_simulation(
     engine = make_engine(settings().resolved_database_url)
     try:
         with progress() as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def step(stage: str, done: int, total: int) -> None:
                 if stage not in tasks:

@@ -61,7 +61,7 @@ def init(
         )
     human = f"operator API key (shown once): [bold]{key}[/]\nlog verifier key: {log_key}"
     if demo:
-        human += f"\ndemo enterprise API key: [bold]{result['demo']['enterprise_api_key']}[/]"  # type: ignore[index]
+        human += f"\ndemo enterprise API key: [bold]{result['demo']['enterprise_api_key']}[/]"  # type: ignore[index]  # a dict of str or dicts
     emit(as_json, result, human)
 
 

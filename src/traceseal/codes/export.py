@@ -56,7 +56,7 @@ def csv_chunks(
         lines[:, url_code_at : url_code_at + CODE_DIGITS] = ascii_codes
         if pin_digits:
             lines[:, pin_at : pin_at + pin_digits] = cipher.ascii_pins(first, size, pin_digits)
-        yield memoryview(lines).cast("B")
+        yield memoryview(lines.data).cast("B")
 
 
 def write_csv(

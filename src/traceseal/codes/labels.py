@@ -30,7 +30,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, BinaryIO, Final, TypeAlias, TypeVar
+from typing import IO, Final, TypeAlias, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -144,7 +144,7 @@ class _Cutoff:
     every unzip tool accepts as complete; cutting the stream first leaves it unreadable.
     """
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
         self._live = True
 
@@ -186,7 +186,7 @@ def _batched_progress(progress: ProgressFn | None, items: Iterator[_T]) -> Itera
 
 
 def write_qr_zip(
-    out: BinaryIO, labels: Iterable[Label], *, progress: ProgressFn | None = None
+    out: IO[bytes], labels: Iterable[Label], *, progress: ProgressFn | None = None
 ) -> int:
     """Write a ZIP with ``svg/{code}.svg`` and ``png/{code}.png`` per label, then ``codes.csv``.
 
@@ -353,7 +353,7 @@ def _draw_label(pdf: FPDF, label: Label, left: float, top: float) -> None:
 
 
 def write_label_pdf(
-    out: BinaryIO,
+    out: IO[bytes],
     labels: Iterable[Label],
     *,
     title: str,

@@ -210,7 +210,8 @@ class SlotCipher:
         return _digits_of(values, digits) + np.uint8(ord("0"))
 
     def pin(self, sequence: int, digits: int) -> str:
-        return self.ascii_pins(sequence, 1, digits)[0].tobytes().decode("ascii")
+        pins: bytes = self.ascii_pins(sequence, 1, digits)[0].tobytes()
+        return pins.decode("ascii")
 
     def iter_ascii(
         self, start: int, count: int, chunk: int = 1 << 16

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -29,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from traceseal.db import Base, BigId, UtcDateTime
+from traceseal.db import WITHOUT_ROWID, Base, BigId, UtcDateTime
 
 
 class CaptureJob(Base):
@@ -102,7 +101,7 @@ class EventEpc(Base):
 
     __tablename__ = "epcis_epcs"
     # The key is the table: an EPC's history is one range scan of one B-tree on SQLite.
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = WITHOUT_ROWID
 
     epc: Mapped[str] = mapped_column(String(300), primary_key=True)
     event: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -111,7 +110,7 @@ class EventEpc(Base):
 
 class EventBizTransaction(Base):
     __tablename__ = "epcis_biz_transactions"
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = WITHOUT_ROWID
 
     #: The bare CBV type (``po``), an extension URI, or "" when the transaction has no type.
     type: Mapped[str] = mapped_column(String(300), primary_key=True)
@@ -127,7 +126,7 @@ class EventAccess(Base):
     """
 
     __tablename__ = "epcis_event_access"
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = WITHOUT_ROWID
 
     organization_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     event: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

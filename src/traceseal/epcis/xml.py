@@ -36,6 +36,7 @@ from typing import Any
 
 # lxml-stubs is not among the dev dependencies, so lxml is untyped here; XmlElement states
 # the part of its element API this package relies on.
+# lxml ships no type hints; xmlvalues.XmlElement types the part of its API used here.
 from lxml import etree  # type: ignore[import-untyped]
 
 from traceseal.epcis.errors import ValidationException

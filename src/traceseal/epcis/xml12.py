@@ -49,6 +49,7 @@ from importlib import resources
 from itertools import chain
 
 # lxml-stubs is not among the dev dependencies (see traceseal.epcis.xml).
+# lxml ships no type hints; xmlvalues.XmlElement types the part of its API used here.
 from lxml import etree  # type: ignore[import-untyped]
 
 from traceseal.epcis.xmlvalues import (

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 from xml.sax.saxutils import quoteattr
 
+# lxml ships no type hints; xmlvalues.XmlElement types the part of its API used here.
 from lxml import etree  # type: ignore[import-untyped]
 
 from traceseal.epcis import xml
@@ -79,7 +80,7 @@ class Piece(NamedTuple):
     #: Position of the first event in the document's EventList.
     start: int
     #: How many events the scan found in it: the worker's parser must find as many.
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count on purpose: the scan's count
     #: An EventList element holding them, with the namespace declarations in scope.
     xml: bytes
 

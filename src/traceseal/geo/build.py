@@ -45,9 +45,9 @@ def build(codes: Path, coords_csv: Path) -> list[tuple[str, ...]]:
     exact: dict[tuple[str, str, str], _Coords] = {}
     by_province: dict[tuple[str, str], list[_Coords]] = defaultdict(list)
     for row in _read(coords_csv):
-        point = (float(row["latitude"]), float(row["longitude"]))
-        exact[(row["province"], row["city"], row["county"])] = point
-        by_province[(row["province"], row["county"])].append(point)
+        coords = (float(row["latitude"]), float(row["longitude"]))
+        exact[(row["province"], row["city"], row["county"])] = coords
+        by_province[(row["province"], row["county"])].append(coords)
 
     def own(province: str, city: str, name: str) -> _Coords | None:
         for key in ((province, city, name), (province, province, name)):

@@ -8,7 +8,6 @@ head's size, and nothing is ever deleted. Witnesses' cosignatures are kept by ch
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from traceseal.db import Base, UtcDateTime
+from traceseal.db import WITHOUT_ROWID, Base, UtcDateTime
 
 
 class LedgerHead(Base):
@@ -95,7 +94,7 @@ class LedgerCosignature(Base):
 class LedgerNode(Base):
     __tablename__ = "ledger_nodes"
     # The key is the table: one B-tree on SQLite.
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = WITHOUT_ROWID
 
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -101,7 +101,9 @@ def reader(session: Session | Connection) -> Any:
                 " UNION ALL ".join([_PROBE[mark]] * len(chunk)),
                 [part for address in chunk for part in address],
             )
-            found.update({(level, index): bytes(digest) for level, index, digest in cursor})
+            found.update(
+                {(level, index): bytes(digest) for level, index, digest in cursor.fetchall()}
+            )
         missing = [address for address in addresses if address not in found]
         if missing:
             raise LookupError(f"the log lacks stored nodes {missing[:3]}")

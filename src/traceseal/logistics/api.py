@@ -38,7 +38,7 @@ def _managed(session: SessionDep, caller: Organization, distributor_id: int) -> 
 
 
 def _read(session: SessionDep, distributor: Distributor, key: str | None = None) -> object:
-    return DistributorRead(**service.distributor_facts(session, distributor), api_key=key)  # type: ignore[arg-type]
+    return DistributorRead(**service.distributor_facts(session, distributor), api_key=key)
 
 
 @router.post("/distributors", status_code=status.HTTP_201_CREATED, response_model=DistributorRead)

@@ -8,12 +8,11 @@ regions it may sell in, which code ranges or batches it was given.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from traceseal.db import Base, BigId, UtcDateTime, utcnow
+from traceseal.db import WITHOUT_ROWID, Base, BigId, UtcDateTime, utcnow
 
 
 class Distributor(Base):
@@ -36,7 +35,7 @@ class DistributorLocation(Base):
     """
 
     __tablename__ = "distributor_locations"
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = WITHOUT_ROWID
 
     gln: Mapped[str] = mapped_column(String(13), primary_key=True)
     distributor_id: Mapped[int] = mapped_column(
@@ -48,7 +47,7 @@ class TerritoryRegion(Base):
     """One GB/T 2260 division of a distributor's territory (a province covers its cities)."""
 
     __tablename__ = "distributor_regions"
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = WITHOUT_ROWID
 
     distributor_id: Mapped[int] = mapped_column(
         ForeignKey("distributors.id", ondelete="CASCADE"), primary_key=True

@@ -7,17 +7,16 @@ One row per code that was scanned with something to remember, keyed like
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from traceseal.db import Base, UtcDateTime
+from traceseal.db import WITHOUT_ROWID, Base, UtcDateTime
 
 
 class CodeRisk(Base):
     __tablename__ = "code_risk"
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = WITHOUT_ROWID
 
     slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

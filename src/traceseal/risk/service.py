@@ -19,7 +19,7 @@ from traceseal.alerts.models import Severity
 from traceseal.alerts.service import raise_alert
 from traceseal.config import Settings
 from traceseal.counters import RateWindow
-from traceseal.db import Prepared, db_time, py_time
+from traceseal.db import Prepared, db_time, insert_for, py_time
 from traceseal.epcis.trace import Trace
 from traceseal.geo.regions import level_of, table
 from traceseal.logistics.service import Custody, expected_custody
@@ -66,12 +66,8 @@ _MEMORY = Prepared(
 
 
 def _remember(dialect: str) -> Prepared:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     columns = ("devices", "last_at", "last_lat", "last_lon", "last_region", "diversion", "score")
-    upsert = insert(CodeRisk).values(
+    upsert = insert_for(dialect, CodeRisk).values(
         slot=bindparam("slot"),
         sequence=bindparam("sequence"),
         organization_id=bindparam("owner"),
@@ -89,11 +85,7 @@ _REMEMBER = {name: _remember(name) for name in ("sqlite", "postgresql")}
 
 
 def _window(dialect: str) -> Prepared:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    upsert = insert(RateWindow).values(
+    upsert = insert_for(dialect, RateWindow).values(
         key=bindparam("key"), window_start=bindparam("start"), count=1
     )
     return Prepared(

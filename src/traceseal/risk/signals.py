@@ -126,8 +126,8 @@ def assess(
     """
     devices = memory.devices
     new_device = sighting.device is not None and sighting.device not in devices
-    if new_device and len(devices) < DEVICE_MEMORY:
-        devices = (*devices, sighting.device)  # type: ignore[assignment]
+    if sighting.device is not None and new_device and len(devices) < DEVICE_MEMORY:
+        devices = (*devices, sighting.device)
     fired: list[str] = []
     if len(devices) >= policy.device_limit:
         fired.append("many_devices")

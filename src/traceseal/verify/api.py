@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -20,7 +22,7 @@ router = APIRouter(tags=["verification"])
 #: Bodies of verification requests are small JSON documents.
 VERIFY_BODY_LIMIT = 8 * 1024
 
-_LIMITED = {
+_LIMITED: dict[int | str, dict[str, Any]] = {
     422: {"description": "Not a seal code, or another invalid field (problem details)."},
     429: {"description": "Too many requests or failed verifications; see Retry-After."},
 }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from traceseal.db import Base, BigId, UtcDateTime
+from traceseal.db import WITHOUT_ROWID, Base, BigId, UtcDateTime
 
 
 class Verdict(enum.StrEnum):
@@ -59,7 +58,7 @@ class ScannedCode(Base):
     __tablename__ = "scanned_codes"
     # The primary key is the table: on SQLite one B-tree instead of a rowid table plus a
     # key index, so each verification writes one page fewer.
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = WITHOUT_ROWID
 
     slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -26,6 +26,7 @@ from traceseal.verify import messages
 from traceseal.verify.channel import Verifier
 from traceseal.verify.deps import VerifierDep, request_client
 from traceseal.verify.models import Channel, Verdict
+from traceseal.verify.regions import region_name
 from traceseal.verify.reports.api import THANKS, read_photo, report_body_limit
 from traceseal.verify.reports.service import ReportInput
 from traceseal.verify.schemas import QualitySection, VerificationRead
@@ -195,7 +196,7 @@ def _result_page(request: Request, result: Verification, lang: str, typed: str) 
         "style": _STYLES[result.verdict],
         "code": _grouped(result.code) if result.code else typed,
         "first_at": messages.local_time(result.first_scan_at),
-        "first_region": messages.region_name(result.first_region, lang),
+        "first_region": region_name(result.first_region, lang),
         "can_report": result.code is not None,
         "journey": [
             {**step, "when": messages.local_time(step["time"])}
@@ -345,7 +346,7 @@ def report_form(
     except InvalidInput as exc:
         # The form again, as it was filled in, with what to fix (the photo must be re-chosen:
         # browsers never pre-fill a file input).
-        context = {
+        context: dict[str, Any] = {
             "lang": lang,
             "code": code,
             "error": messages.input_error(exc.field, exc.detail, lang),
@@ -356,7 +357,12 @@ def report_form(
             },
         }
         return templates.TemplateResponse(request, "verify/report.html", context, status_code=422)
-    context = {"lang": lang, "message": THANKS[lang], "report_id": report_id, "code": code}
+    context = {
+        "lang": lang,
+        "message": THANKS[lang],
+        "report_id": report_id,
+        "code": code,
+    }
     return templates.TemplateResponse(request, "verify/thanks.html", context)
 
 

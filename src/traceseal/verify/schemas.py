@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,9 @@ from traceseal.quality.facts import Fact
 from traceseal.verify.messages import message
 from traceseal.verify.models import Channel
 from traceseal.verify.service import RecallFacts, Verification
+
+#: ``date`` under another name, for the model whose field is called ``date``.
+Day: TypeAlias = date
 
 
 class VerifyRequest(BaseModel):
@@ -76,8 +79,8 @@ class QualityFactRead(BaseModel):
     label: str = Field(description="The fact in the answer's language.")
     status: str = Field(description="valid, expired, suspended, withdrawn; pass, fail; a grade.")
     status_label: str
-    date: date | None
-    valid_until: date | None
+    date: Day | None
+    valid_until: Day | None
     signed_by: str = Field(description="The issuing organisation.")
     attestation: str = Field(description="'signed by X, in the log at index N', localised.")
     leaf_index: int | None

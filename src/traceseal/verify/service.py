@@ -26,7 +26,7 @@ from sqlalchemy import Connection, and_, bindparam, case, func, insert, or_, sel
 from traceseal.codes.models import CodeRun, CodeSegment, CodeState
 from traceseal.codes.sealcode import CodeFormatError, parse_code
 from traceseal.codes.service import Keyring
-from traceseal.db import Prepared, db_time, py_date, py_time
+from traceseal.db import Prepared, db_time, insert_for, py_date, py_time
 from traceseal.epcis.service import code_epc
 from traceseal.epcis.trace import Trace, trace
 from traceseal.errors import InvalidInput
@@ -240,11 +240,7 @@ def _counter(dialect: str) -> Any:
     The first query of a code creates its row with count 1, later ones add 1, atomically on
     both engines, so of any number of simultaneous first queries exactly one sees 1.
     """
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    upsert = dialect_insert(ScannedCode).values(
+    upsert = insert_for(dialect, ScannedCode).values(
         slot=bindparam("slot"),
         sequence=bindparam("sequence"),
         organization_id=bindparam("owner"),
@@ -424,7 +420,7 @@ def verify(
     }
     if state != CodeState.ACTIVE:
         verdict = Verdict.INACTIVE if state == CodeState.ISSUED else Verdict.VOID
-        result = Verification(verdict, text, **facts)  # type: ignore[arg-type]
+        result = Verification(verdict, text, **facts)
         _log(connection, query, result, code.slot, sequence, batch_id, now)
         return result
 
@@ -442,7 +438,7 @@ def verify(
             reason,
             instructions,
             contact,
-            py_time(announced_at),  # type: ignore[arg-type]
+            py_time(announced_at),  # type: ignore[arg-type]  # NOT NULL column: never None
             announcer,
             record,
             leaf,
@@ -518,7 +514,7 @@ def verify(
         reasons=tuple(reasons),
         recall=recall,
         trace=journey,
-        **facts,  # type: ignore[arg-type]
+        **facts,
     )
     _log(connection, query, result, code.slot, sequence, batch_id, now)
     return result

@@ -75,7 +75,7 @@ def _http(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _validation(request: Request, exc: Exception) -> JSONResponse:
+async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {
@@ -87,7 +87,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
     hook = request.app.state.invalid_request_hooks.get(request.url.path)
     if hook is not None:
-        answer = await hook(request)
+        answer: Response | None = await hook(request)
         if answer is not None:
             return answer
     return problem(
