@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser demo serve test lint format bench clean
+.PHONY: install browser demo serve test lint format docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+
+## docs: rewrite the generated reference blocks of docs/settings.md, docs/cli.md, docs/api.md
+docs: install
+	$(BIN)/traceseal docs
 
 format: install
 	$(BIN)/ruff format src tests bench

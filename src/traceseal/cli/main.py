@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from traceseal.cli import codes, ledger, orgs, quality, registry, simulate, system, witness
+from traceseal.cli import codes, docs, ledger, orgs, quality, registry, simulate, system, witness
 
 app = typer.Typer(
     help="TraceSeal: product verification and supply-chain traceability.",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 system.register(app)
 simulate.register(app)
+docs.register(app)
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(registry.products, name="products")
 app.add_typer(registry.batches, name="batches")
