@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from traceseal.cli.docs import DOCS, api_index, render
+from traceseal.cli.main import app
 
 
 def test_generated_docs_are_current() -> None:
-    stale = sorted(str(path.relative_to(DOCS.parent)) for path in render())
+    stale = sorted(str(path.relative_to(DOCS.parent)) for path in render(app))
     assert stale == [], f"run `make docs`: {stale} no longer match the code"
 
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from traceseal.alerts.models import Alert, Delivery, DeliveryState, Severity, Webhook
 from traceseal.db import Executor, dialect_insert, utcnow
 from traceseal.errors import NotFound
+from traceseal.orgs import tenancy
 from traceseal.orgs.models import Organization, Role
 
 #: Roles that see every alert; others see their own organisation's.
-_OVERSIGHT = {Role.OPERATOR.value, Role.REGULATOR.value}
 
 
 def raise_alert(
@@ -78,14 +78,12 @@ def raise_alert(
 
 def _scope(query: Any, viewer: Organization) -> Any:
     """Oversight roles see every alert; an enterprise its own; a distributor those naming it."""
-    if viewer.role in _OVERSIGHT:
-        return query
     if viewer.role == Role.DISTRIBUTOR.value:
         from traceseal.logistics.models import Distributor
 
         mine = select(Distributor.id).where(Distributor.organization_id == viewer.id)
         return query.where(Alert.distributor_id.in_(mine))
-    return query.where(Alert.organization_id == viewer.id)
+    return tenancy.mine(query, Alert.organization_id, viewer, tenancy.OVERSIGHT)
 
 
 def _visible(viewer: Organization) -> Any:

@@ -129,20 +129,19 @@ def api_index(document: dict[str, Any] | None = None) -> str:
     return "\n".join(lines)
 
 
-def generators() -> dict[tuple[str, str], Callable[[], str]]:
-    from traceseal.cli.main import app
-
+def generators(cli: typer.Typer) -> dict[tuple[str, str], Callable[[], str]]:
     return {
         ("settings.md", "settings"): settings_table,
-        ("cli.md", "cli"): lambda: cli_reference(app),
+        ("cli.md", "cli"): lambda: cli_reference(cli),
         ("api.md", "api"): api_index,
     }
 
 
-def render(docs: Path = DOCS) -> dict[Path, str]:
-    """Each generated file's text with its blocks written anew (files that change only)."""
+def render(cli: typer.Typer, docs: Path = DOCS) -> dict[Path, str]:
+    """Each generated file's text with its blocks written anew (files that change only);
+    ``cli`` is the application whose commands docs/cli.md lists."""
     wanted: dict[str, dict[str, Callable[[], str]]] = {}
-    for (file, block), make in generators().items():
+    for (file, block), make in generators(cli).items():
         wanted.setdefault(file, {})[block] = make
     changed: dict[Path, str] = {}
     for file, blocks in wanted.items():
@@ -170,7 +169,7 @@ def register(app: typer.Typer) -> None:
         check: bool = typer.Option(False, "--check", help="Exit 1 if a file is out of date."),
     ) -> None:
         """Write the generated blocks of docs/settings.md, docs/cli.md and docs/api.md."""
-        changed = render()
+        changed = render(app)
         for path in changed:
             typer.echo(f"{'stale' if check else 'wrote'} {path.relative_to(DOCS.parent)}")
         if check:

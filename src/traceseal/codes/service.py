@@ -24,6 +24,7 @@ from traceseal.errors import Conflict, Forbidden, InvalidInput, NotFound
 from traceseal.keys import MasterKey
 from traceseal.ledger import service as ledger
 from traceseal.orgs.models import Organization, Role
+from traceseal.orgs.tenancy import is_mine, mine
 from traceseal.quality.models import Programme
 from traceseal.quality.programmes import check_eligible
 from traceseal.registry.models import Batch, Product
@@ -216,7 +217,7 @@ def _leaf(kind: str, run: CodeRun, content: dict[str, Any]) -> tuple[str, bytes]
 
 def get_run(session: Session, viewer: Organization, run_id: int) -> CodeRun:
     run = session.get(CodeRun, run_id)
-    if run is None or (viewer.role != Role.OPERATOR.value and run.organization_id != viewer.id):
+    if run is None or not is_mine(run.organization_id, viewer):
         raise NotFound(f"no code run {run_id}", field="run")
     return run
 
@@ -225,9 +226,7 @@ def list_runs(
     session: Session, viewer: Organization, *, limit: int = 100, after_id: int = 0
 ) -> list[CodeRun]:
     query = select(CodeRun).where(CodeRun.id > after_id).order_by(CodeRun.id).limit(limit)
-    if viewer.role != Role.OPERATOR.value:
-        query = query.where(CodeRun.organization_id == viewer.id)
-    return list(session.scalars(query))
+    return list(session.scalars(mine(query, CodeRun.organization_id, viewer)))
 
 
 def run_cipher(session: Session, keyring: Keyring, run: CodeRun) -> SlotCipher:

@@ -37,9 +37,9 @@ from traceseal.epcis.models import (
     EventEpc,
 )
 from traceseal.epcis.vocab import CONTEXT_URL
-from traceseal.orgs.models import Organization, Role
+from traceseal.orgs.models import Organization
+from traceseal.orgs.tenancy import OVERSIGHT, sees_all
 
-ALL_READERS = frozenset({Role.OPERATOR.value, Role.REGULATOR.value})
 DEFAULT_PER_PAGE = 30
 
 _MATCH_ROLES: dict[str, tuple[int, ...]] = {
@@ -191,7 +191,7 @@ def filters(params: Mapping[str, str]) -> list[ColumnElement[bool]]:
 
 
 def visible_to(viewer: Organization) -> ColumnElement[bool] | None:
-    if viewer.role in ALL_READERS:
+    if sees_all(viewer, OVERSIGHT):
         return None
     # Correlated, so it is a primary-key probe per candidate event: an IN over every event
     # the viewer may read would scan all of them before the query's own filters narrow.

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from traceseal.codes.models import CodeRun
 from traceseal.codes.sealcode import CodeFormatError, parse_code
 from traceseal.codes.service import Keyring, resolve_code
-from traceseal.epcis.query import ALL_READERS
 from traceseal.epcis.trace import Trace, journey, place_name, trace
 from traceseal.errors import InvalidInput, NotFound
 from traceseal.orgs.models import Organization
+from traceseal.orgs.tenancy import OVERSIGHT, is_mine
 from traceseal.registry.models import Batch, Product
 
 
@@ -42,7 +42,7 @@ def trace_code(
         raise missing
     run = session.get(CodeRun, resolved.segment.run_id)
     assert run is not None
-    if viewer.role not in ALL_READERS and viewer.id != run.organization_id:
+    if not is_mine(run.organization_id, viewer, OVERSIGHT):
         raise missing  # another tenant's code answers as an unknown one
     gtin = session.scalar(
         select(Product.gtin).where(

@@ -29,6 +29,7 @@ from traceseal.logistics.models import (
 )
 from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.service import create_organization
+from traceseal.orgs.tenancy import OVERSIGHT, is_mine, mine
 from traceseal.registry.models import Batch
 
 __all__ = [
@@ -150,19 +151,18 @@ def set_territory(session: Session, distributor: Distributor, regions: Sequence[
 
 def list_distributors(session: Session, viewer: Organization) -> list[Distributor]:
     query = select(Distributor).order_by(Distributor.id)
+    # A distributor's own record is the one it is; a brand's are those it registered.
     if viewer.role == Role.DISTRIBUTOR.value:
-        query = query.where(Distributor.organization_id == viewer.id)
-    elif viewer.role not in (Role.OPERATOR.value, Role.REGULATOR.value):
-        query = query.where(Distributor.enterprise_id == viewer.id)
-    return list(session.scalars(query))
+        return list(session.scalars(query.where(Distributor.organization_id == viewer.id)))
+    return list(session.scalars(mine(query, Distributor.enterprise_id, viewer, OVERSIGHT)))
 
 
 def get_distributor(session: Session, viewer: Organization, distributor_id: int) -> Distributor:
     """The distributor record, if ``viewer`` may see it (else NotFound, never Forbidden)."""
     distributor = session.get(Distributor, distributor_id)
-    if distributor is None or (
-        viewer.role not in (Role.OPERATOR.value, Role.REGULATOR.value)
-        and (viewer.id not in (distributor.enterprise_id, distributor.organization_id))
+    if distributor is None or not (
+        is_mine(distributor.enterprise_id, viewer, OVERSIGHT)
+        or distributor.organization_id == viewer.id
     ):
         raise NotFound(f"no distributor {distributor_id}", field="distributor")
     return distributor

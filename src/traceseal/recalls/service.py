@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from traceseal.errors import Conflict, Forbidden, InvalidInput, NotFound
 from traceseal.orgs.models import Organization, Role
+from traceseal.orgs.tenancy import OVERSIGHT, sees_all
 from traceseal.quality.models import Kind
 from traceseal.quality.service import Issuing, store
 from traceseal.recalls.models import Recall
@@ -21,20 +22,10 @@ from traceseal.registry.service import get_batch, get_product
 
 #: Who may announce a recall: the brand owner, or a regulator (or the operator) for anyone.
 _ANNOUNCERS = {Role.ENTERPRISE.value, Role.REGULATOR.value, Role.OPERATOR.value}
-_OVERSIGHT = {Role.REGULATOR.value, Role.OPERATOR.value}
 
 
 def _product(session: Session, caller: Organization, gtin: str) -> Product:
-    if caller.role not in _OVERSIGHT:
-        return get_product(session, caller, gtin)
-    try:
-        normalized = normalize_gtin(gtin)
-    except InvalidInput:
-        raise NotFound(f"no product with GTIN {gtin!r}", field="gtin") from None
-    product = session.scalar(select(Product).where(Product.gtin == normalized))
-    if product is None:
-        raise NotFound(f"no product with GTIN {normalized}", field="gtin")
-    return product
+    return get_product(session, caller, gtin, OVERSIGHT)
 
 
 def announce(
@@ -131,7 +122,7 @@ def end_recall(session: Session, issuing: Issuing, caller: Organization, recall_
     # Whoever announced a recall ends it (or a regulator or the operator): a brand owner
     # cannot lift a recall a regulator ordered.
     allowed = recall is not None and (
-        caller.role in _OVERSIGHT or caller.id == recall.announced_by_id
+        sees_all(caller, OVERSIGHT) or caller.id == recall.announced_by_id
     )
     if recall is None or not allowed:
         raise NotFound(f"no recall {recall_id}")

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from traceseal.errors import Conflict, InvalidInput, NotFound
 from traceseal.orgs.models import Organization, Role
+from traceseal.orgs.tenancy import PLATFORM, mine
 from traceseal.registry.gtin import check_lot, normalize_gtin
 from traceseal.registry.models import Batch, Product
 from traceseal.registry.schemas import BatchCreate, ProductCreate, ProductUpdate
@@ -33,16 +34,19 @@ def add_product(session: Session, owner: Organization, data: ProductCreate) -> P
     return product
 
 
-def get_product(session: Session, viewer: Organization, gtin: str) -> Product:
-    """The product with this GTIN if ``viewer`` may see it, else :class:`NotFound`."""
+def get_product(
+    session: Session, viewer: Organization, gtin: str, everyone: frozenset[str] = PLATFORM
+) -> Product:
+    """The product with this GTIN if ``viewer`` may see it, else :class:`NotFound`.
+
+    ``everyone``: the roles that see every tenant's products here (tenancy.OVERSIGHT where
+    a regulator acts on any brand's product, as in a recall)."""
     try:
         normalized = normalize_gtin(gtin)
     except InvalidInput:
         raise NotFound(f"no product with GTIN {gtin!r}", field="gtin") from None
     query = select(Product).where(Product.gtin == normalized)
-    if viewer.role != Role.OPERATOR.value:
-        query = query.where(Product.organization_id == viewer.id)
-    product = session.scalar(query)
+    product = session.scalar(mine(query, Product.organization_id, viewer, everyone))
     if product is None:
         raise NotFound(f"no product with GTIN {normalized}", field="gtin")
     return product
@@ -52,9 +56,7 @@ def list_products(
     session: Session, viewer: Organization, *, limit: int = 100, after_id: int = 0
 ) -> list[Product]:
     query = select(Product).where(Product.id > after_id).order_by(Product.id).limit(limit)
-    if viewer.role != Role.OPERATOR.value:
-        query = query.where(Product.organization_id == viewer.id)
-    return list(session.scalars(query))
+    return list(session.scalars(mine(query, Product.organization_id, viewer)))
 
 
 def update_product(session: Session, product: Product, data: ProductUpdate) -> Product:

@@ -16,6 +16,7 @@ from traceseal.codes.service import Keyring, resolve_code
 from traceseal.db import dialect_insert
 from traceseal.errors import Forbidden, InvalidInput, NotFound
 from traceseal.orgs.models import Organization, Role
+from traceseal.orgs.tenancy import OVERSIGHT, mine
 from traceseal.verify.reports.models import CounterfeitReport, ReportPhoto
 
 #: Image formats browsers upload from a phone's camera or gallery, as Pillow names them.
@@ -131,10 +132,8 @@ def _require_reader(viewer: Organization) -> None:
 
 
 def _visible(viewer: Organization) -> Select[CounterfeitReport]:
-    query = select(CounterfeitReport)
-    if viewer.role == Role.ENTERPRISE.value:
-        query = query.where(CounterfeitReport.organization_id == viewer.id)
-    return query
+    # Readers are brand owners and the two oversight roles (_require_reader).
+    return mine(select(CounterfeitReport), CounterfeitReport.organization_id, viewer, OVERSIGHT)
 
 
 def list_reports(
