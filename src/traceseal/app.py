@@ -37,7 +37,7 @@ from traceseal.verify.api import router as verify_api_router
 from traceseal.verify.channel import Verifier
 from traceseal.verify.pages import router as verify_pages_router
 from traceseal.verify.reports.api import router as reports_router
-from traceseal.web import problems
+from traceseal.web import openapi, problems
 from traceseal.web.bodylimit import BodyLimit
 from traceseal.web.timing import ServerTiming
 
@@ -105,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
     app.state.deliverer = deliverer
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(ServerTiming)  # added last: outermost, so it times everything
 

@@ -14,7 +14,7 @@ from traceseal.alerts.models import Alert
 from traceseal.codes.deps import KeyringDep
 from traceseal.orgs.deps import Caller, require
 from traceseal.orgs.models import Role
-from traceseal.web.deps import SessionDep
+from traceseal.web.deps import PathId, QueryId, SessionDep
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -73,7 +73,7 @@ def alerts(
     caller: Caller,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     unacknowledged: bool = False,
-    distributor_id: int | None = None,
+    distributor_id: QueryId = None,
     code: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AlertRead]:
@@ -122,5 +122,5 @@ def delete_webhook(session: SessionDep, caller: Caller) -> Response:
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertRead)
-def acknowledge(alert_id: int, session: SessionDep, caller: Caller) -> AlertRead:
+def acknowledge(alert_id: PathId, session: SessionDep, caller: Caller) -> AlertRead:
     return AlertRead.of(service.acknowledge(session, caller, alert_id))

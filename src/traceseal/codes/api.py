@@ -21,7 +21,7 @@ from traceseal.orgs.models import Role
 from traceseal.quality.programmes import get_programme
 from traceseal.registry.api import owner_for
 from traceseal.registry.service import get_batch, get_product
-from traceseal.web.deps import SessionDep, SettingsDep
+from traceseal.web.deps import AfterId, PathId, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["codes"])
 
@@ -52,21 +52,21 @@ def list_runs(
     caller: Caller,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: AfterId = 0,
 ) -> object:
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
     return [run_read(r) for r in service.list_runs(session, caller, limit=limit, after_id=after_id)]
 
 
 @router.get("/code-runs/{run_id}", response_model=RunRead)
-def read_run(run_id: int, caller: Caller, session: SessionDep) -> object:
+def read_run(run_id: PathId, caller: Caller, session: SessionDep) -> object:
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
     return run_read(service.get_run(session, caller, run_id))
 
 
 @router.post("/code-runs/{run_id}/activate", response_model=RunRead)
 def activate(
-    run_id: int, body: RangeActivate, caller: Caller, session: SessionDep, keyring: KeyringDep
+    run_id: PathId, body: RangeActivate, caller: Caller, session: SessionDep, keyring: KeyringDep
 ) -> object:
     """Bind codes to a lot. Only active codes verify as genuine."""
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
@@ -84,7 +84,7 @@ def activate(
 
 @router.post("/code-runs/{run_id}/void", response_model=RunRead)
 def void(
-    run_id: int, body: RangeVoid, caller: Caller, session: SessionDep, keyring: KeyringDep
+    run_id: PathId, body: RangeVoid, caller: Caller, session: SessionDep, keyring: KeyringDep
 ) -> object:
     """Void codes for good: lost or stolen label rolls."""
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
@@ -100,7 +100,7 @@ def _prefix(run: CodeRun, settings: Settings) -> str:
 
 @router.get("/code-runs/{run_id}/codes.csv", response_class=StreamingResponse)
 def download_csv(
-    run_id: int, caller: Caller, session: SessionDep, keyring: KeyringDep, settings: SettingsDep
+    run_id: PathId, caller: Caller, session: SessionDep, keyring: KeyringDep, settings: SettingsDep
 ) -> StreamingResponse:
     """The run's codes as CSV (`code,url[,pin]`), streamed: constant memory at any size."""
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
@@ -121,7 +121,7 @@ def download_csv(
 
 
 async def _file_download(
-    run_id: int,
+    run_id: PathId,
     kind: str,
     caller: Caller,
     session: SessionDep,
@@ -166,7 +166,7 @@ async def _file_download(
 
 @router.get("/code-runs/{run_id}/codes.zip", response_class=FileResponse)
 async def download_zip(
-    run_id: int,
+    run_id: PathId,
     caller: Caller,
     session: SessionDep,
     keyring: KeyringDep,
@@ -179,7 +179,7 @@ async def download_zip(
 
 @router.get("/code-runs/{run_id}/labels.pdf", response_class=FileResponse)
 async def download_pdf(
-    run_id: int,
+    run_id: PathId,
     caller: Caller,
     session: SessionDep,
     keyring: KeyringDep,

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from traceseal.bounds import MAX_ID
 from traceseal.codes.models import CodeState
 
 
@@ -13,11 +14,16 @@ class RunCreate(BaseModel):
     product: str | None = Field(
         None, description="GTIN the codes are for; omit for a run not bound to a product."
     )
-    count: int = Field(description="Number of codes (1 .. slot capacity).")
+    count: int = Field(ge=1, le=MAX_ID, description="Number of codes (1 .. MAX_RUN_SIZE).")
     pin: bool = Field(False, description="Add a scratch-off PIN per code.")
-    organization_id: int | None = Field(None, description="Operator only: the enterprise.")
+    organization_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Operator only: the enterprise."
+    )
     programme: int | None = Field(
-        None, description="Label programme id; refused unless the product is eligible."
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="Label programme id; refused unless the product is eligible.",
     )
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -30,15 +30,23 @@ from traceseal.epcis.errors import EPCISException
 from traceseal.epcis.models import CaptureJob, Event
 from traceseal.epcis.service import trace_code
 from traceseal.epcis.vocab import CONTEXT_URL, EVENT_TYPES
-from traceseal.errors import NotFound, Unauthorized
-from traceseal.orgs.deps import ReadCaller, authenticated
+from traceseal.errors import NotFound
+from traceseal.orgs.deps import KEYED, ApiKey, ReadCaller, authenticated
 from traceseal.orgs.models import Organization
-from traceseal.orgs.service import authenticate
 from traceseal.web.bodylimit import body_limit
 from traceseal.web.deps import ReadSessionDep, SettingsDep
 from traceseal.web.problems import problem
 
-router = APIRouter(prefix="/epcis", tags=["epcis"])
+JSON_LD = "application/ld+json"
+
+
+class JsonLdResponse(JSONResponse):
+    """The EPCIS REST binding answers JSON-LD (and so the OpenAPI document says)."""
+
+    media_type = JSON_LD
+
+
+router = APIRouter(prefix="/epcis", tags=["epcis"], default_response_class=JsonLdResponse)
 #: Query endpoints authenticate inside their handler (see _events_response).
 _AUTH: dict[int | str, dict[str, Any]] = {
     401: {"description": "No API key, or an unknown or revoked one."}
@@ -69,7 +77,6 @@ def epcis_problem(_: Request, exc: Exception) -> Response:
 #: What ``traceseal.app`` registers for this feature.
 EXCEPTION_HANDLERS = {EPCISException: epcis_problem}
 
-JSON_LD = "application/ld+json"
 _VERSION_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
 _TOP_LEVEL = [
     "capture",
@@ -84,10 +91,9 @@ _TOP_LEVEL = [
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
+    return JsonLdResponse(
         body,
         status_code=status,
-        media_type=JSON_LD,
         headers={**_VERSION_HEADERS, **(headers or {})},
     )
 
@@ -102,20 +108,14 @@ def _collection(members: list[str]) -> JSONResponse:
     )
 
 
-def _caller_outside_transaction(request: Request) -> Organization:
+def _caller_outside_transaction(request: Request, _: ApiKey) -> Organization:
     """Authenticate in a short transaction of its own.
 
     Capture opens its own unit of work after the CPU-heavy reading and validation; the
     request-long session of ``Caller`` would hold SQLite's write lock across all of it.
     """
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
     with request.app.state.read_session_factory() as session:
-        org = authenticate(session, token.strip())
-        if org is None:
-            raise Unauthorized("unknown or revoked API key")
+        org = authenticated(request, session)
         session.expunge(org)
         return org
 
@@ -177,7 +177,38 @@ def capture_options(settings: SettingsDep) -> Response:
     )
 
 
-@router.post("/capture", status_code=202, responses={202: {"description": "Captured."}})
+#: What capture reads (it parses the body itself): one EPCISDocument, in either binding.
+_CAPTURE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {
+                "schema": {
+                    "type": "object",
+                    "description": "An EPCISDocument (GS1's EPCIS 2.0 JSON Schema).",
+                    "required": ["@context", "type", "schemaVersion", "creationDate"],
+                }
+            }
+            for media in ("application/ld+json", "application/json")
+        }
+        | {
+            "application/xml": {
+                "schema": {
+                    "type": "string",
+                    "description": "An EPCIS 2.0 or 1.2 XML EPCISDocument.",
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/capture",
+    status_code=202,
+    responses={202: {"description": "Captured."}},
+    openapi_extra=_CAPTURE_BODY,
+)
 @body_limit(lambda settings: settings.epcis_capture_max_bytes)
 async def capture(
     request: Request,
@@ -201,13 +232,17 @@ async def capture(
 
 
 @router.get("/capture")
-def capture_jobs(session: ReadSessionDep, caller: ReadCaller, perPage: int = 30) -> JSONResponse:  # noqa: N803 - the binding's name
+def capture_jobs(
+    session: ReadSessionDep,
+    caller: ReadCaller,
+    perPage: Annotated[int, Query(ge=1, le=1000)] = 30,  # noqa: N803 - the binding's name
+) -> JSONResponse:
     """The caller's capture jobs, newest first."""
     jobs = session.scalars(
         select(CaptureJob)
         .where(CaptureJob.organization_id == caller.id)
         .order_by(CaptureJob.id.desc())
-        .limit(max(1, min(perPage, 1000)))
+        .limit(perPage)
     )
     return _json([_job_read(job) for job in jobs])
 
@@ -268,7 +303,7 @@ def _namespace(settings: Settings) -> str:
     return f"{settings.public_url}/ns/epcis#"
 
 
-@router.get("/events", responses=_AUTH)
+@router.get("/events", responses=_AUTH, dependencies=KEYED)
 async def events(request: Request) -> JSONResponse:
     """EPCIS events matching the SimpleEventQuery parameters, as an EPCISQueryDocument.
 
@@ -282,7 +317,7 @@ async def events(request: Request) -> JSONResponse:
     return await _events_response(request, _params(request))
 
 
-@router.get("/events/{event_id:path}", responses=_AUTH)
+@router.get("/events/{event_id:path}", responses=_AUTH, dependencies=KEYED)
 async def event(event_id: str, request: Request) -> JSONResponse:
     """One event by its eventID (URL-encoded), in an EPCISQueryDocument."""
     page = await _page(request, {}, [Event.event_id == event_id])
@@ -296,14 +331,14 @@ def event_types() -> JSONResponse:
     return _collection(list(EVENT_TYPES))
 
 
-@router.get("/eventTypes/{event_type}/events", responses=_AUTH)
+@router.get("/eventTypes/{event_type}/events", responses=_AUTH, dependencies=KEYED)
 async def events_of_type(event_type: str, request: Request) -> JSONResponse:
     if event_type not in EVENT_TYPES:
         raise NotFound(f"no event type {event_type!r}")
     return await _events_response(request, {**_params(request), "eventType": event_type})
 
 
-@router.get("/epcs/{epc:path}/events", responses=_AUTH)
+@router.get("/epcs/{epc:path}/events", responses=_AUTH, dependencies=KEYED)
 async def events_of_epc(epc: str, request: Request) -> JSONResponse:
     """Every event naming ``epc`` in any role (EPC URN or Digital Link URI, URL-encoded)."""
     return await _events_response(request, {**_params(request), "MATCH_anyEPC": epc})
@@ -334,6 +369,8 @@ def _vocabulary_routes(resource: str, parameter: str, column: Any) -> None:
         members_events,
         methods=["GET"],
         name=f"{resource}_events",
+        responses=_AUTH,
+        dependencies=KEYED,
     )
 
 

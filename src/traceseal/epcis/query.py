@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from traceseal.bounds import MAX_ID
 from traceseal.db import py_time
 from traceseal.epcis import vocab
 from traceseal.epcis.errors import QueryParameterException, QueryTooLargeException
@@ -207,16 +208,35 @@ def _encode_token(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-def _decode_token(token: str) -> list[Any]:
+def _decode_token(token: str) -> tuple[datetime | None, int, int, str]:
+    """The position a token this server gave names; anything else is refused whole.
+
+    A token is the client's to keep, so it is read as untrusted input: each value must have
+    the shape and range the server writes (a sort key that parses, ids and counts that fit
+    the database), or the query would fail inside the database instead of answering 400.
+    """
+    refused = QueryParameterException(
+        "nextPageToken is not one this server gave", field="nextPageToken"
+    )
     try:
         values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except ValueError:
-        values = None
+        raise refused from None
     if not isinstance(values, list) or len(values) != 4:
-        raise QueryParameterException(
-            "nextPageToken is not one this server gave", field="nextPageToken"
-        )
-    return values
+        raise refused
+    mark, last_id, served, fingerprint = values
+    counts_fit = all(type(value) is int and 0 <= value <= MAX_ID for value in (last_id, served))
+    if not counts_fit or not isinstance(fingerprint, str) or len(fingerprint) != 16:
+        raise refused
+    if mark is None:
+        return None, last_id, served, fingerprint
+    try:
+        at = py_time(mark) if isinstance(mark, str) else None
+    except ValueError:
+        at = None
+    if at is None:
+        raise refused
+    return at, last_id, served, fingerprint
 
 
 def run(
@@ -261,13 +281,16 @@ def run(
     served = 0
     token = params.get("nextPageToken")
     if token:
-        mark, last_id, served, expected = _decode_token(token)
+        at, last_id, served, expected = _decode_token(token)
         if expected != fingerprint:
             raise QueryParameterException(
                 "nextPageToken belongs to a different query", field="nextPageToken"
             )
         if order_name:
-            at = py_time(mark)
+            if at is None:
+                raise QueryParameterException(
+                    "nextPageToken belongs to a different query", field="nextPageToken"
+                )
             after = (
                 or_(column < at, and_(column == at, Event.id < last_id))
                 if descending

@@ -262,8 +262,20 @@ def _name_problem(name: str, prefixes: frozenset[str]) -> str | None:
     return None
 
 
+#: How deep an extension member's value may nest. Real extensions (GS1's examples, sensor
+#: vendors' payloads) nest a handful of levels; the checks and the event hash walk values
+#: recursively, and a document nested hundreds deep would exhaust the interpreter's stack.
+MAX_EXTENSION_DEPTH: Final = 32
+
+
 def _check_extension(
-    name: str, value: Any, prefixes: frozenset[str], path: str, *, nested: bool = False
+    name: str,
+    value: Any,
+    prefixes: frozenset[str],
+    path: str,
+    *,
+    nested: bool = False,
+    depth: int = 0,
 ) -> None:
     """An extension member and, recursively, the member names inside its value.
 
@@ -277,17 +289,19 @@ def _check_extension(
         if problem is not None:
             raise _Offence(here, problem)
     if name != "@context":  # an embedded context's term definitions are not data
-        _check_inside(value, prefixes, here)
+        _check_inside(value, prefixes, here, depth + 1)
 
 
-def _check_inside(value: Any, prefixes: frozenset[str], path: str) -> None:
+def _check_inside(value: Any, prefixes: frozenset[str], path: str, depth: int) -> None:
+    if depth > MAX_EXTENSION_DEPTH and isinstance(value, Mapping | list):
+        raise _Offence(path, f"an extension nests more than {MAX_EXTENSION_DEPTH} levels deep")
     if isinstance(value, Mapping):
         for name, item in value.items():
-            _check_extension(name, item, prefixes, path, nested=True)
+            _check_extension(name, item, prefixes, path, nested=True, depth=depth)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             if isinstance(item, Mapping | list):
-                _check_inside(item, prefixes, f"{path}/{i}")
+                _check_inside(item, prefixes, f"{path}/{i}", depth + 1)
 
 
 def _check_members(obj: Mapping[str, Any], prefixes: frozenset[str], path: str) -> None:

@@ -14,6 +14,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from traceseal.bounds import MAX_ID
 from traceseal.errors import InvalidInput, NotFound
 from traceseal.ledger import checkpoints, service
 from traceseal.ledger.models import LedgerLeaf
@@ -91,8 +92,8 @@ def leaf(index: int, session: SessionDep) -> LeafRead:
 @router.get("/proof/inclusion", response_model=InclusionProof)
 def inclusion(
     session: SessionDep,
-    index: Annotated[int, Query(ge=0)],
-    size: Annotated[int, Query(ge=1)],
+    index: Annotated[int, Query(ge=0, le=MAX_ID)],
+    size: Annotated[int, Query(ge=1, le=MAX_ID)],
 ) -> InclusionProof:
     if size > _published_size(session):
         raise InvalidInput("size is past the latest checkpoint", field="size")
@@ -109,8 +110,8 @@ def inclusion(
 @router.get("/proof/consistency", response_model=ConsistencyProof)
 def consistency(
     session: SessionDep,
-    old: Annotated[int, Query(ge=0)],
-    new: Annotated[int, Query(ge=0)],
+    old: Annotated[int, Query(ge=0, le=MAX_ID)],
+    new: Annotated[int, Query(ge=0, le=MAX_ID)],
 ) -> ConsistencyProof:
     if new > _published_size(session):
         raise InvalidInput("new is past the latest checkpoint", field="new")

@@ -24,12 +24,12 @@ from traceseal.orgs.deps import Caller, require
 from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.service import find_organization
 from traceseal.registry.service import get_batch, get_product
-from traceseal.web.deps import SessionDep
+from traceseal.web.deps import PathId, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["logistics"])
 
 
-def _managed(session: SessionDep, caller: Organization, distributor_id: int) -> Distributor:
+def _managed(session: SessionDep, caller: Organization, distributor_id: PathId) -> Distributor:
     """A distributor the caller may change: its enterprise's, or any for the operator."""
     distributor = service.get_distributor(session, caller, distributor_id)
     if caller.role != Role.OPERATOR.value and caller.id != distributor.enterprise_id:
@@ -61,13 +61,13 @@ def list_distributors(caller: Caller, session: SessionDep) -> object:
 
 
 @router.get("/distributors/{distributor_id}", response_model=DistributorRead)
-def read(distributor_id: int, caller: Caller, session: SessionDep) -> object:
+def read(distributor_id: PathId, caller: Caller, session: SessionDep) -> object:
     return _read(session, service.get_distributor(session, caller, distributor_id))
 
 
 @router.put("/distributors/{distributor_id}/territory", response_model=DistributorRead)
 def set_territory(
-    distributor_id: int, body: TerritoryUpdate, caller: Caller, session: SessionDep
+    distributor_id: PathId, body: TerritoryUpdate, caller: Caller, session: SessionDep
 ) -> object:
     """Replace the territory. Scans already judged keep their alerts."""
     distributor = _managed(session, caller, distributor_id)
@@ -77,7 +77,7 @@ def set_territory(
 
 @router.put("/distributors/{distributor_id}/locations", response_model=DistributorRead)
 def set_locations(
-    distributor_id: int, body: LocationsUpdate, caller: Caller, session: SessionDep
+    distributor_id: PathId, body: LocationsUpdate, caller: Caller, session: SessionDep
 ) -> object:
     distributor = _managed(session, caller, distributor_id)
     service.set_locations(session, distributor, body.glns)
@@ -90,7 +90,7 @@ def set_locations(
     response_model=DistributorRead,
 )
 def assign(
-    distributor_id: int,
+    distributor_id: PathId,
     body: AssignmentCreate,
     caller: Caller,
     session: SessionDep,

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from traceseal.bounds import MAX_ID
+
 
 class DistributorCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -18,7 +20,10 @@ class DistributorCreate(BaseModel):
         description="GB/T 2260 codes it may sell in; a province covers its cities.",
     )
     organization_id: int | None = Field(
-        default=None, description="Operator only: the enterprise the distributor is for."
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="Operator only: the enterprise the distributor is for.",
     )
 
 
@@ -39,7 +44,9 @@ class AssignmentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    run: int | None = Field(default=None, description="A code run of the enterprise.")
+    run: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="A code run of the enterprise."
+    )
     range: str | None = Field(
         default=None,
         max_length=64,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from traceseal.errors import Forbidden, Unauthorized
@@ -12,12 +13,26 @@ from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.service import authenticate
 from traceseal.web.deps import ReadSessionDep, SessionDep
 
+#: How a caller proves who it is: an API key sent as a bearer token. Declaring it here puts
+#: the ``apiKey`` scheme in the OpenAPI document, on every operation that depends on it; the
+#: key itself is checked by :func:`authenticated`.
+api_key = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    bearerFormat="ts_...",
+    description="An organisation's API key: `Authorization: Bearer ts_...`.",
+)
+#: The scheme's credentials; the handlers read the header themselves.
+ApiKey = Annotated[HTTPAuthorizationCredentials | None, Security(api_key)]
+#: ``dependencies=`` for a route that authenticates inside its handler.
+KEYED = [Security(api_key)]
 
-def _caller(request: Request, session: SessionDep) -> Organization:
+
+def _caller(request: Request, session: SessionDep, _: ApiKey) -> Organization:
     return authenticated(request, session)
 
 
-def _read_caller(request: Request, session: ReadSessionDep) -> Organization:
+def _read_caller(request: Request, session: ReadSessionDep, _: ApiKey) -> Organization:
     return authenticated(request, session)
 
 

@@ -35,7 +35,7 @@ from traceseal.quality.schemas import (
 )
 from traceseal.quality.signing import list_keys, revoke_key
 from traceseal.web.bodylimit import body_limit
-from traceseal.web.deps import SessionDep, SettingsDep
+from traceseal.web.deps import AfterId, PathId, QueryId, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
 _CREATED: dict[str, Any] = {"status_code": status.HTTP_201_CREATED, "response_model": RecordRead}
@@ -55,7 +55,7 @@ def create_certificate(
 
 @router.post("/certificates/{certificate_id}/status", **_CREATED)
 def change_status(
-    certificate_id: int,
+    certificate_id: PathId,
     body: CertificateStatusChange,
     session: SessionDep,
     caller: Caller,
@@ -100,9 +100,9 @@ def _lister(kind: Kind) -> Callable[..., object]:
         session: SessionDep,
         issuing: IssuingDep,
         gtin: Annotated[str | None, Query(max_length=32)] = None,
-        enterprise: int | None = None,
-        issuer: int | None = None,
-        after_id: Annotated[int, Query(ge=0)] = 0,
+        enterprise: QueryId = None,
+        issuer: QueryId = None,
+        after_id: AfterId = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> object:
         found = service.list_records(
@@ -120,7 +120,7 @@ def _lister(kind: Kind) -> Callable[..., object]:
 
 
 def _getter(kind: Kind) -> Callable[..., object]:
-    def get(record_id: int, session: SessionDep, issuing: IssuingDep) -> object:
+    def get(record_id: PathId, session: SessionDep, issuing: IssuingDep) -> object:
         return _read(issuing, service.get_record(session, record_id, kind))
 
     return get
@@ -182,13 +182,13 @@ for _path, _type in imports.TYPES.items():
 
 
 @router.get("/quality/records/{record_id}", response_model=RecordRead)
-def read_record(record_id: int, session: SessionDep, issuing: IssuingDep) -> object:
+def read_record(record_id: PathId, session: SessionDep, issuing: IssuingDep) -> object:
     """Any signed quality record (recalls, status changes and programmes too)."""
     return _read(issuing, service.get_record(session, record_id))
 
 
 @router.get("/quality/records/{record_id}/proof")
-def record_proof(record_id: int, session: SessionDep) -> dict[str, Any]:
+def record_proof(record_id: PathId, session: SessionDep) -> dict[str, Any]:
     """The record's leaf and its inclusion proof in the latest published checkpoint."""
     record = service.get_record(session, record_id)
     latest = checkpoints.latest(session)
@@ -223,13 +223,13 @@ def list_programmes(session: SessionDep, issuing: IssuingDep) -> object:
 
 
 @router.get("/programmes/{programme_id}", response_model=ProgrammeRead)
-def read_programme(programme_id: int, session: SessionDep, issuing: IssuingDep) -> object:
+def read_programme(programme_id: PathId, session: SessionDep, issuing: IssuingDep) -> object:
     return programmes.programme_read(programmes.get_programme(session, programme_id), issuing.today)
 
 
 @router.get("/programmes/{programme_id}/eligibility")
 def eligibility(
-    programme_id: int,
+    programme_id: PathId,
     gtin: Annotated[str, Query(max_length=32)],
     session: SessionDep,
     issuing: IssuingDep,
@@ -252,7 +252,17 @@ def eligibility(
     }
 
 
-@router.post("/attachments", status_code=status.HTTP_201_CREATED, response_model=AttachmentRead)
+@router.post(
+    "/attachments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AttachmentRead,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 # One byte over, so the store answers an oversized PDF with its own message.
 @body_limit(lambda settings: settings.quality_attachment_max_bytes + 1)
 async def upload_attachment(request: Request, caller: Caller) -> object:  # noqa: ARG001 - any API key may upload
@@ -288,7 +298,7 @@ def _key_read(key: SigningKey) -> dict[str, Any]:
 
 
 @router.get("/orgs/{organization_id}/signing-keys", response_model=list[KeyRead])
-def signing_keys(organization_id: int, session: SessionDep) -> object:
+def signing_keys(organization_id: PathId, session: SessionDep) -> object:
     """An organisation's public keys (public): what its quality records are signed with."""
     return [_key_read(k) for k in list_keys(session, organization_id)]
 
@@ -301,7 +311,7 @@ def register_signing_key(body: KeyCreate, session: SessionDep, caller: Caller) -
 
 @router.post("/orgs/me/signing-keys/{key_id}/revoke", response_model=KeyRead)
 def revoke_signing_key(
-    key_id: int, session: SessionDep, caller: Caller, issuing: IssuingDep
+    key_id: PathId, session: SessionDep, caller: Caller, issuing: IssuingDep
 ) -> object:
     """Stop signing with a key; what it signed before stays verifiable."""
     return _key_read(revoke_key(session, caller, key_id, issuing.now))

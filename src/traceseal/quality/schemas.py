@@ -7,6 +7,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from traceseal.bounds import MAX_ID
 from traceseal.quality.rules import Grade, Outcome, Rule
 
 _SHA256 = r"^[0-9a-f]{64}$"
@@ -17,7 +18,7 @@ class DetachedSignature(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    key: int = Field(description="Id of a key the organisation registered.")
+    key: int = Field(ge=1, le=MAX_ID, description="Id of a key the organisation registered.")
     value: str = Field(max_length=100, description="Ed25519 signature, base64.")
 
 
@@ -33,7 +34,7 @@ class CertificateCreate(_Create):
     scheme: str = Field(min_length=1, max_length=100, description="e.g. CCC.")
     compulsory: bool = Field(description="Compulsory (true) or voluntary certification.")
     number: str = Field(min_length=1, max_length=100)
-    holder: int = Field(description="Id of the certified enterprise.")
+    holder: int = Field(ge=1, le=MAX_ID, description="Id of the certified enterprise.")
     gtins: list[str] = Field(default_factory=list, max_length=1000)
     categories: list[str] = Field(default_factory=list, max_length=100)
     valid_from: date
@@ -69,7 +70,9 @@ class InspectionReportCreate(_Create):
     gtin: str | None = Field(None, max_length=32)
     lot: str | None = Field(None, max_length=20)
     sample: str = Field("", max_length=1000, description="The sample, if not a product here.")
-    enterprise: int | None = Field(None, description="Whose sample, when there is no GTIN.")
+    enterprise: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Whose sample, when there is no GTIN."
+    )
     standards: list[str] = Field(min_length=1, max_length=50)
     items: list[ItemResult] = Field(default_factory=list, max_length=500)
     conclusion: Outcome

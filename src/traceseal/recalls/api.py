@@ -12,7 +12,7 @@ from traceseal.orgs.deps import Caller
 from traceseal.quality.deps import IssuingDep
 from traceseal.recalls import service
 from traceseal.recalls.models import Recall
-from traceseal.web.deps import SessionDep
+from traceseal.web.deps import PathId, SessionDep
 
 router = APIRouter(prefix="/api/v1/recalls", tags=["recalls"])
 
@@ -92,5 +92,5 @@ def recalls(
 
 
 @router.post("/{recall_id}/end", response_model=RecallRead)
-def end(recall_id: int, session: SessionDep, caller: Caller, issuing: IssuingDep) -> RecallRead:
+def end(recall_id: PathId, session: SessionDep, caller: Caller, issuing: IssuingDep) -> RecallRead:
     return RecallRead.of(service.end_recall(session, issuing, caller, recall_id))

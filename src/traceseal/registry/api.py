@@ -16,7 +16,7 @@ from traceseal.registry.schemas import (
     ProductRead,
     ProductUpdate,
 )
-from traceseal.web.deps import SessionDep
+from traceseal.web.deps import AfterId, SessionDep
 
 router = APIRouter(prefix="/api/v1/products", tags=["registry"])
 
@@ -43,7 +43,7 @@ def list_products(
     caller: Caller,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after_id: Annotated[int, Query(ge=0, description="Id of the last product seen.")] = 0,
+    after_id: AfterId = 0,
 ) -> object:
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
     return service.list_products(session, caller, limit=limit, after_id=after_id)

@@ -5,6 +5,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from traceseal.bounds import MAX_ID
+
 Text = Annotated[str, Field(max_length=200)]
 
 
@@ -19,7 +21,7 @@ class ProductCreate(BaseModel):
     image_url: str = Field("", max_length=1000)
     scan_limit: int = Field(5, ge=1, le=1000, description="Queries above this are suspicious.")
     organization_id: int | None = Field(
-        None, description="Operator only: the enterprise the product belongs to."
+        None, ge=1, le=MAX_ID, description="Operator only: the enterprise the product belongs to."
     )
 
 
@@ -55,7 +57,7 @@ class BatchCreate(BaseModel):
     lot: str = Field(min_length=1, max_length=20, description="GS1 AI (10) batch/lot number.")
     production_date: date | None = None
     expiry_date: date | None = None
-    quantity: int | None = Field(None, ge=0)
+    quantity: int | None = Field(None, ge=0, le=MAX_ID)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> BatchCreate:

@@ -51,7 +51,13 @@ def _is_trade(request: Request) -> bool:
         return authenticated(request, session).role in _TRADE
 
 
-@router.post("/api/v1/verify", response_model=VerificationRead, responses=_LIMITED)
+@router.post(
+    "/api/v1/verify",
+    response_model=VerificationRead,
+    responses=_LIMITED,
+    # Anyone may verify; a trade scanner sends its key (optional, so "{}" or "apiKey").
+    openapi_extra={"security": [{}, {"apiKey": []}]},
+)
 @body_limit(VERIFY_BODY_LIMIT)
 async def verify_code(body: VerifyRequest, request: Request) -> Response:
     """Verify a seal code, as a consumer app would after a scan.

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
+from traceseal.bounds import MAX_ID
 from traceseal.config import Settings
 
 
@@ -44,3 +45,11 @@ async def _settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+#: An id in a path (``/api/v1/code-runs/{run_id}``): 1 .. 2^63-1, else 422.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+#: "Items after this id" in a paged listing: 0 .. 2^63-1.
+AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="Id of the last item seen.")]
+#: An optional id filter in a query string.
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from traceseal.errors import DomainError, TooManyRequests
 
@@ -63,16 +67,27 @@ def domain_problem(exc: DomainError) -> JSONResponse:
 _HTTP_TYPES = {413: "/problems/too-large"}
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    from http import HTTPStatus
-
     title = HTTPStatus(exc.status_code).phrase
     type_ = _HTTP_TYPES.get(exc.status_code, "about:blank")
     response = problem(exc.status_code, title, str(exc.detail), type_=type_)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(_allowed(request))
     return response
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette's own ``Allow`` names only the
+    first route that matched the path, though GET and POST are often two routes."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE and isinstance(route, Route | APIRoute) and route.methods:
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def _validation(request: Request, exc: Exception) -> Response:
@@ -109,6 +124,19 @@ def on_invalid_request(app: FastAPI, path: str, hook: InvalidRequestHook) -> Non
     app.state.invalid_request_hooks[path] = hook
 
 
+def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold that no bound caught first: the input's fault, and
+    nothing was stored (the unit of work rolled back). Logged, since a bound is missing."""
+    log.warning("value out of range reached the database: %s", exc)
+    return problem(
+        422,
+        "Invalid input",
+        "a number or text in the request is out of the range this operation accepts "
+        "(an integer past 64 bits, text too long, or text that is not valid Unicode)",
+        type_="/problems/invalid",
+    )
+
+
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "Internal Server Error", "an unexpected error occurred; it was logged")
@@ -119,4 +147,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
+    # SQLite's driver raises OverflowError for an integer past 64 bits; PostgreSQL's, a
+    # DataError (numeric value out of range, value too long).
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)
+    # JSON may carry lone UTF-16 surrogates ("\\ud800"), which no UTF-8 store can hold.
+    app.add_exception_handler(UnicodeEncodeError, _out_of_range)
     app.add_exception_handler(Exception, _unexpected)

@@ -14,7 +14,7 @@ from traceseal.verify.deps import ClientDep, VerifierDep
 from traceseal.verify.reports.schemas import ReportCreated, ReportRead
 from traceseal.verify.reports.service import ReportInput, get_photo, list_reports
 from traceseal.web.bodylimit import body_limit
-from traceseal.web.deps import SessionDep
+from traceseal.web.deps import PathId, SessionDep
 from traceseal.web.negotiation import language
 
 router = APIRouter(tags=["reports"])
@@ -78,7 +78,7 @@ def reports(
 
 
 @router.get("/api/v1/reports/{report_id}/photo", response_class=Response)
-def report_photo(report_id: int, session: SessionDep, caller: Caller) -> Response:
+def report_photo(report_id: PathId, session: SessionDep, caller: Caller) -> Response:
     photo = get_photo(session, caller, report_id)
     return Response(
         photo.data,
