@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser demo serve test lint format docs bench clean
+.PHONY: install browser demo serve test fuzz lint format docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ serve: install
 TEST_PROCESSES ?= 2
 test: install lint browser
 	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES)
+
+## fuzz: a long schemathesis campaign over every operation (make test runs a short one)
+FUZZ_EXAMPLES ?= 300
+fuzz: install
+	TRACESEAL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s tests/fuzz
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
@@ -139,3 +142,32 @@ def add_batch(platform: Platform, tenant: Tenant, gtin: str, lot: str) -> dict:
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[Platform]:
+    """The platform served by uvicorn on a free port of 127.0.0.1 (a real HTTP server in a
+    thread of this process), with PUBLIC_URL naming that port: ``settings.public_url``."""
+    # Binding before uvicorn starts gives the port without a race for a "free" one.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    host, port = sock.getsockname()
+    platform = Platform(settings.replace(public_url=f"http://{host}:{port}"))
+    config = uvicorn.Config(
+        platform.app, log_level="warning", lifespan="off", ws="none", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started or not thread.is_alive():
+                break
+            thread.join(0.01)
+        assert server.started, "uvicorn did not start"
+        yield platform
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        platform.close()

@@ -7,16 +7,13 @@ Playwright's own browser downloads are not used: ``make browser`` installs Debia
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.conftest import Platform
+from tests.conftest import Platform, serve
 from traceseal.config import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,29 +35,8 @@ def database_url(tmp_path: Path) -> str:
 def served(migrated: Settings) -> Iterator[Platform]:
     """The platform served on a free port of 127.0.0.1, with PUBLIC_URL naming that port,
     so the URLs printed into codes.csv are the ones the browser opens."""
-    # Binding before uvicorn starts gives the port without a race for a "free" one.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    host, port = sock.getsockname()
-    platform = Platform(migrated.replace(public_url=f"http://{host}:{port}"))
-    config = uvicorn.Config(
-        platform.app, log_level="warning", lifespan="off", ws="none", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(500):
-            if server.started or not thread.is_alive():
-                break
-            thread.join(0.01)
-        assert server.started, "uvicorn did not start"
+    with serve(migrated) as platform:
         yield platform
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-        platform.close()
 
 
 @pytest.fixture(scope="session")

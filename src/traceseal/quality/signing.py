@@ -89,7 +89,7 @@ def sign(keyring: MasterKey, key: SigningKey, payload: dict[str, Any]) -> bytes:
 def decode_signature(value: str) -> bytes:
     try:
         raw = base64.b64decode(value, validate=True)
-    except binascii.Error:
+    except ValueError:  # not base64, or not even ASCII (binascii.Error is a ValueError)
         raw = b""
     if len(raw) != 64:
         raise InvalidInput("an Ed25519 signature is 64 bytes in base64", field="signature")
