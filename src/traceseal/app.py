@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from traceseal import __version__
 from traceseal.alerts.api import router as alerts_router
@@ -90,6 +91,9 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         summary="Product verification and supply-chain traceability on GS1 standards.",
         openapi_url="/openapi.json",
+        # Served by home/pages.py from vendored assets, not FastAPI's CDN links.
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -110,6 +114,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(ServerTiming)  # added last: outermost, so it times everything
 
     _register_features(app)
+    # Vendored browser assets and icons: pages work with no internet.
+    app.mount("/static", StaticFiles(packages=[("traceseal", "static")]), name="static")
     return app
 
 
