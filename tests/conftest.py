@@ -152,7 +152,10 @@ def serve(settings: Settings) -> Iterator[Platform]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    platform = Platform(settings.replace(public_url=f"http://{host}:{port}"))
+    # Labels name this loopback server on purpose here (check_label_url refuses it otherwise).
+    platform = Platform(
+        settings.replace(public_url=f"http://{host}:{port}", allow_local_public_url=1)
+    )
     config = uvicorn.Config(
         platform.app, log_level="warning", lifespan="off", ws="none", access_log=False
     )

@@ -8,11 +8,13 @@ checked against :data:`SETTINGS` by a test, so the two cannot drift.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from traceseal.merkle.note import ALG_COSIGNATURE_V1, NoteError, Verifier
 
@@ -125,6 +127,12 @@ class Settings:
     epcis_max_per_page: int = _setting(
         1000, "Most events in one page of an EPCIS query; larger perPage values are capped."
     )
+    allow_local_public_url: int = _setting(
+        0,
+        "1: label files, exports and downloads may carry a loopback PUBLIC_URL (tests, the "
+        "demo). 0: they are refused, since a label printed with 127.0.0.1 is worthless and "
+        "cannot be recalled.",
+    )
     risk_evaluation: int = _setting(
         1,
         "1: every verification of an active code is checked for diversion and cloning "
@@ -187,8 +195,6 @@ class Settings:
     def resolved_ledger_origin(self) -> str:
         if self.ledger_origin:
             return self.ledger_origin
-        from urllib.parse import urlsplit
-
         return f"{urlsplit(self.public_url).netloc}/log"
 
     @property
@@ -199,6 +205,11 @@ class Settings:
     @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def public_url_is_local(self) -> bool:
+        """Whether PUBLIC_URL names this machine only (loopback, or localhost)."""
+        return is_local_host(urlsplit(self.public_url).hostname or "")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -309,6 +320,8 @@ def _validate(settings: Settings) -> None:
     for name in ("verify_rate_limit", "verify_failure_limit", "enumeration_alert_threshold"):
         if getattr(settings, name) < 0:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be 0 (off) or positive")
+    if settings.allow_local_public_url not in (0, 1):
+        raise SettingsError("TRACESEAL_ALLOW_LOCAL_PUBLIC_URL must be 0 or 1")
     if settings.risk_evaluation not in (0, 1):
         raise SettingsError("TRACESEAL_RISK_EVALUATION must be 0 or 1")
     if not 1 <= settings.risk_threshold <= 100:
@@ -333,3 +346,20 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be positive")
+
+
+def is_local_host(host: str) -> bool:
+    """Whether ``host`` reaches this machine only: ``localhost`` or a loopback or unspecified
+    address (127.0.0.0/8, ::1, 0.0.0.0).
+
+    >>> is_local_host("127.0.0.1"), is_local_host("localhost"), is_local_host("verify.example.org")
+    (True, True, False)
+    """
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified

@@ -7,6 +7,7 @@ with :func:`unit_of_work`; services take a session and never commit.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -126,7 +127,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(database))
         # LIFO: the connection used last, whose page cache is warm, is the one reused.
         kwargs.setdefault("pool_use_lifo", True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
@@ -144,6 +145,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _GATES[engine] = threading.Lock()
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file (and its directory) readable by its owner only.
+
+    The file holds every tenant's data. SQLite would create it with the process's umask
+    (often 0644); its -wal and -shm files take the database file's mode, so creating it
+    0600 first keeps all three private. An existing file is left as it is (``traceseal
+    doctor`` reports one that others can read).
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -205,6 +220,19 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str]:
+    """The database's schema revision (None for an empty database) and the code's latest."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(Path(__file__).parent / "migrations"))
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    head = script.get_current_head()
+    assert head is not None
+    return current, head
 
 
 #: What runs statements: an ORM session, or a Core connection (the verification hot path).

@@ -80,7 +80,8 @@ def ensure_master_key(settings: Settings) -> Path | None:
     if path.exists():
         _parse(path.read_text(), str(path))
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)  # the data directory: private
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_hex(MASTER_KEY_BYTES) + "\n")

@@ -22,6 +22,7 @@ from traceseal.codes.export import code_url_prefix, iter_labels, write_csv
 from traceseal.codes.models import CodeRun
 from traceseal.codes.sealcode import SlotCipher
 from traceseal.codes.views import run_read
+from traceseal.errors import Conflict
 from traceseal.orgs.service import find_organization
 from traceseal.quality.programmes import get_programme
 from traceseal.registry.service import get_batch, get_product
@@ -67,6 +68,20 @@ def _check_out(out: Path, fmt: str) -> None:
         fail(f"directory {out.parent} does not exist")
 
 
+AllowLocalUrl = typer.Option(
+    False,
+    "--allow-local-url",
+    help="Write codes whose URLs use a loopback PUBLIC_URL (tests and demos only).",
+)
+
+
+def _check_url(allow_local_url: bool) -> None:
+    try:
+        service.check_label_url(settings(), allow_local=allow_local_url)
+    except Conflict as exc:
+        fail(exc.detail)
+
+
 @app.command("issue")
 def issue(
     org: str = typer.Option(..., help="Enterprise: id or name."),
@@ -80,10 +95,12 @@ def issue(
     programme: int | None = typer.Option(
         None, help="Label programme id (the product must be eligible)."
     ),
+    allow_local_url: bool = AllowLocalUrl,
     as_json: bool = JsonOption,
 ) -> None:
     """Issue a run of codes and write them for the printer."""
     _check_out(out, fmt)
+    _check_url(allow_local_url)
     ring = keyring()
     # The run is committed only after its file is complete: an interrupted write leaves
     # neither a run nor a half file (the .partial file is removed).
@@ -110,9 +127,11 @@ def export(
     run_id: int = typer.Option(..., "--run", help="Run id."),
     out: Path = typer.Option(..., help="Output file."),
     fmt: str = typer.Option("csv", "--format", help="csv, zip or pdf."),
+    allow_local_url: bool = AllowLocalUrl,
 ) -> None:
     """Write an existing run's codes again (reprint)."""
     _check_out(out, fmt)
+    _check_url(allow_local_url)
     ring = keyring()
     try:
         with session() as db:

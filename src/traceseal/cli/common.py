@@ -69,7 +69,8 @@ def emit(as_json: bool, data: dict[str, Any], human: str) -> None:
     if as_json:
         sys.stdout.write(json.dumps(data, default=_default, ensure_ascii=False) + "\n")
     else:
-        Console().print(human, highlight=False)
+        # soft_wrap: keys, codes and URLs stay whole lines, to copy and click.
+        Console(soft_wrap=True).print(human, highlight=False)
 
 
 def progress() -> Progress:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from traceseal.cli import codes, docs, ledger, orgs, quality, registry, simulate, system, witness
+from traceseal.cli import (
+    codes,
+    docs,
+    doctor,
+    ledger,
+    orgs,
+    quality,
+    registry,
+    simulate,
+    system,
+    witness,
+)
 
 app = typer.Typer(
     help="TraceSeal: product verification and supply-chain traceability.",
@@ -15,6 +26,7 @@ app = typer.Typer(
 system.register(app)
 simulate.register(app)
 docs.register(app)
+doctor.register(app)
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(registry.products, name="products")
 app.add_typer(registry.batches, name="batches")

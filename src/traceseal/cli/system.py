@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from traceseal.cli.common import JsonOption, emit, err, fail, keyring, session, settings
-from traceseal.config import SettingsError
+from traceseal.config import Settings, SettingsError
 from traceseal.db import make_engine, migrate
 from traceseal.keys import ensure_master_key
 from traceseal.ledger.checkpoints import log_signer
 from traceseal.orgs.models import Role
-from traceseal.orgs.service import create_organization, operator_exists
+from traceseal.orgs.service import (
+    create_organization,
+    issue_api_key,
+    list_organizations,
+    operator_exists,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +47,7 @@ def init(
             fail(f"already initialised: {s.resolved_database_url} has an operator organisation")
         _, key = create_organization(db, operator_name, Role.OPERATOR)
         log_key = log_signer(db, keyring(), s.resolved_ledger_origin).verifier.encode()
-        result: dict[str, object] = {
+        result: dict[str, Any] = {
             "operator_api_key": key,
             "database": s.resolved_database_url,
             "ledger_key": log_key,
@@ -59,10 +66,46 @@ def init(
         result["simulation"] = run_simulation(
             "安盾消防科技有限公司", 2000, 10, 10, 7, date(2026, 10, 1)
         )
-    human = f"operator API key (shown once): [bold]{key}[/]\nlog verifier key: {log_key}"
-    if demo:
-        human += f"\ndemo enterprise API key: [bold]{result['demo']['enterprise_api_key']}[/]"  # type: ignore[index]  # a dict of str or dicts
-    emit(as_json, result, human)
+        result.update(_demo_guide(s, result["demo"]))
+    emit(as_json, result, _human(key, log_key, result))
+
+
+def _demo_guide(s: Settings, demo: dict[str, Any]) -> dict[str, Any]:
+    """A key for every demo organisation and codes to try: what a newcomer needs first."""
+    from traceseal.demo import codes_to_try
+
+    with session() as db:
+        organizations = [
+            {"name": org.name, "role": org.role, "api_key": issue_api_key(db, org, "demo")}
+            for org in list_organizations(db)
+            if org.role != Role.OPERATOR.value
+        ]
+        codes = codes_to_try(db, keyring(), s, demo["runs"])
+    first_run = demo["runs"][0]["run"]
+    return {
+        "url": s.public_url,
+        "organizations": organizations,
+        "codes_to_try": codes,
+        "label_pdf": f"traceseal codes export --run {first_run} --format pdf --out labels.pdf",
+    }
+
+
+def _human(key: str, log_key: str, result: dict[str, Any]) -> str:
+    lines = [f"operator API key (shown once): [bold]{key}[/]", f"log verifier key: {log_key}"]
+    if "codes_to_try" not in result:
+        return "\n".join(lines)
+    lines += ["", "Demo organisations and their API keys (shown once; `traceseal orgs list`"]
+    lines += ["names them, and a new key is one `POST /api/v1/orgs/me/keys` away):"]
+    lines += [f"  {o['role']:<12} {o['name']}: {o['api_key']}" for o in result["organizations"]]
+    lines += ["", "Codes to try (open the link, or type the code at /verify):"]
+    for code in result["codes_to_try"]:
+        lines += [f"  {code['code']}  {code['shows']}", f"      {code['url']}"]
+    lines += [
+        "",
+        f"Label sheet (PDF) of the first demo run: {result['label_pdf']}",
+        f"Serving on {result['url']} - consumers check codes at {result['url']}/verify",
+    ]
+    return "\n".join(lines)
 
 
 def migrate_command() -> None:

@@ -5,7 +5,9 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, status
+from fastapi import Path as InPath
 from fastapi.responses import FileResponse, StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from traceseal.codes import labels, service
@@ -16,12 +18,12 @@ from traceseal.codes.schemas import RangeActivate, RangeVoid, RunCreate, RunRead
 from traceseal.codes.views import run_read
 from traceseal.config import Settings
 from traceseal.errors import InvalidInput
-from traceseal.orgs.deps import Caller, require
-from traceseal.orgs.models import Role
+from traceseal.orgs.deps import Caller, ReadCaller, require
+from traceseal.orgs.models import Organization, Role
 from traceseal.quality.programmes import get_programme
 from traceseal.registry.api import owner_for
 from traceseal.registry.service import get_batch, get_product
-from traceseal.web.deps import AfterId, PathId, SessionDep, SettingsDep
+from traceseal.web.deps import AfterId, PathId, ReadSessionDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["codes"])
 
@@ -95,12 +97,17 @@ def void(
 
 
 def _prefix(run: CodeRun, settings: Settings) -> str:
+    service.check_label_url(settings)
     return code_url_prefix(settings.public_url, run.product.gtin if run.product else None)
 
 
 @router.get("/code-runs/{run_id}/codes.csv", response_class=StreamingResponse)
 def download_csv(
-    run_id: PathId, caller: Caller, session: SessionDep, keyring: KeyringDep, settings: SettingsDep
+    run_id: PathId,
+    caller: ReadCaller,
+    session: ReadSessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
 ) -> StreamingResponse:
     """The run's codes as CSV (`code,url[,pin]`), streamed: constant memory at any size."""
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
@@ -123,8 +130,8 @@ def download_csv(
 async def _file_download(
     run_id: PathId,
     kind: str,
-    caller: Caller,
-    session: SessionDep,
+    caller: Organization,
+    session: Session,
     keyring: KeyringDep,
     settings: Settings,
     background: BackgroundTasks,
@@ -167,8 +174,8 @@ async def _file_download(
 @router.get("/code-runs/{run_id}/codes.zip", response_class=FileResponse)
 async def download_zip(
     run_id: PathId,
-    caller: Caller,
-    session: SessionDep,
+    caller: ReadCaller,
+    session: ReadSessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
     background: BackgroundTasks,
@@ -180,8 +187,8 @@ async def download_zip(
 @router.get("/code-runs/{run_id}/labels.pdf", response_class=FileResponse)
 async def download_pdf(
     run_id: PathId,
-    caller: Caller,
-    session: SessionDep,
+    caller: ReadCaller,
+    session: ReadSessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
     background: BackgroundTasks,
@@ -190,7 +197,13 @@ async def download_pdf(
     return await _file_download(run_id, "pdf", caller, session, keyring, settings, background)
 
 
+#: A key slot's number (the first three digits of its codes).
+SlotNumber = Annotated[int, InPath(ge=0, le=999)]
+
+
 @router.get("/slots/{slot}/key", response_model=SlotKey)
-def export_key(slot: int, caller: Caller, session: SessionDep, keyring: KeyringDep) -> object:
+def export_key(
+    slot: SlotNumber, caller: Caller, session: SessionDep, keyring: KeyringDep
+) -> object:
     """A slot's AES key in clear, for key escrow (operator only)."""
     return service.export_slot_key(session, keyring, caller, slot)

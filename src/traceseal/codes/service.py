@@ -84,6 +84,25 @@ class Keyring(MasterKey):
         return self._owners.get(slot)
 
 
+def check_label_url(settings: Settings, *, allow_local: bool = False) -> None:
+    """Refuse to write labels or code files whose URLs would point at this machine.
+
+    A label printed with ``http://127.0.0.1:8000/...`` opens nothing on a consumer's phone,
+    and printed labels cannot be recalled: better no file than a worthless print run.
+    ``allow_local`` (the CLI's ``--allow-local-url``) or TRACESEAL_ALLOW_LOCAL_PUBLIC_URL=1
+    allows it for tests and demos.
+    """
+    if settings.public_url_is_local and not (allow_local or settings.allow_local_public_url):
+        raise Conflict(
+            f"labels would carry PUBLIC_URL {settings.public_url}, which only this machine "
+            "can open: printed, they are worthless and cannot be recalled. Set "
+            "TRACESEAL_PUBLIC_URL to the address consumers will open (e.g. "
+            "https://verify.example.org); for a test or demo, pass --allow-local-url or set "
+            "TRACESEAL_ALLOW_LOCAL_PUBLIC_URL=1",
+            field="public_url",
+        )
+
+
 def _allocate(session: Session, slot: int, count: int) -> int | None:
     """Take ``count`` sequence numbers from ``slot`` atomically; None if it lacks room."""
     taken = session.execute(
