@@ -27,9 +27,11 @@ browser:
 	fi
 
 ## demo: install, create the embedded database with demo data (once), serve on :8000
+## The demo serves on this machine only, so its labels may name 127.0.0.1 (they say "demo").
 demo: install
-	@if [ ! -f var/traceseal.db ]; then $(BIN)/traceseal init --demo; fi
-	$(BIN)/traceseal serve --host 127.0.0.1 --port 8000
+	@if [ ! -f var/traceseal.db ]; then $(BIN)/traceseal init --demo; \
+	else echo "var/traceseal.db exists: serving it (keys were printed when it was made; rm -r var for a new demo)"; fi
+	TRACESEAL_ALLOW_LOCAL_PUBLIC_URL=1 $(BIN)/traceseal serve --host 127.0.0.1 --port 8000
 
 serve: install
 	$(BIN)/traceseal serve

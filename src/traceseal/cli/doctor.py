@@ -112,8 +112,9 @@ def _files(s: Settings) -> Iterator[Finding]:
         yield _private(s.resolved_master_key_file, 0o600, "master key file")
     if s.data_dir.is_dir():
         yield _private(s.data_dir, 0o700, "data directory")
-    if not s.database_url:
-        database = s.data_dir / "traceseal.db"
+    url = s.resolved_database_url
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        database = Path(url.removeprefix("sqlite:///"))
         for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
             if path.exists():
                 yield _private(path, 0o600, "database file")

@@ -86,7 +86,10 @@ def _demo_guide(s: Settings, demo: dict[str, Any]) -> dict[str, Any]:
         "url": s.public_url,
         "organizations": organizations,
         "codes_to_try": codes,
-        "label_pdf": f"traceseal codes export --run {first_run} --format pdf --out labels.pdf",
+        "label_pdf": (
+            f".venv/bin/traceseal codes export --run {first_run} --format pdf "
+            "--out labels.pdf --allow-local-url"
+        ),
     }
 
 
