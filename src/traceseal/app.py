@@ -36,6 +36,7 @@ from traceseal.registry.api import router as registry_router
 from traceseal.verify.api import count_unparsable
 from traceseal.verify.api import router as verify_api_router
 from traceseal.verify.channel import Verifier
+from traceseal.verify.pages import page_for_browsers
 from traceseal.verify.pages import router as verify_pages_router
 from traceseal.verify.reports.api import router as reports_router
 from traceseal.web import openapi, problems
@@ -142,6 +143,7 @@ def _register_features(app: FastAPI) -> None:
     for exception, handler in EPCIS_HANDLERS.items():
         app.add_exception_handler(exception, handler)
     problems.on_invalid_request(app, "/api/v1/verify", count_unparsable)
+    problems.html_error_pages(app, page_for_browsers)
 
 
 #: Allocations between two passes of the cyclic garbage collector (CPython's default: 700).

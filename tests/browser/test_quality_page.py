@@ -54,7 +54,7 @@ def test_signed_facts_and_a_lapsed_certificate_warning(
     expect(page.locator("#quality-warnings")).to_contain_text("已过期（有效期至 2024-12-31）")
     expect(quality.locator('[data-type="inspection_report"]')).to_contain_text("合格")
     expect(quality.locator('[data-type="inspection_report"]')).to_contain_text(
-        "由 国家消防装备质量检验检测中心 签名，已记入公开日志第"
+        "由 国家消防装备质量检验检测中心 签名，已记录在公开日志中"
     )
     page.get_by_role("link", name="English").click()
     expect(page.locator("#quality-warnings")).to_contain_text("has expired")

@@ -68,9 +68,8 @@ def test_certificate_with_attachment_is_signed_logged_listed_and_shown(cast: Cas
     (shown,) = quality["certificates"]
     assert shown["label"] == "Certificate CCC No. 2026081801000001"
     assert shown["status"] == "valid"
-    assert shown["attestation"] == (
-        f"signed by {cast.lab.name}, in the log at index {created['leaf_index']}"
-    )
+    assert shown["attestation"] == f"signed by {cast.lab.name}, recorded in the public log"
+    assert shown["leaf_index"] == created["leaf_index"]  # for the expert, not in the sentence
     assert shown["proof"] == f"/api/v1/quality/records/{created['id']}/proof"
     assert quality["warnings"] == []
     zh = verify(cast, code, "zh-CN")["quality"]["certificates"][0]
@@ -169,7 +168,9 @@ def test_reports_results_ratings_and_commitments_show_on_verification(cast: Cast
     ]
     page = cast.platform.client.get(f"/v/{code}?lang=en", headers=HTML)
     assert 'id="quality"' in page.text
-    assert f"in the log at index {rating['leaf_index']}" in page.text
+    assert "recorded in the public log" in page.text
+    # The consumer page names no log index: that is in the expert view the page links to.
+    assert f"index {rating['leaf_index']}" not in page.text
 
 
 def test_records_of_another_lot_are_not_shown(cast: Cast) -> None:

@@ -198,7 +198,14 @@ def test_traces_are_for_the_brand_owner_the_operator_and_regulators(
 def test_the_verification_answer_and_page_tell_the_journey_in_the_consumers_language(
     platform: Platform, journey: tuple[list[str], Tenant]
 ) -> None:
-    codes, _ = journey
+    codes, brand = journey
+    # The first warehouse is a registered distributor's; the second is named nowhere here.
+    registered = platform.client.post(
+        "/api/v1/distributors",
+        json={"name": "华东安盾经销有限公司", "glns": ["9506000000022"], "territory": ["310000"]},
+        headers=brand.auth,
+    )
+    assert registered.status_code == 201, registered.text
     answer = platform.client.post("/api/v1/verify", json={"code": codes[0]}, params={"lang": "en"})
     assert answer.status_code == 200, answer.text
     steps = answer.json()["journey"]
@@ -211,14 +218,16 @@ def test_the_verification_answer_and_page_tell_the_journey_in_the_consumers_lang
         "shipping",
         "receiving",
     ]
-    assert steps[3]["text"] == "Shipped to GLN 9506000000022"
-    assert steps[4]["text"] == "Received at GLN 9506000000022"
-    assert steps[-1]["text"] == "Received at GLN 9506000000039"
+    # Places by the name registered for them; a bare GLN is never shown to a consumer.
+    assert steps[3]["text"] == "Shipped to 华东安盾经销有限公司"
+    assert steps[4]["text"] == "Received at 华东安盾经销有限公司"
+    assert steps[-1]["text"] == "Received"
     chinese = platform.client.post(
         "/api/v1/verify", json={"code": codes[0]}, params={"lang": "zh-CN"}
     )
-    assert chinese.json()["journey"][3]["text"] == "发货 至 GLN 9506000000022"
+    assert chinese.json()["journey"][3]["text"] == "发货 至 华东安盾经销有限公司"
     page = platform.client.get(f"/01/{GTIN}/21/{codes[0]}", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 200
     assert 'id="journey"' in page.text
-    assert "收货 于 GLN 9506000000039" in page.text
+    assert "收货 于 华东安盾经销有限公司" in page.text
+    assert "9506000000039" not in page.text

@@ -214,7 +214,6 @@ def test_fifty_simultaneous_first_queries_give_exactly_one_genuine(
         {"code": "1234"},  # too short
         {"code": "1" * 21},  # too long
         {"code": "1000abcd000000000000"},  # letters
-        {"code": "１２３４５６７８９０１２３４５６７８９０"},  # full-width digits
         {"code": "١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧٨٩"},  # Arabic-Indic digits
         {"code": "9" * 65},  # over the field limit
         {"code": 12345678901234567890},  # a number, not a string

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.orm import Session
@@ -29,6 +30,16 @@ JsonOption = typer.Option(False, "--json", help="Print exactly one JSON object o
 def fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+def fail_invalid(exc: ValidationError, prefix: str = "") -> NoReturn:
+    """Invalid input, one readable line per field (``rules.certificate: Field required``)."""
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        where = ".".join(filter(None, (prefix, field)))
+        lines.append(f"{where}: {error['msg']}" if where else error["msg"])
+    fail("\n  ".join(["the input is not valid:", *lines]) if len(lines) > 1 else lines[0])
 
 
 @cache

@@ -14,6 +14,7 @@ from traceseal.cli.common import (
     emit,
     err,
     fail,
+    fail_invalid,
     keyring,
     operator,
     progress,
@@ -112,8 +113,10 @@ def add_programme(
                 "rules": json.loads(rules),
             }
         )
-    except (ValueError, ValidationError) as exc:  # JSONDecodeError is a ValueError
-        fail(f"--rules: {exc}")
+    except ValidationError as exc:
+        fail_invalid(exc)
+    except ValueError as exc:  # json.JSONDecodeError
+        fail(f"--rules is not JSON: {exc}")
     issuing = _issuing()
     with session() as db:
         programme = create_programme(db, issuing, operator(db), body)

@@ -7,19 +7,13 @@ from datetime import date
 import typer
 from pydantic import ValidationError
 
-from traceseal.cli.common import JsonOption, emit, fail, operator, session
+from traceseal.cli.common import JsonOption, emit, fail, fail_invalid, operator, session
 from traceseal.orgs.service import find_organization
 from traceseal.registry import service
 from traceseal.registry.schemas import BatchCreate, BatchRead, ProductCreate, ProductRead
 
 products = typer.Typer(help="Products (by GTIN).", no_args_is_help=True)
 batches = typer.Typer(help="Production batches (lots) of a product.", no_args_is_help=True)
-
-
-def _validation_message(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"])
-    return f"{field}: {first['msg']}" if field else first["msg"]
 
 
 @products.command("add")
@@ -46,7 +40,7 @@ def add_product(
             scan_limit=scan_limit,
         )
     except ValidationError as exc:
-        fail(_validation_message(exc))
+        fail_invalid(exc)
     with session() as db:
         product = service.add_product(db, find_organization(db, org), data)
         out = ProductRead.model_validate(product).model_dump(mode="json")
@@ -85,7 +79,7 @@ def add_batch(
             quantity=quantity,
         )
     except ValidationError as exc:
-        fail(_validation_message(exc))
+        fail_invalid(exc)
     except ValueError as exc:
         fail(f"dates are YYYY-MM-DD: {exc}")
     with session() as db:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -78,13 +79,18 @@ class SealCode:
 def parse_code(raw: str) -> SealCode:
     """Parse what a person typed or a scanner read.
 
-    Spaces and dashes are ignored (labels print the code in groups of four). Only ASCII
-    digits are accepted: full-width or other Unicode digits are rejected rather than
-    folded, so that what is stored and logged is exactly what is printed.
+    Spaces and dashes are ignored (labels print the code in groups of four). Text is
+    NFKC-normalised first, so what a Chinese keyboard types (full-width digits "１２３",
+    the ideographic space, the full-width hyphen) reads as the printed digits; other
+    scripts' digits stay refused, and the code is stored as its numbers either way.
 
-    >>> parse_code("1000 0000 0000 0000 0005").slot
+    >>> parse_code("1000 0000 0000 0000 0003").slot
+    100
+    >>> parse_code("１０００\u3000００００－００００ ００００ ０００３").slot
     100
     """
+    if not raw.isascii():  # the common case skips the normalisation
+        raw = unicodedata.normalize("NFKC", raw)
     compact = _SEPARATORS.sub("", raw)
     if not _ASCII_DIGITS.match(compact):
         raise CodeFormatError("malformed", "a seal code has only the digits 0-9")

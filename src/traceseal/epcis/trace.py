@@ -11,6 +11,7 @@ scan per identifier.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -233,16 +234,37 @@ _TO = {"zh-CN": "至", "en": "to"}
 _AT = {"zh-CN": "于", "en": "at"}
 
 
-def place_name(identifier: str | None) -> str | None:
-    """A location as a person reads it: the GLN (and extension) of an SGLN, else the URI."""
+_GLN_LINK = "https://id.gs1.org/414/"
+
+
+def place_name(identifier: str | None, names: Mapping[str, str] | None = None) -> str | None:
+    """A location as a person reads it.
+
+    With ``names`` (GLN -> the name registered for it), the name, or None for a place with
+    no name here: a consumer reads "received at 华南安盾经销", never a 13-digit number.
+    Without, the GLN (and extension) of an SGLN, else the URI, for experts.
+    """
     if not identifier:
         return None
     link = location_key(identifier)
-    prefix = "https://id.gs1.org/414/"
-    if link.startswith(prefix):
-        gln, _, extension = link.removeprefix(prefix).partition("/254/")
+    gln, _, extension = link.removeprefix(_GLN_LINK).partition("/254/")
+    if names is not None:
+        return names.get(gln) if link.startswith(_GLN_LINK) else None
+    if link.startswith(_GLN_LINK):
         return f"GLN {gln}" + (f"-{extension}" if extension and extension != "0" else "")
     return identifier
+
+
+def glns(result: Trace) -> set[str]:
+    """The GLNs of the places the journey names (for looking their names up)."""
+    found = set()
+    for event in result.events:
+        location = event.body.get("bizLocation") or event.body.get("readPoint")
+        for identifier in (_destination(event.body), location.get("id") if location else None):
+            link = location_key(identifier) if identifier else ""
+            if link.startswith(_GLN_LINK):
+                found.add(link.removeprefix(_GLN_LINK).partition("/254/")[0])
+    return found
 
 
 def _destination(body: dict[str, Any]) -> str | None:
@@ -253,8 +275,16 @@ def _destination(body: dict[str, Any]) -> str | None:
     return None
 
 
-def journey(result: Trace, language: str, *, limit: int = 20) -> list[dict[str, Any]]:
-    """Steps a consumer understands, oldest first: produced, packed, shipped to X, received at Y."""
+def journey(
+    result: Trace,
+    language: str,
+    *,
+    names: Mapping[str, str] | None = None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """Steps a consumer understands, oldest first: produced, packed, shipped to X, received at Y.
+
+    ``names``: GLN -> registered name; places without one are left out (see place_name)."""
     language = language if language in _TO else "en"
     steps: list[dict[str, Any]] = []
     for event in result.events:
@@ -263,11 +293,11 @@ def journey(result: Trace, language: str, *, limit: int = 20) -> list[dict[str, 
             continue
         label = _STEPS[step][language]
         if step in ("shipping", "departing"):
-            place = place_name(_destination(event.body))
+            place = place_name(_destination(event.body), names)
             joiner = _TO[language]
         else:
             location = event.body.get("bizLocation") or event.body.get("readPoint")
-            place = place_name(location.get("id") if location else None)
+            place = place_name(location.get("id") if location else None, names)
             joiner = _AT[language]
         text = label if place is None else f"{label} {joiner} {place}"
         if steps and steps[-1]["step"] == step and steps[-1]["place"] == place:

@@ -9,7 +9,7 @@ assignment and no events.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, select
@@ -373,3 +373,16 @@ def in_territory(territory: Sequence[str], region: str) -> bool:
     (True, False)
     """
     return any(overlaps(entry, region) for entry in territory)
+
+
+def location_names(session: Executor, glns: Collection[str]) -> dict[str, str]:
+    """The name a person reads for each registered GLN: the distributor's organisation."""
+    if not glns:
+        return {}
+    rows = session.execute(
+        select(DistributorLocation.gln, Organization.name)
+        .join(Distributor, Distributor.id == DistributorLocation.distributor_id)
+        .join(Organization, Organization.id == Distributor.organization_id)
+        .where(DistributorLocation.gln.in_(sorted(glns)))
+    )
+    return {str(gln): str(name) for gln, name in rows}

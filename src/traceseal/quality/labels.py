@@ -65,11 +65,11 @@ def warning(fact: Fact, lang: str) -> str:
 
 
 def signed_by(fact_signer: str, leaf_index: int | None, lang: str) -> str:
-    """``signed by X, in the log at index N``."""
+    """``signed by X, recorded in the public log``: the index is for the expert view."""
     if lang == "zh-CN":
-        where = f"，已记入公开日志第 {leaf_index} 条" if leaf_index is not None else ""
+        where = "，已记录在公开日志中" if leaf_index is not None else ""
         return f"由 {fact_signer} 签名{where}"
-    where = f", in the log at index {leaf_index}" if leaf_index is not None else ""
+    where = ", recorded in the public log" if leaf_index is not None else ""
     return f"signed by {fact_signer}{where}"
 
 

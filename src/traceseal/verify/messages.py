@@ -58,6 +58,33 @@ _REASONS = {
 }
 
 
+#: What an error page says, by what went wrong (the JSON answer keeps the technical detail).
+_PAGE_ERRORS = {
+    "bad_link": (
+        "这个链接不是有效的产品二维码链接，可能扫描不完整或被改动过。请直接输入标签上的20位防伪码。",
+        "This link is not a valid product label link: it may be incomplete or altered. "
+        "Type the 20-digit code from the label instead.",
+    ),
+    "unknown_product": (
+        "平台上没有登记这个产品。请核对标签，或直接输入20位防伪码。",
+        "This product is not registered here. Check the label, or type its 20-digit code.",
+    ),
+    "not_found": (
+        "找不到这个页面。请输入标签上的20位防伪码查询。",
+        "This page was not found. Type the 20-digit code from the label to check it.",
+    ),
+    "wait": (
+        "查询过于频繁，请稍后再试。",
+        "Too many checks from here: please wait a moment and try again.",
+    ),
+}
+
+
+def page_error(key: str, lang: str) -> str:
+    zh, en = _PAGE_ERRORS[key]
+    return zh if lang == "zh-CN" else en
+
+
 # Input errors shown on pages, by field. English pages show the service's own detail.
 _INPUT_ERRORS_ZH = {
     "code": "防伪码为20位数字（0-9），可含空格或横线，请核对后重新输入。",
@@ -80,17 +107,24 @@ def title(verdict: Verdict, lang: str) -> str:
     return zh if lang == "zh-CN" else en
 
 
-def local_time(at: datetime | None) -> str:
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def local_time(at: datetime | None, lang: str = "zh-CN") -> str:
+    """A moment as a person in China reads it: 2026年11月3日 14:05, or 3 Nov 2026, 14:05."""
     if at is None:
         return ""
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+    at = at.astimezone(CHINA_TIME)
+    if lang == "zh-CN":
+        return f"{at.year}年{at.month}月{at.day}日 {at:%H:%M}"
+    return f"{at.day} {_MONTHS[at.month - 1]} {at.year}, {at:%H:%M}"
 
 
 def message(result: Verification, lang: str) -> str:
     zh = lang == "zh-CN"
-    first = local_time(result.first_scan_at)
+    first = local_time(result.first_scan_at, lang)
     where = region_name(result.first_region, lang)
     match result.verdict:
         case Verdict.GENUINE:

@@ -125,11 +125,21 @@ def _link_header(request: Request, gtin: str | None, code: str | None) -> str:
     return f'<{target}?linkType=linkset>; rel="linkset"; type="{LINKSET}"'
 
 
-def _error(request: Request, status: int, detail: str, **extra: Any) -> Response:
-    """A 4xx answer: an HTML page for people, problem details for programs."""
+def _error(
+    request: Request, status: int, detail: str, *, says: str | None = None, **extra: Any
+) -> Response:
+    """A 4xx answer: an HTML page for people, problem details for programs.
+
+    ``detail`` is for programs (technical, English); the page says ``says`` (a key of
+    messages.page_error) in the reader's language, or ``detail`` when it is already worded
+    for people (input errors, which are localised by the caller)."""
     headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
     if representation(request, linkset_param=False) == "html":
-        context = {"lang": language(request), "status": status, "detail": detail}
+        lang = language(request)
+        if status == 429:
+            says = "wait"
+        text = messages.page_error(says, lang) if says else detail
+        context = {"lang": lang, "status": status, "detail": text}
         return templates.TemplateResponse(
             request, "verify/error.html", context, status_code=status, headers=headers
         )
@@ -170,7 +180,9 @@ def _answer(
     except TooManyRequests as exc:
         return _error(request, 429, exc.detail, retry_after=exc.retry_after)
     except InvalidInput as exc:
-        return _error(request, invalid_status, exc.detail)
+        return _error(
+            request, invalid_status, exc.detail, says=None if exc.field == "code" else "bad_link"
+        )
     bound_gtin = result.product.gtin if result.product else gtin
     if wanted == "linkset":
         return JSONResponse(
@@ -195,12 +207,12 @@ def _result_page(request: Request, result: Verification, lang: str, typed: str) 
         "message": messages.message(result, lang),
         "style": _STYLES[result.verdict],
         "code": _grouped(result.code) if result.code else typed,
-        "first_at": messages.local_time(result.first_scan_at),
+        "first_at": messages.local_time(result.first_scan_at, lang),
         "first_region": region_name(result.first_region, lang),
         "can_report": result.code is not None,
         "journey": [
-            {**step, "when": messages.local_time(step["time"])}
-            for step in (journey(result.trace, lang) if result.trace else [])
+            {**step, "when": messages.local_time(step["time"], lang)}
+            for step in (journey(result.trace, lang, names=result.places) if result.trace else [])
         ],
         # Shown only when there is something to show; the JSON always has the section.
         "quality": QualitySection.of(result, lang) if result.quality or result.recall else None,
@@ -217,7 +229,7 @@ def _refuse_link(request: Request, verifier: Verifier, detail: str) -> Response:
         verifier.tick_failure(request_client(request, verifier))
     except TooManyRequests as exc:
         return _error(request, 429, exc.detail, retry_after=exc.retry_after)
-    return _error(request, 400, detail)
+    return _error(request, 400, detail, says="bad_link")
 
 
 def _gtin_or_400(request: Request, verifier: Verifier, raw: str) -> str | Response:
@@ -256,10 +268,15 @@ def product_page(request: Request, session: SessionDep, gtin: str) -> Response:
     try:
         checked = normalize_gtin(gtin)
     except InvalidInput as exc:
-        return _error(request, 400, f"invalid Digital Link: {exc.detail}")
+        return _error(request, 400, f"invalid Digital Link: {exc.detail}", says="bad_link")
     product = session.scalar(select(Product).where(Product.gtin == checked))
     if product is None:
-        return _error(request, 404, f"no product with GTIN {checked} is registered here")
+        return _error(
+            request,
+            404,
+            f"no product with GTIN {checked} is registered here",
+            says="unknown_product",
+        )
     lang = language(request)
     facts = {
         "gtin": product.gtin,
@@ -380,3 +397,14 @@ def resolver_description(request: Request) -> JSONResponse:
             "supportedContextValuesExternal": [],
         }
     )
+
+
+async def page_for_browsers(request: Request, status: int) -> Response | None:
+    """The error page a browser gets for a path nothing serves (404) or a method a path lacks
+    (405), in its language and with a way back to /verify; None for programs, who keep
+    their problem details (anything under the API's prefixes, or not asking for HTML)."""
+    accept = request.headers.get("accept", "")
+    api = request.url.path.startswith(("/api/", "/epcis", "/ledger", "/openapi.json"))
+    if api or "text/html" not in accept or status not in (404, 405):
+        return None
+    return _error(request, status, "not found", says="not_found")

@@ -221,7 +221,9 @@ class VerificationRead(BaseModel):
             journey=(
                 []
                 if result.trace is None
-                else [JourneyStep(**step) for step in journey(result.trace, lang)]
+                else [
+                    JourneyStep(**step) for step in journey(result.trace, lang, names=result.places)
+                ]
             ),
             quality=QualitySection.of(result, lang),
             message=message(result, lang),

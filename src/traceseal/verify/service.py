@@ -28,9 +28,10 @@ from traceseal.codes.sealcode import CodeFormatError, parse_code
 from traceseal.codes.service import Keyring
 from traceseal.db import Prepared, db_time, insert_for, py_date, py_time
 from traceseal.epcis.service import code_epc
-from traceseal.epcis.trace import Trace, trace
+from traceseal.epcis.trace import Trace, glns, trace
 from traceseal.errors import InvalidInput
 from traceseal.geo.locate import locate
+from traceseal.logistics.service import location_names
 from traceseal.orgs.models import Organization
 from traceseal.quality.facts import QualityFacts, programme_fact, quality_facts
 from traceseal.quality.models import Programme, QualityRecord
@@ -124,6 +125,8 @@ class Verification:
     detail: str = ""
     #: The product's journey from its EPCIS events (genuine, suspicious and recalled codes).
     trace: Trace | None = None
+    #: The registered names of the places the journey names (GLN -> name).
+    places: dict[str, str] = field(default_factory=dict)
     #: Certificates, reports, ratings and programme (active codes of a known product).
     quality: QualityFacts | None = None
     #: Slot owner, for the scan log and reports; not shown to consumers as an id.
@@ -454,6 +457,7 @@ def verify(
     else:
         count, first_at, first_region = _count(connection, query, code.slot, sequence, owner, now)
     journey = None if product_gtin is None else trace(connection, code_epc(product_gtin, text))
+    places = location_names(connection, glns(journey)) if journey and journey.events else {}
     risky: tuple[str, ...] = ()
     if risk is not None and count > 0 and recall is None and not reasons:
         finding = risk.evaluate(
@@ -514,6 +518,7 @@ def verify(
         reasons=tuple(reasons),
         recall=recall,
         trace=journey,
+        places=places,
         **facts,
     )
     _log(connection, query, result, code.slot, sequence, batch_id, now)

@@ -66,8 +66,18 @@ def domain_problem(exc: DomainError) -> JSONResponse:
 _HTTP_TYPES = {413: "/problems/too-large"}
 
 
-def _http(request: Request, exc: Exception) -> JSONResponse:
+#: What a feature shows a person whose browser asked for a page that is not there: an HTML
+#: page in their language, or None to answer with problem details (see app.py).
+HtmlErrorPage = Callable[[Request, int], Awaitable[Response | None]]
+
+
+async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    page: HtmlErrorPage | None = request.app.state.html_error_page
+    if page is not None:
+        shown = await page(request, exc.status_code)
+        if shown is not None:
+            return shown
     title = HTTPStatus(exc.status_code).phrase
     type_ = _HTTP_TYPES.get(exc.status_code, "about:blank")
     response = problem(exc.status_code, title, str(exc.detail), type_=type_)
@@ -127,6 +137,10 @@ def on_invalid_request(app: FastAPI, path: str, hook: InvalidRequestHook) -> Non
     app.state.invalid_request_hooks[path] = hook
 
 
+def html_error_pages(app: FastAPI, page: HtmlErrorPage) -> None:
+    app.state.html_error_page = page
+
+
 def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
     """A value the database cannot hold that no bound caught first: the input's fault, and
     nothing was stored (the unit of work rolled back). Logged, since a bound is missing."""
@@ -147,6 +161,7 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.state.invalid_request_hooks = {}
+    app.state.html_error_page = None
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
