@@ -55,6 +55,7 @@ trace_router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
 
 #: EPCIS exceptions that are not plain "bad document or query" (400).
 _EPCIS_STATUS = {
+    "epcisException:SecurityException": 403,
     "epcisException:QueryTooLargeException": 413,
     "epcisException:CaptureLimitExceededException": 413,
     "epcisException:ImplementationException": 415,

@@ -62,3 +62,11 @@ class CaptureLimitExceededException(EPCISException):
 
     epcis_type = "epcisException:CaptureLimitExceededException"
     title = "Too many events in one capture"
+
+
+class SecurityException(EPCISException):
+    """The caller may not capture (or query) this: EPCIS's SecurityException, answered 403."""
+
+    kind = "forbidden"
+    title = "Not allowed"
+    epcis_type = "epcisException:SecurityException"

@@ -15,12 +15,12 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, column, insert, select, table
 from sqlalchemy.orm import Session
 
 from traceseal.db import Prepared, db_time
 from traceseal.epcis.capture import LEAF_KIND, Capture, Chunk, Plan, require_capturer
-from traceseal.epcis.errors import ValidationException
+from traceseal.epcis.errors import SecurityException, ValidationException
 from traceseal.epcis.models import (
     CaptureJob,
     Event,
@@ -29,7 +29,7 @@ from traceseal.epcis.models import (
     EventEpc,
 )
 from traceseal.ledger import service as ledger
-from traceseal.orgs.models import Organization
+from traceseal.orgs.models import Organization, Role
 from traceseal.registry.models import Product
 
 #: Values per IN list when asking which hashes and eventIDs are already stored.
@@ -86,8 +86,10 @@ class Writer:
         self._hashes: set[str] = set()
         self._ids: dict[str, int] = {}
         self._owners: dict[str, int | None] = {}
+        self._partner_of: set[int] | None = None
 
     def add(self, chunk: Chunk) -> None:
+        self._authorise(chunk, self._brand_owners(chunk))
         fresh = self._fresh(chunk)
         self.job.duplicate_count += len(chunk) - len(fresh)
         if not fresh:
@@ -161,6 +163,54 @@ class Writer:
                 )
         return fresh
 
+    def _authorise(self, chunk: Chunk, owners: dict[str, int | None]) -> None:
+        """Refuse the whole document at its first event about another brand's product that
+        this organisation may not record (docs/epcis.md, "Who may capture what").
+
+        An event may name products the capturer owns, products of no brand here (pallets,
+        locations and third-party goods have no registered GTIN), and products of a brand
+        that registered the capturer as its distributor, for a partner's business steps
+        only. The operator may record anything.
+        """
+        if self.org.role == Role.OPERATOR.value:
+            return
+        me = self.org.id
+        for i, gtins in enumerate(chunk.gtins):
+            foreign = [gtin for gtin in gtins if owners[gtin] not in (None, me)]
+            if not foreign:
+                continue
+            step = chunk.rows[i][_BIZ_STEP]
+            partners = self._partners()
+            for gtin in foreign:
+                if step in PARTNER_STEPS and owners[gtin] in partners:
+                    continue
+                named = next((epc for epc, _ in chunk.epcs[i] if gtin in epc), gtin)
+                position = chunk.start + i
+                why = (
+                    f"a partner records only {', '.join(sorted(PARTNER_STEPS))}"
+                    if owners[gtin] in partners
+                    else "it is another brand's product, and that brand has not registered "
+                    "this organisation as its distributor"
+                )
+                raise SecurityException(
+                    f"event {position}: this organisation may not record events about "
+                    f"{named} ({why}); nothing was captured",
+                    event_index=position,
+                    field=f"/epcisBody/eventList/{position}",
+                )
+
+    def _partners(self) -> set[int]:
+        """The brand owners that registered this organisation as their distributor."""
+        if self._partner_of is None:
+            self._partner_of = set(
+                self.session.scalars(
+                    select(_DISTRIBUTORS.c.enterprise_id).where(
+                        _DISTRIBUTORS.c.organization_id == self.org.id
+                    )
+                )
+            )
+        return self._partner_of
+
     def _brand_owners(self, chunk: Chunk) -> dict[str, int | None]:
         """Brand owner of each GTIN the chunk names (None: no registered product)."""
         owners = self._owners
@@ -172,6 +222,37 @@ class Writer:
             )
             owners.update((gtin, owner) for gtin, owner in found)
         return owners
+
+
+#: What a brand's distributor or logistics partner may record about the brand's goods: their
+#: movement and custody (CBV 2.0 business steps), never their making, inspection, repair or
+#: destruction, which only the brand records.
+PARTNER_STEPS = frozenset(
+    {
+        "accepting",
+        "arriving",
+        "departing",
+        "holding",
+        "loading",
+        "packing",
+        "picking",
+        "receiving",
+        "retail_selling",
+        "returning",
+        "sensor_reporting",
+        "shipping",
+        "staging_outbound",
+        "storing",
+        "unloading",
+        "unpacking",
+        "void_shipping",
+    }
+)
+#: Position of the normalised bizStep in a prepared event row (capture.prepare_events).
+_BIZ_STEP = 5
+#: The logistics feature's distributor registrations, read here by name: logistics builds on
+#: EPCIS (custody comes from events), so EPCIS must not import it.
+_DISTRIBUTORS = table("distributors", column("enterprise_id"), column("organization_id"))
 
 
 def _reused(position: int, detail: str) -> ValidationException:
