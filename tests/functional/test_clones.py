@@ -89,6 +89,11 @@ def test_alerts_are_scoped_to_their_tenant_and_acknowledged_by_it(
         ).status_code
         == 404
     )
+    # A regulator reads the alert but does not act on it.
+    by_regulator = platform.client.post(
+        f"/api/v1/alerts/{alert['id']}/acknowledge", headers=regulator.auth
+    )
+    assert by_regulator.status_code == 403
     response = platform.client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", headers=acme.auth)
     assert response.status_code == 200
     assert response.json()["acknowledged_at"] is not None

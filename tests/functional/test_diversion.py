@@ -163,6 +163,13 @@ def test_a_scan_outside_the_territory_of_the_distributor_a_pallet_was_shipped_to
 
     # The distributor named sees it too; the brand's other distributors would not.
     assert [a["id"] for a in alerts(platform, Tenant(0, "south", retailer_key))] == [alert["id"]]
+    # ...and may not close an alert about itself.
+    own_ack = platform.client.post(
+        f"/api/v1/alerts/{alert['id']}/acknowledge",
+        headers={"Authorization": f"Bearer {retailer_key}"},
+    )
+    assert own_ack.status_code == 403
+    assert alerts(platform, acme, kind="diversion")[0]["acknowledged_at"] is None
 
     # Once per code: more scans of it add no alert.
     scan(platform, codes[1], "110105", device="f" * 20, key=retailer_key)

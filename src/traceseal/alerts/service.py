@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from traceseal.alerts.models import Alert, Delivery, DeliveryState, Severity, Webhook
 from traceseal.db import Executor, dialect_insert, utcnow
-from traceseal.errors import NotFound
+from traceseal.errors import Forbidden, NotFound
 from traceseal.orgs import tenancy
 from traceseal.orgs.models import Organization, Role
 
@@ -116,6 +116,10 @@ def acknowledge(session: Session, viewer: Organization, alert_id: int) -> Alert:
     alert: Alert | None = session.scalar(_visible(viewer).where(Alert.id == alert_id))
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
+    # Readers are not actors: the alert's subject (the suspected distributor) and regulators
+    # read it; only the brand owner and the operator act on it.
+    if not (tenancy.sees_all(viewer) or alert.organization_id == viewer.id):
+        raise Forbidden("only the brand owner and the operator act on an alert; you may read it")
     if alert.acknowledged_at is None:
         alert.acknowledged_at = utcnow()
         alert.acknowledged_by_id = viewer.id
