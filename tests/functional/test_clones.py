@@ -105,3 +105,26 @@ def test_alerts_are_scoped_to_their_tenant_and_acknowledged_by_it(
     assert reopened[0]["id"] != alert["id"]
     summary = platform.client.get("/api/v1/alerts/summary", headers=other.auth).json()
     assert summary == {"by_region": [], "by_province": [], "by_distributor": []}
+
+
+def test_a_code_under_an_open_clone_alert_is_never_simply_genuine(
+    platform: Platform, acme: Tenant
+) -> None:
+    code = issue(platform, acme, 1)[0]
+    scan(platform, code, "440305", device="a" * 20)
+    scan(platform, code, "110105", device="b" * 20)
+    [alert] = alerts(platform, acme, kind="clone")
+    # The same phone in the same place again: nothing new fires, but the alert is open.
+    again = scan(platform, code, "110105", device="b" * 20)
+    assert again["verdict"] == "suspicious"
+    assert again["reasons"] == ["under_investigation"]
+    assert "品牌方正在调查" in again["message"]
+    page = platform.client.get(
+        f"/v/{code}", headers={"Accept": "text/html", "Accept-Language": "zh-CN"}
+    )
+    assert 'data-verdict="suspicious"' in page.text
+    assert "品牌方正在调查" in page.text
+    # Once the brand closes it, the code answers as its history says.
+    platform.client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", headers=acme.auth)
+    closed = scan(platform, code, "110105", device="b" * 20)
+    assert closed["verdict"] == "genuine_repeat"

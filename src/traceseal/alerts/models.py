@@ -11,7 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceseal.db import Base, BigId, UtcDateTime
@@ -31,6 +31,14 @@ class Alert(Base):
     __table_args__ = (
         CheckConstraint(f"severity IN ({_SEVERITIES})", name="severity"),
         Index("ix_alerts_organization_raised_at", "organization_id", "raised_at"),
+        # Verification asks whether a code is under an open alert: a partial index holds
+        # only the open ones, so it stays small however many alerts are closed.
+        Index(
+            "ix_alerts_open_code",
+            "code",
+            sqlite_where=text("acknowledged_at IS NULL"),
+            postgresql_where=text("acknowledged_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -51,6 +51,11 @@ _REASONS = {
         "该产品从未发往本地区，却在此被再次查询。",
         "This product was never shipped to this region, yet its code is checked here again.",
     ),
+    "under_investigation": (
+        "品牌方正在调查这个防伪码（疑似标签被复制或产品被窜货），请谨慎购买，如有疑问请举报。",
+        "The brand is investigating this code (its label may have been copied, or the goods "
+        "sold outside their region): be careful, and report it if in doubt.",
+    ),
     "sequential_burst": (
         "同一客户端刚刚首次查询了大量连号的防伪码。",
         "The same client has just checked many consecutive codes for the first time.",

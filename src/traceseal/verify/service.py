@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, or_, select
 
+from traceseal.alerts.models import Alert, Severity
 from traceseal.codes.models import CodeRun, CodeSegment, CodeState
 from traceseal.codes.sealcode import CodeFormatError, parse_code
 from traceseal.codes.service import Keyring
@@ -275,6 +276,19 @@ def _counter(dialect: str) -> Any:
 # Statements built and compiled once per engine kind, run on the DBAPI cursor: per request
 # SQLAlchemy's own work would cost more than the queries (bench/verify.py).
 CONTEXT = Prepared(_CONTEXT)
+
+#: A critical clone or diversion alert on the code that its brand has not closed yet.
+OPEN_ALERT = Prepared(
+    select(Alert.id)
+    .where(
+        Alert.code == bindparam("code"),
+        Alert.acknowledged_at.is_(None),
+        Alert.severity == Severity.CRITICAL.value,
+        # Spelt out: an IN list would compile to a placeholder Prepared cannot send.
+        or_(Alert.kind == "clone", Alert.kind == "diversion"),
+    )
+    .limit(1)
+)
 RECALL = Prepared(_RECALL)
 STATE = Prepared(_STATE)
 LOG = Prepared(insert(Scan), column_keys=_LOG_COLUMNS)
@@ -458,6 +472,13 @@ def verify(
         count, first_at, first_region = _count(connection, query, code.slot, sequence, owner, now)
     journey = None if product_gtin is None else trace(connection, code_epc(product_gtin, text))
     places = location_names(connection, glns(journey)) if journey and journey.events else {}
+    # Asked before risk evaluates this scan: an alert this very scan raises (a diverted
+    # item's first trade scan) is news for the brand, not yet the answer's.
+    alerted = (
+        recall is None
+        and not reasons
+        and OPEN_ALERT.run(connection, {"code": text}).fetchone() is not None
+    )
     risky: tuple[str, ...] = ()
     if risk is not None and count > 0 and recall is None and not reasons:
         finding = risk.evaluate(
@@ -488,6 +509,11 @@ def verify(
     elif risky:
         verdict = Verdict.SUSPICIOUS
         reasons.extend(risky)
+    elif alerted:
+        # Until the brand closes a critical clone or diversion alert on this code, no answer
+        # may call it simply genuine: the next buyer may hold the copy.
+        verdict = Verdict.SUSPICIOUS
+        reasons.append("under_investigation")
     elif count > scan_limit:
         verdict = Verdict.SUSPICIOUS
         reasons.append("scan_limit")
