@@ -437,3 +437,23 @@ def test_a_brand_owner_cannot_lift_a_regulators_recall(platform: Platform, acme)
     assert verify(platform, codes[0]).json()["verdict"] == "recalled"
     ended = platform.client.post(f"/api/v1/recalls/{recall_id}/end", headers=regulator.auth)
     assert ended.status_code == 200
+
+
+def test_a_trade_check_never_uses_up_the_buyers_first_query(platform: Platform, acme) -> None:
+    (code,) = issue(platform, acme, 1)
+    shop = platform.client.post(
+        "/api/v1/distributors", json={"name": "顺达商行", "territory": ["440000"]},
+        headers=acme.auth,
+    ).json()  # fmt: skip
+    checked = platform.client.post(
+        "/api/v1/verify",
+        json={"code": code},
+        headers={"Authorization": f"Bearer {shop['api_key']}"},
+    )
+    assert checked.json()["verdict"] == "genuine"
+    buyer = platform.client.post("/api/v1/verify", json={"code": code}).json()
+    assert buyer["verdict"] == "genuine"  # still the first query
+    assert buyer["scan_count"] == 1
+    with platform.session_factory() as session:
+        logged = session.scalars(select(Scan).order_by(Scan.id)).all()
+    assert [s.trade_org_id for s in logged] == [shop["organization_id"], None]

@@ -43,12 +43,13 @@ async def count_unparsable(request: Request) -> Response | None:
 _TRADE = frozenset({Role.DISTRIBUTOR.value, Role.ENTERPRISE.value})
 
 
-def _is_trade(request: Request) -> bool:
-    """Whether the request carries the API key of a distributor or brand owner (raises
+def _trader(request: Request) -> int | None:
+    """The distributor or brand owner whose API key the request carries, else None (raises
     Unauthorized for a key that is not valid: a scanner must know its scans are not
     counted as a shop's)."""
     with request.app.state.read_session_factory() as session, session.begin():
-        return authenticated(request, session).role in _TRADE
+        org = authenticated(request, session)
+        return org.id if org.role in _TRADE else None
 
 
 @router.post(
@@ -72,7 +73,9 @@ async def verify_code(body: VerifyRequest, request: Request) -> Response:
     # machinery costs about a tenth of the whole request here (bench/verify.py).
     verifier = await get_verifier(request)
     client = await throttled_client(request, verifier)
-    trade = "authorization" in request.headers and await run_in_threadpool(_is_trade, request)
+    trader = (
+        await run_in_threadpool(_trader, request) if "authorization" in request.headers else None
+    )
     query = Query(
         code=body.code,
         gtin=body.gtin,
@@ -82,7 +85,8 @@ async def verify_code(body: VerifyRequest, request: Request) -> Response:
         latitude=body.lat,
         longitude=body.lon,
         record=not is_bot(request),
-        trade=trade,
+        trade=trader is not None,
+        trade_org_id=trader,
     )
     result = await verifier.verify_async(query, client)
     answer = VerificationRead.of(result, language(request))

@@ -100,6 +100,10 @@ class Scan(Base):
     verdict: Mapped[str] = mapped_column(String(16))
     reasons: Mapped[str] = mapped_column(String(200), default="")  # comma-separated
     scan_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: A trade check (a shop's or distributor's authenticated scan): the organisation that
+    #: checked. The brand's to see; it never counts as the consumer's query. No foreign key,
+    #: so adding the column never made SQLite copy the scan log (migration 0009).
+    trade_org_id: Mapped[int | None] = mapped_column(BigId, default=None)
     channel: Mapped[str] = mapped_column(String(8))
     region: Mapped[str | None] = mapped_column(String(6), default=None)
     # What placed the scan in ``region`` and how finely (geo.locate.Place).

@@ -72,8 +72,10 @@ class Query:
     device_hash: str | None = None
     #: False for HEAD requests, link previews and crawlers: answer, but count nothing.
     record: bool = True
-    #: An authenticated retail or distributor scan (weighs more as diversion evidence).
+    #: An authenticated retail or distributor scan (weighs more as diversion evidence). It is
+    #: logged with the checking organisation but never counts as a consumer's query.
     trade: bool = False
+    trade_org_id: int | None = None
     #: The region the client's address maps to (geo.locate.IpRegions), if any.
     ip_region: str | None = None
     #: What placed the scan in ``region``, and how finely (filled in by verify()).
@@ -227,6 +229,7 @@ _LOG_COLUMNS = [
     "verdict",
     "reasons",
     "scan_count",
+    "trade_org_id",
     "channel",
     "region",
     "region_source",
@@ -346,6 +349,7 @@ def _log(
             "verdict": result.verdict.value,
             "reasons": ",".join(result.reasons),
             "scan_count": result.scan_count,
+            "trade_org_id": query.trade_org_id,
             "channel": query.channel.value,
             "region": query.region,
             "region_source": query.region_source,
@@ -464,9 +468,10 @@ def verify(
         # HEAD requests, link previews, linkset requests: answered, never counted, and shown
         # no history, so a crawler cannot learn which harvested codes are still unscanned.
         count, first_at, first_region = 0, None, None
-    elif recall is not None or reasons:
-        # Not a query of a genuine item on sale: logged, but the code's count is left alone,
-        # so a copied label on the wrong product does not use up the genuine first query.
+    elif recall is not None or reasons or query.trade:
+        # Not a consumer's query of a genuine item on sale: logged, but the code's count is
+        # left alone, so neither a copied label on the wrong product nor a shop checking goods
+        # at receipt uses up the buyer's first query.
         count, first_at, first_region = _history(connection, code.slot, sequence)
     else:
         count, first_at, first_region = _count(connection, query, code.slot, sequence, owner, now)
@@ -480,7 +485,7 @@ def verify(
         and OPEN_ALERT.run(connection, {"code": text}).fetchone() is not None
     )
     risky: tuple[str, ...] = ()
-    if risk is not None and count > 0 and recall is None and not reasons:
+    if risk is not None and (count > 0 or query.trade) and recall is None and not reasons:
         finding = risk.evaluate(
             connection,
             Scanned(
