@@ -32,14 +32,13 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def fail_invalid(exc: ValidationError, prefix: str = "") -> NoReturn:
+def fail_invalid(exc: ValidationError, about: str = "the input") -> NoReturn:
     """Invalid input, one readable line per field (``rules.certificate: Field required``)."""
     lines = []
     for error in exc.errors():
         field = ".".join(str(part) for part in error["loc"])
-        where = ".".join(filter(None, (prefix, field)))
-        lines.append(f"{where}: {error['msg']}" if where else error["msg"])
-    fail("\n  ".join(["the input is not valid:", *lines]) if len(lines) > 1 else lines[0])
+        lines.append(f"{field}: {error['msg']}" if field else error["msg"])
+    fail("\n  ".join([f"{about} is not valid:", *lines]))
 
 
 @cache

@@ -114,7 +114,7 @@ def add_programme(
             }
         )
     except ValidationError as exc:
-        fail_invalid(exc)
+        fail_invalid(exc, about="--rules")
     except ValueError as exc:  # json.JSONDecodeError
         fail(f"--rules is not JSON: {exc}")
     issuing = _issuing()
