@@ -65,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_attempts=settings.webhook_max_attempts,
         retry_base=settings.webhook_retry_base,
         timeout=settings.webhook_timeout,
+        policy=settings.outbound_policy,
     )
     background.append(Periodic("webhooks", 1.0, deliverer.run))
 

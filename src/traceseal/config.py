@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from traceseal.merkle.note import ALG_COSIGNATURE_V1, NoteError, Verifier
+from traceseal.outbound import Policy
 
 __all__ = ["SETTINGS", "Setting", "Settings", "SettingsError", "load_settings"]
 
@@ -133,6 +134,11 @@ class Settings:
         "demo). 0: they are refused, since a label printed with 127.0.0.1 is worthless and "
         "cannot be recalled.",
     )
+    outbound_allow_private: int = _setting(
+        0,
+        "1: tenants' outbound URLs (webhooks) may be http and point at loopback and private "
+        "addresses - for development and tests only. 0: https to public addresses only.",
+    )
     risk_evaluation: int = _setting(
         1,
         "1: every verification of an active code is checked for diversion and cloning "
@@ -205,6 +211,11 @@ class Settings:
     @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def outbound_policy(self) -> Policy:
+        """How tenants' outbound URLs are checked (traceseal.outbound)."""
+        return Policy(allow_private=bool(self.outbound_allow_private))
 
     @property
     def public_url_is_local(self) -> bool:
@@ -322,6 +333,8 @@ def _validate(settings: Settings) -> None:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be 0 (off) or positive")
     if settings.allow_local_public_url not in (0, 1):
         raise SettingsError("TRACESEAL_ALLOW_LOCAL_PUBLIC_URL must be 0 or 1")
+    if settings.outbound_allow_private not in (0, 1):
+        raise SettingsError("TRACESEAL_OUTBOUND_ALLOW_PRIVATE must be 0 or 1")
     if settings.risk_evaluation not in (0, 1):
         raise SettingsError("TRACESEAL_RISK_EVALUATION must be 0 or 1")
     if not 1 <= settings.risk_threshold <= 100:

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import Message
@@ -15,12 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import Platform, Tenant
+from tests.conftest import Platform, Tenant, serve
 from tests.functional.conftest import issue
 from tests.functional.test_diversion import scan
 from traceseal.alerts.models import Delivery, Severity
 from traceseal.alerts.service import raise_alert
 from traceseal.alerts.webhooks import Deliverer
+from traceseal.config import Settings
 from traceseal.db import unit_of_work, utcnow
 
 SECRET = "webhook-secret-for-tests-0123456789"
@@ -54,6 +57,12 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The receiver listens on 127.0.0.1: these tests allow tenants' loopback URLs."""
+    return settings.replace(outbound_allow_private=1)
 
 
 @pytest.fixture
@@ -149,7 +158,12 @@ def test_a_delivery_gives_up_after_its_attempts_and_others_get_nothing(
             organization_id=other.id,
         )
     assert len(deliveries(platform)) == 1
-    stubborn = Deliverer(platform.session_factory, platform.app.state.keyring, max_attempts=2)
+    stubborn = Deliverer(
+        platform.session_factory,
+        platform.app.state.keyring,
+        max_attempts=2,
+        policy=platform.settings.outbound_policy,
+    )
     t0 = utcnow() + timedelta(seconds=1)
     stubborn.run(t0)
     stubborn.run(t0 + timedelta(hours=1))
@@ -166,3 +180,57 @@ def test_webhook_urls_are_checked(platform: Platform, acme: Tenant) -> None:
     )
     assert response.status_code == 422
     assert platform.client.get("/api/v1/alerts/webhook", headers=acme.auth).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.1.2.3/hook",
+        "https://[::1]/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "http://hooks.example.org/hook",  # not https
+    ],
+)
+def test_internal_and_plain_http_targets_are_refused_when_set(migrated: Settings, url: str) -> None:
+    # Through a served instance with the production default (no private targets).
+    with serve(migrated.replace(outbound_allow_private=0)) as platform:
+        tenant = platform.org("Rival brand")
+        request = urllib.request.Request(
+            f"{platform.settings.public_url}/api/v1/alerts/webhook",
+            data=json.dumps({"url": url}).encode(),
+            headers={**tenant.auth, "Content-Type": "application/json"},
+            method="PUT",
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 422
+    assert json.loads(refused.value.read())["field"] == "url"
+
+
+def test_a_redirect_is_a_failed_delivery_never_followed(
+    platform: Platform, acme: Tenant, receiver: Receiver
+) -> None:
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", receiver.url)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        configure(platform, acme, f"http://127.0.0.1:{server.server_address[1]}/hook")
+        clone_alert(platform, acme)
+        platform.app.state.deliverer.run(utcnow() + timedelta(seconds=1))
+    finally:
+        server.shutdown()
+        server.server_close()
+    [delivery] = deliveries(platform)
+    assert delivery.last_error == "HTTP 302"
+    assert receiver.requests == []  # the redirect's target got nothing

@@ -14,7 +14,7 @@ from traceseal.alerts.models import Alert
 from traceseal.codes.deps import KeyringDep
 from traceseal.orgs.deps import Caller, require
 from traceseal.orgs.models import Role
-from traceseal.web.deps import PathId, QueryId, SessionDep
+from traceseal.web.deps import PathId, QueryId, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -101,11 +101,17 @@ def summary(
 
 @router.put("/webhook", response_model=WebhookRead)
 def set_webhook(
-    body: WebhookWrite, session: SessionDep, caller: Caller, keyring: KeyringDep
+    body: WebhookWrite,
+    session: SessionDep,
+    caller: Caller,
+    keyring: KeyringDep,
+    settings: SettingsDep,
 ) -> WebhookRead:
     """Deliver this organisation's alerts to ``url``, signed with ``secret`` (docs/logistics.md)."""
     require(caller, Role.ENTERPRISE, Role.OPERATOR, Role.REGULATOR)
-    hook, secret = webhooks.set_webhook(session, keyring, caller, body.url, body.secret)
+    hook, secret = webhooks.set_webhook(
+        session, keyring, caller, body.url, body.secret, settings.outbound_policy
+    )
     return WebhookRead(url=hook.url, updated_at=hook.updated_at, secret=secret)
 
 

@@ -16,31 +16,31 @@ Each request carries (docs/logistics.md, "Webhooks"):
 - ``Idempotency-Key``: the same on every attempt of one alert's delivery;
 - ``TraceSeal-Event``: ``alert.<kind>``.
 
-The standard library's urllib sends them: one small POST at a time from one thread needs
-no client library.
+They go through ``traceseal.outbound``: https to public addresses only (checked when the
+URL is set and again at each delivery, after DNS), no redirects followed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import secrets
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from traceseal import outbound
 from traceseal.alerts.models import Alert, Delivery, DeliveryState, Webhook
 from traceseal.db import read_only_factory, unit_of_work, utcnow
 from traceseal.errors import InvalidInput, NotFound
 from traceseal.keys import MasterKey
 from traceseal.orgs.models import Organization
+from traceseal.outbound import Policy
 
 __all__ = ["Deliverer", "delete_webhook", "get_webhook", "set_webhook", "sign"]
 
@@ -62,15 +62,20 @@ def sign(secret: bytes, timestamp: int, body: bytes) -> str:
     return "v1=" + mac.hexdigest()
 
 
-def _check_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidInput("a webhook URL is an http:// or https:// URL", field="url")
-    return url.strip()
+def _check_url(url: str, policy: Policy) -> str:
+    try:
+        return outbound.check_url(url, policy)
+    except outbound.Refused as exc:
+        raise InvalidInput(f"webhook URL refused: {exc}", field="url") from None
 
 
 def set_webhook(
-    session: Session, keyring: MasterKey, org: Organization, url: str, secret: str | None
+    session: Session,
+    keyring: MasterKey,
+    org: Organization,
+    url: str,
+    secret: str | None,
+    policy: Policy = Policy(),
 ) -> tuple[Webhook, str]:
     """Configure (or replace) the organisation's webhook; returns it and its secret.
 
@@ -83,9 +88,9 @@ def set_webhook(
     hook = session.get(Webhook, org.id)
     wrapped = keyring.wrap_secret(_PURPOSE, secret.encode())
     if hook is None:
-        hook = Webhook(organization_id=org.id, url=_check_url(url), wrapped_secret=wrapped)
+        hook = Webhook(organization_id=org.id, url=_check_url(url, policy), wrapped_secret=wrapped)
         session.add(hook)
-    hook.url = _check_url(url)
+    hook.url = _check_url(url, policy)
     hook.wrapped_secret = wrapped
     hook.updated_at = utcnow()
     session.flush()
@@ -140,6 +145,8 @@ class Deliverer:
         max_attempts: int = 8,
         retry_base: int = 30,
         timeout: float = 10.0,
+        policy: Policy = Policy(),
+        resolver: outbound.Resolver | None = None,
     ) -> None:
         self._factory = session_factory
         # The look for due deliveries, every second, only reads: on SQLite it must neither
@@ -149,6 +156,9 @@ class Deliverer:
         self.max_attempts = max_attempts
         self.retry_base = retry_base
         self.timeout = timeout
+        self.policy = policy
+        #: How host names become addresses (the system's resolver; tests pass their own).
+        self.resolver = resolver
 
     def backoff(self, attempts: int) -> timedelta:
         """Wait after the ``attempts``-th failure: base, 2 x base, 4 x base, ... capped."""
@@ -199,25 +209,22 @@ class Deliverer:
     ) -> str | None:
         """POST one delivery; None on a 2xx answer, else what went wrong."""
         stamp = int(now.timestamp())
-        request = urllib.request.Request(  # noqa: S310 - the scheme was checked when set
-            url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "TraceSeal-Timestamp": str(stamp),
-                "TraceSeal-Signature": sign(secret, stamp, body),
-                "Idempotency-Key": key,
-                "TraceSeal-Event": f"alert.{kind}",
-                "User-Agent": "TraceSeal-Webhook/1",
-            },
-        )
+        headers = {
+            "Content-Type": "application/json",
+            "TraceSeal-Timestamp": str(stamp),
+            "TraceSeal-Signature": sign(secret, stamp, body),
+            "Idempotency-Key": key,
+            "TraceSeal-Event": f"alert.{kind}",
+            "User-Agent": "TraceSeal-Webhook/1",
+        }
+        extra = {} if self.resolver is None else {"resolver": self.resolver}
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            return f"HTTP {exc.code}"
-        except (OSError, ValueError) as exc:
+            status = outbound.post(
+                url, body, headers, timeout=self.timeout, policy=self.policy, **extra
+            )
+        except outbound.Refused as exc:
+            return f"refused: {exc}"[:500]
+        except (OSError, http.client.HTTPException) as exc:
             return f"{type(exc).__name__}: {exc}"[:500]
         return None if 200 <= status < 300 else f"HTTP {status}"
 

@@ -1,0 +1,71 @@
+"""Which addresses the outbound client refuses, by class of address."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+from traceseal import outbound
+from traceseal.outbound import Policy, Refused, check_url, refusal
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "127.8.9.10",
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.1.1",
+        "100.64.0.1",  # CGNAT
+        "169.254.169.254",  # cloud metadata
+        "224.0.0.1",
+        "0.0.0.0",  # noqa: S104 - what is refused
+        "240.0.0.1",
+        "::1",
+        "fd00::1",  # unique local
+        "fe80::1",
+        "::ffff:127.0.0.1",  # IPv4-mapped
+        "::ffff:169.254.169.254",
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "::",
+    ],
+)
+def test_internal_addresses_are_refused(address: str) -> None:
+    assert refusal(address) is not None
+    host = f"[{address}]" if ":" in address else address
+    with pytest.raises(Refused):
+        check_url(f"https://{host}/hook")
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"])
+def test_public_addresses_pass(address: str) -> None:
+    assert refusal(address) is None
+
+
+def test_urls_must_be_https_unless_private_targets_are_allowed() -> None:
+    with pytest.raises(Refused, match="https"):
+        check_url("http://hooks.example.org/x")
+    with pytest.raises(Refused):
+        check_url("https://user:pass@hooks.example.org/x")
+    assert check_url("http://127.0.0.1:9/x", Policy(allow_private=True))
+    assert check_url("https://hooks.example.org/x") == "https://hooks.example.org/x"
+
+
+def test_a_name_that_resolves_inside_is_refused_before_connecting() -> None:
+    # The name passes at registration; at delivery it resolves to the metadata service.
+    resolved: list[str] = []
+
+    def rebinding(host: str, port: int) -> list[str]:
+        resolved.append(host)
+        return ["169.254.169.254"]
+
+    with pytest.raises(Refused, match=r"169\.254\.169\.254"):
+        outbound.post("https://hooks.example.org/x", b"{}", {}, timeout=1, resolver=rebinding)
+    assert resolved == ["hooks.example.org"]
+
+
+def test_examples() -> None:
+    assert doctest.testmod(outbound).failed == 0
