@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -29,6 +30,7 @@ from traceseal.ledger.api import router as ledger_router
 from traceseal.ledger.checkpoints import Cosigners, publish_now
 from traceseal.logistics.api import router as logistics_router
 from traceseal.orgs.api import router as orgs_router
+from traceseal.orgs.service import record_key_uses
 from traceseal.quality.api import router as quality_router
 from traceseal.quality.attachments import AttachmentStore
 from traceseal.recalls.api import router as recalls_router
@@ -68,6 +70,11 @@ def create_app(settings: Settings) -> FastAPI:
         policy=settings.outbound_policy,
     )
     background.append(Periodic("webhooks", 1.0, deliverer.run))
+    # API keys' last use, as noted by read-only requests (orgs.deps).
+    key_uses: dict[int, datetime] = {}
+    background.append(
+        Periodic("key-uses", 30.0, lambda: record_key_uses(session_factory, key_uses))
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -110,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
     app.state.deliverer = deliverer
+    app.state.key_uses = key_uses
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit)

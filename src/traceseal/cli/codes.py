@@ -28,7 +28,7 @@ from traceseal.quality.programmes import get_programme
 from traceseal.registry.service import get_batch, get_product
 
 app = typer.Typer(help="Seal codes: issue, activate, void, export.", no_args_is_help=True)
-keys = typer.Typer(help="Slot keys (escrow).", no_args_is_help=True)
+keys = typer.Typer(help="Organisations' API keys, and slot keys for escrow.", no_args_is_help=True)
 FORMATS = ("csv", "zip", "pdf")
 
 

@@ -17,6 +17,9 @@ from traceseal.cli import (
     witness,
 )
 
+# Imported for what it adds to codes.keys (list, create, revoke).
+from traceseal.cli import keys as _api_keys  # noqa: F401
+
 app = typer.Typer(
     help="TraceSeal: product verification and supply-chain traceability.",
     no_args_is_help=True,
@@ -31,7 +34,7 @@ app.add_typer(orgs.app, name="orgs")
 app.add_typer(registry.products, name="products")
 app.add_typer(registry.batches, name="batches")
 app.add_typer(codes.app, name="codes")
-app.add_typer(codes.keys, name="keys")
+app.add_typer(codes.keys, name="keys")  # slot key export, and keys.py's API keys
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(quality.app, name="quality")
 app.add_typer(quality.programmes, name="programmes")

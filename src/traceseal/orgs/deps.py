@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from traceseal.db import utcnow
 from traceseal.errors import Forbidden, Unauthorized
-from traceseal.orgs.models import Organization, Role
-from traceseal.orgs.service import authenticate
+from traceseal.orgs.models import KeyScope, Organization, Role
+from traceseal.orgs.service import authenticate_key
 from traceseal.web.deps import ReadSessionDep, SessionDep
 
 #: How a caller proves who it is: an API key sent as a bearer token. Declaring it here puts
@@ -29,23 +31,49 @@ KEYED = [Security(api_key)]
 
 
 def _caller(request: Request, session: SessionDep, _: ApiKey) -> Organization:
-    return authenticated(request, session)
+    org = authenticated(request, session)
+    key = request.state.api_key
+    if _due(key.last_used_at):
+        key.last_used_at = utcnow()  # in the request's own transaction
+    return org
 
 
 def _read_caller(request: Request, session: ReadSessionDep, _: ApiKey) -> Organization:
-    return authenticated(request, session)
+    org = authenticated(request, session)
+    if _due(request.state.api_key.last_used_at):
+        # A read-only transaction cannot write: noted here, written by a background task.
+        request.app.state.key_uses[request.state.api_key.id] = utcnow()
+    return org
+
+
+#: ``last_used_at`` is written at most this often per key: telling a key in use from a
+#: forgotten one needs no more, and every request writing it would cost every request.
+LAST_USE_EVERY = timedelta(minutes=1)
+
+
+def _due(last: datetime | None) -> bool:
+    return last is None or utcnow() - last >= LAST_USE_EVERY
 
 
 def authenticated(request: Request, session: Session) -> Organization:
-    """The organisation whose API key the request carries; raises Unauthorized."""
+    """The organisation whose API key the request carries (the key itself in
+    ``request.state.api_key``); raises Unauthorized for none, an unknown, a revoked or an
+    expired key."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
-    org = authenticate(session, token.strip())
-    if org is None:
-        raise Unauthorized("unknown or revoked API key")
+    found = authenticate_key(session, token.strip())
+    if found is None:
+        raise Unauthorized("unknown, revoked or expired API key")
+    org, request.state.api_key = found
     return org
+
+
+def require_admin_key(request: Request) -> None:
+    """Managing keys takes an admin key of the organisation."""
+    if request.state.api_key.scope != KeyScope.ADMIN.value:
+        raise Forbidden("managing API keys needs an admin key of the organisation")
 
 
 Caller = Annotated[Organization, Depends(_caller)]

@@ -9,6 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from traceseal.db import Base, BigId, UtcDateTime, utcnow
 
 
+class KeyScope(enum.StrEnum):
+    ADMIN = "admin"  # everything the organisation may do, its keys included
+    MEMBER = "member"  # everything but managing keys
+
+
 class Role(enum.StrEnum):
     OPERATOR = "operator"
     ENTERPRISE = "enterprise"
@@ -46,7 +51,12 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
     label: Mapped[str] = mapped_column(String(100), default="")
+    #: ``admin`` keys also manage the organisation's keys; ``member`` keys do the rest.
+    scope: Mapped[str] = mapped_column(String(10), default="admin", server_default="admin")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    #: Written at most once a minute per key (orgs.deps), so it costs reads nothing.
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
     organization: Mapped[Organization] = relationship(back_populates="api_keys")

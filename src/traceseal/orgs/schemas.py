@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from traceseal.orgs.models import Role
+from traceseal.orgs.models import KeyScope, Role
 
 
 class OrganizationCreate(BaseModel):
@@ -27,5 +27,29 @@ class OrganizationCreated(OrganizationRead):
     api_key: str = Field(description="Shown once; only its hash is stored.")
 
 
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("", max_length=100, description="What the key is for, to tell keys apart.")
+    scope: KeyScope = Field(
+        KeyScope.MEMBER, description="admin keys also manage keys; member keys do the rest."
+    )
+    expires_at: datetime | None = Field(None, description="After this the key is refused.")
+
+
+class KeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    prefix: str = Field(description="The key's first characters, to recognise it.")
+    name: str = Field(validation_alias="label")
+    scope: KeyScope
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None = Field(description="To the minute.")
+    revoked_at: datetime | None
+
+
 class ApiKeyCreated(BaseModel):
-    api_key: str
+    api_key: str = Field(description="Shown once; only its hash is stored.")
+    key: KeyRead | None = None

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from traceseal.db import utcnow
+from traceseal.db import unit_of_work, utcnow
 from traceseal.errors import Conflict, InvalidInput, NotFound
-from traceseal.orgs.models import ApiKey, Organization, Role
+from traceseal.orgs.models import ApiKey, KeyScope, Organization, Role
 
 KEY_PREFIX = "ts_"
 
@@ -48,29 +49,88 @@ def create_organization(session: Session, name: str, role: Role | str) -> tuple[
     return org, issue_api_key(session, org)
 
 
-def issue_api_key(session: Session, org: Organization, label: str = "") -> str:
-    token = KEY_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiKey(
-            organization_id=org.id,
-            key_hash=_hash_key(token),
-            prefix=token[: len(KEY_PREFIX) + 6],
-            label=label,
-        )
-    )
-    session.flush()
+def issue_api_key(
+    session: Session,
+    org: Organization,
+    label: str = "",
+    *,
+    scope: KeyScope = KeyScope.ADMIN,
+    expires_at: datetime | None = None,
+) -> str:
+    """A new key for ``org``; returns its only plain copy (the database keeps a digest)."""
+    token, _ = create_key(session, org, label, scope=scope, expires_at=expires_at)
     return token
 
 
-def authenticate(session: Session, token: str) -> Organization | None:
-    """The organisation a bearer token belongs to, or None for an unknown or revoked key."""
+def create_key(
+    session: Session,
+    org: Organization,
+    label: str = "",
+    *,
+    scope: KeyScope = KeyScope.ADMIN,
+    expires_at: datetime | None = None,
+) -> tuple[str, ApiKey]:
+    if expires_at is not None and expires_at <= utcnow():
+        raise InvalidInput("a key's expiry must be in the future", field="expires_at")
+    token = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        organization_id=org.id,
+        key_hash=_hash_key(token),
+        prefix=token[: len(KEY_PREFIX) + 6],
+        label=label.strip()[:100],
+        scope=scope.value,
+        expires_at=expires_at,
+    )
+    session.add(key)
+    session.flush()
+    return token, key
+
+
+def authenticate_key(session: Session, token: str) -> tuple[Organization, ApiKey] | None:
+    """The organisation and key a bearer token is, or None for an unknown, revoked or
+    expired key."""
     if not token.startswith(KEY_PREFIX) or len(token) > 100:
         return None
-    return session.scalar(
-        select(Organization)
+    found = session.execute(
+        select(Organization, ApiKey)
         .join(ApiKey)
         .where(ApiKey.key_hash == _hash_key(token), ApiKey.revoked_at.is_(None))
+    ).first()
+    if found is None:
+        return None
+    org, key = found
+    if key.expires_at is not None and key.expires_at <= utcnow():
+        return None
+    return org, key
+
+
+def authenticate(session: Session, token: str) -> Organization | None:
+    """The organisation a bearer token belongs to, or None for an unknown, revoked or
+    expired key."""
+    found = authenticate_key(session, token)
+    return None if found is None else found[0]
+
+
+def list_keys(session: Session, org: Organization) -> list[ApiKey]:
+    return list(
+        session.scalars(select(ApiKey).where(ApiKey.organization_id == org.id).order_by(ApiKey.id))
     )
+
+
+def revoke_key(session: Session, org: Organization, key_id: int) -> ApiKey:
+    """Revoke one of ``org``'s keys; another organisation's key answers as a missing one."""
+    key = session.get(ApiKey, key_id)
+    if key is None or key.organization_id != org.id:
+        raise NotFound(f"no API key {key_id}", field="key")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key
+
+
+def rotate_key(session: Session, org: Organization, key_id: int) -> tuple[str, ApiKey]:
+    """A new key with the old one's name, scope and expiry; the old one is revoked."""
+    old = revoke_key(session, org, key_id)
+    return create_key(session, org, old.label, scope=KeyScope(old.scope), expires_at=old.expires_at)
 
 
 def revoke_api_keys(session: Session, org: Organization) -> int:
@@ -105,3 +165,14 @@ def operator_exists(session: Session) -> bool:
     return bool(
         session.scalar(select(func.count()).where(Organization.role == Role.OPERATOR.value))
     )
+
+
+def record_key_uses(factory: sessionmaker[Session], uses: dict[int, datetime]) -> int:
+    """Write the last uses noted by read-only requests (a background task); how many."""
+    if not uses:
+        return 0
+    taken = {key_id: uses.pop(key_id) for key_id in list(uses)}
+    with unit_of_work(factory) as session:
+        for key_id, at in taken.items():
+            session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=at))
+    return len(taken)
