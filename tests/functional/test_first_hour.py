@@ -113,3 +113,20 @@ def test_the_home_page_sends_consumers_to_verify(platform: Platform) -> None:
     page = platform.client.get("/", headers={"Accept-Language": "en"}).text
     assert 'href="/verify?lang=en"' in page
     assert "Check a code" in page
+
+
+def test_auditing_a_missing_or_foreign_database_says_so_and_creates_nothing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    missing = cli.run("ledger", "verify", "--db", ok=False)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().startswith("error: no database at")
+    assert len(missing.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "var").exists()  # nothing was created
+    stranger = tmp_path / "notes.db"
+    stranger.write_text("not a database\n")
+    cli.env["TRACESEAL_DATABASE_URL"] = f"sqlite:///{stranger}"
+    foreign = cli.run("ledger", "verify", "--db", ok=False)
+    assert foreign.returncode == 1
+    assert "Traceback" not in foreign.stderr
+    assert stranger.read_text() == "not a database\n"

@@ -33,7 +33,8 @@ FORMATS = ("csv", "zip", "pdf")
 
 
 def _write(out: Path, fmt: str, run: CodeRun, cipher: SlotCipher) -> None:
-    """Write the run's codes to ``out`` via a temporary file, renamed when complete."""
+    """Write the run's codes to ``out``'s ``.partial`` file; the caller publishes it
+    (:func:`_publish`) once the database has committed what the file shows."""
     s = settings()
     prefix = code_url_prefix(s.public_url, run.product.gtin if run.product else None)
     pin_digits = s.pin_digits if run.pin else None
@@ -58,7 +59,10 @@ def _write(out: Path, fmt: str, run: CodeRun, cipher: SlotCipher) -> None:
                 labels.write_label_pdf(
                     handle, items, title=f"Run {run.id}", progress=step, max_labels=s.pdf_max_labels
                 )
-    partial.replace(out)
+
+
+def _publish(out: Path) -> None:
+    out.with_name(out.name + ".partial").replace(out)
 
 
 def _check_out(out: Path, fmt: str) -> None:
@@ -116,6 +120,8 @@ def issue(
             )
             _write(out, fmt, run, service.run_cipher(db, ring, run))
             data: dict[str, Any] = run_read(run)
+        # Only now, the run committed: a crash before this leaves no file of unissued codes.
+        _publish(out)
     finally:
         out.with_name(out.name + ".partial").unlink(missing_ok=True)
     data["out"] = str(out)
@@ -137,6 +143,7 @@ def export(
         with session() as db:
             run = service.get_run(db, operator(db), run_id)
             _write(out, fmt, run, service.run_cipher(db, ring, run))
+        _publish(out)
     finally:
         out.with_name(out.name + ".partial").unlink(missing_ok=True)
 

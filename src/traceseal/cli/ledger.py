@@ -11,8 +11,10 @@ from pathlib import Path
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from traceseal.cli.common import JsonOption, emit, fail, keyring, session, settings
+from traceseal.db import make_engine, schema_revisions
 from traceseal.ledger import checkpoints, service
 from traceseal.ledger.audit import (
     AuditFailure,
@@ -169,6 +171,7 @@ def _verify_url(
 
 
 def _verify_db(verifier: Verifier | None, state: Path | None, policy: _Policy) -> AuditReport:
+    _require_database()
     with session() as db:
         latest = checkpoints.latest(db)
         if latest is None:
@@ -207,3 +210,22 @@ def _verify_db(verifier: Verifier | None, state: Path | None, policy: _Policy) -
         if len(leaves) != service.size(db):
             fail(f"the log's head says {service.size(db)} leaves, {len(leaves)} are stored")
     return report
+
+
+def _require_database() -> None:
+    """An audit reads an existing TraceSeal database; it never creates one (SQLite would
+    create an empty file for a mistyped path)."""
+    url = settings().resolved_database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            fail(f"no database at {path}: check TRACESEAL_DATA_DIR or TRACESEAL_DATABASE_URL")
+    engine = make_engine(url)
+    try:
+        current, _ = schema_revisions(engine)
+    except SQLAlchemyError as exc:
+        fail(f"cannot read {url}: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
+    finally:
+        engine.dispose()
+    if current is None:
+        fail(f"{url} is not a TraceSeal database (it has no TraceSeal schema)")
