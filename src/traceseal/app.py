@@ -43,6 +43,7 @@ from traceseal.verify.pages import router as verify_pages_router
 from traceseal.verify.reports.api import router as reports_router
 from traceseal.web import openapi, problems
 from traceseal.web.bodylimit import BodyLimit
+from traceseal.web.headers import SecurityHeaders
 from traceseal.web.timing import ServerTiming
 
 
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     app.add_middleware(ServerTiming)  # added last: outermost, so it times everything
 
     _register_features(app)

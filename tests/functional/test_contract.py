@@ -125,3 +125,20 @@ def test_the_document_declares_keys_and_problems(platform: Platform) -> None:
         for method, operation in methods.items():
             problem = operation["responses"]["422"]["content"]
             assert "application/problem+json" in problem, (method, path)
+
+
+def test_every_answer_carries_the_security_headers(platform: Platform) -> None:
+    api = platform.client.get("/healthz")
+    page = platform.client.get("/verify", headers={"Accept": "text/html"})
+    docs = platform.client.get("/docs")
+    for response in (api, page, docs):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        # PUBLIC_URL is https in the tests.
+        assert response.headers["strict-transport-security"].startswith("max-age=")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    # A page with a policy of its own keeps it (the API viewers need an inline script).
+    assert "script-src 'self' 'unsafe-inline'" in docs.headers["content-security-policy"]
+    assert "content-security-policy" not in api.headers
