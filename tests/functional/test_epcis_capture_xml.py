@@ -265,3 +265,21 @@ def test_a_refusal_of_a_1_2_event_in_a_later_chunk_is_the_whole_documents(
     assert response.json()["detail"] == whole.value.detail
     assert response.json()["eventIndex"] == bad
     assert counts(platform) == before
+
+
+@pytest.mark.parametrize("depth", [100, 300, 5000])
+def test_deeply_nested_xml_is_refused_as_invalid(
+    platform: Platform, acme: Tenant, depth: int
+) -> None:
+    """Past the extension limit (validation.MAX_EXTENSION_DEPTH, checked after conversion)
+    or past libxml2's own 256 levels (lxml without huge_tree): a 400 problem, never a
+    crash; the same element nested a little is captured."""
+    before = counts(platform)
+    nested = "<ex:d>" * depth + "x" + "</ex:d>" * depth
+    response = capture(platform, acme, xml_document([xml_event("deep", nested)]), "application/xml")
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "epcisException:ValidationException"
+    assert counts(platform) == before
+    shallow = "<ex:d>" * 20 + "x" + "</ex:d>" * 20
+    response = capture(platform, acme, xml_document([xml_event("ok", shallow)]), "application/xml")
+    assert response.status_code == 202, response.text
