@@ -14,7 +14,7 @@ from tests.functional.conftest import GTIN, LOT
 from tests.functional.test_verify_api import count_rows, issue, typo
 from traceseal.counters import RateWindow
 from traceseal.verify.models import Scan
-from traceseal.verify.reports.models import CounterfeitReport
+from traceseal.verify.reports.models import CounterfeitReport, ReportPhoto
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -284,3 +284,40 @@ def test_a_decompression_bomb_photo_is_refused(platform: Platform, acme: Tenant)
     )
     assert response.status_code == 422
     assert count_rows(platform, CounterfeitReport) == 0
+
+
+def test_a_photo_over_the_pixel_limit_is_refused_in_production_code(
+    platform: Platform, acme: Tenant
+) -> None:
+    # 144 megapixels: under Pillow's own error threshold, so only our limit refuses it.
+    out = io.BytesIO()
+    Image.new("1", (12_000, 12_000)).save(out, format="PNG")
+    response = platform.client.post(
+        "/api/v1/reports",
+        data={"code": issue(platform, acme, 1)[0], "description": "odd"},
+        files={"photo": ("big.png", out.getvalue(), "image/png")},
+    )
+    assert response.status_code == 422
+    assert "pixels" in response.json()["detail"]
+    assert count_rows(platform, CounterfeitReport) == 0
+
+
+def test_a_photo_is_stored_without_its_metadata(platform: Platform, acme: Tenant) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {2: (39.0, 54.0, 0.0)}  # GPS latitude of the reporter's home
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(out, format="JPEG", exif=exif)
+    assert b"PhoneMaker" in out.getvalue()
+    response = platform.client.post(
+        "/api/v1/reports",
+        data={"code": issue(platform, acme, 1)[0], "description": "odd"},
+        files={"photo": ("p.jpg", out.getvalue(), "image/jpeg")},
+    )
+    assert response.status_code == 201, response.text
+    with platform.session_factory() as session:
+        stored = session.scalars(select(ReportPhoto.data)).one()
+    assert b"PhoneMaker" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.size == (64, 48)
+        assert not image.getexif()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,30 +41,59 @@ def _text(value: str, name: str, limit: int) -> str:
     return value
 
 
-def check_photo(data: bytes, max_bytes: int) -> str:
-    """The photo's media type, or InvalidInput if it is too big or not an image we accept."""
+#: The most pixels a report photo may have (a 48-megapixel phone camera's, with room). Checked
+#: from the header before anything is decoded: a small PNG can claim gigapixels, and
+#: Pillow's own limit only warns below twice its threshold.
+MAX_PHOTO_PIXELS = 50_000_000
+
+
+def clean_photo(data: bytes, max_bytes: int) -> tuple[bytes, str]:
+    """The photo re-encoded (metadata such as GPS position dropped) and its media type, or
+    InvalidInput if it is too big, too many pixels, or not an image we accept."""
     if len(data) > max_bytes:
         raise InvalidInput(
             f"the photo is {len(data)} bytes; at most {max_bytes} are accepted", field="photo"
         )
+    unreadable = InvalidInput("the photo is not a readable image", field="photo")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice it; the limit below decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        with image:
             kind = image.format or ""
+            if kind not in PHOTO_TYPES:
+                raise InvalidInput(
+                    f"photos must be JPEG, PNG, WebP or GIF, not {kind or 'unknown'}",
+                    field="photo",
+                )
+            width, height = image.size
+            if width * height > MAX_PHOTO_PIXELS:
+                raise InvalidInput(
+                    f"the photo has {width} x {height} pixels; at most {MAX_PHOTO_PIXELS:,} "
+                    "are accepted",
+                    field="photo",
+                )
+            image.load()
+            # Re-encoded from pixels alone: whatever else the file carried (EXIF with the
+            # reporter's position, comments, other frames) is not kept.
+            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            out = io.BytesIO()
+            if has_alpha or kind in ("PNG", "GIF"):
+                image.convert("RGBA" if has_alpha else "RGB").save(out, format="PNG")
+                return out.getvalue(), "image/png"
+            image.convert("RGB").save(out, format="JPEG", quality=90)
+            return out.getvalue(), "image/jpeg"
+    except InvalidInput:
+        raise
     except (
         UnidentifiedImageError,
         Image.DecompressionBombError,
-        Image.DecompressionBombWarning,  # an error when warnings are (as in the tests)
         OSError,
         SyntaxError,
         ValueError,
     ) as exc:
-        raise InvalidInput("the photo is not a readable image", field="photo") from exc
-    if kind not in PHOTO_TYPES:
-        raise InvalidInput(
-            f"photos must be JPEG, PNG, WebP or GIF, not {kind or 'unknown'}", field="photo"
-        )
-    return PHOTO_TYPES[kind]
+        raise unreadable from exc
 
 
 def submit_report(
@@ -89,11 +119,11 @@ def submit_report(
         )
     photo_sha = None
     if data.photo:
-        media_type = check_photo(data.photo, max_photo_bytes)
-        photo_sha = hashlib.sha256(data.photo).hexdigest()
+        photo, media_type = clean_photo(data.photo, max_photo_bytes)
+        photo_sha = hashlib.sha256(photo).hexdigest()
         session.execute(
             dialect_insert(session, ReportPhoto)
-            .values(sha256=photo_sha, media_type=media_type, size=len(data.photo), data=data.photo)
+            .values(sha256=photo_sha, media_type=media_type, size=len(photo), data=photo)
             .on_conflict_do_nothing(index_elements=[ReportPhoto.sha256])
         )
 
