@@ -123,6 +123,11 @@ def test_a_wrong_header_names_the_column(cast: Cast) -> None:
     problem = _post(cast, b"scheme,number,colour\nCCC,1,red\n").json()
     assert problem["errors"][0]["row"] == 1
     assert problem["errors"][0]["field"] == "colour"
+    # A header that is not even CSV (a bare carriage return inside it) is a bad row 1 too.
+    response = _post(cast, "wb\x1c±\\\rÿ".encode())
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["row"] == 1
+    assert "not valid CSV" in response.json()["errors"][0]["message"]
 
 
 def test_the_cli_imports_with_a_dry_run(cli: Cli, tmp_path: Path) -> None:

@@ -187,7 +187,12 @@ def import_csv(
     service.require_writer(caller, record_type.kind)
     reader = csv.DictReader(io.StringIO(text), strict=True)
     expected = columns(record_type)
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []  # reads the first line: it can be bad CSV too
+    except csv.Error as exc:
+        raise ImportRejected(
+            f"the header is not valid CSV: {exc}", [RowError(1, "", f"not valid CSV: {exc}")]
+        ) from None
     unknown = [name for name in header if name not in expected]
     if not header or unknown:
         what = f"unknown column(s) {', '.join(unknown)}" if unknown else "no header"
