@@ -142,3 +142,12 @@ def test_every_answer_carries_the_security_headers(platform: Platform) -> None:
     # A page with a policy of its own keeps it (the API viewers need an inline script).
     assert "script-src 'self' 'unsafe-inline'" in docs.headers["content-security-policy"]
     assert "content-security-policy" not in api.headers
+
+
+def test_text_with_a_nul_character_never_gives_a_server_error(platform: Platform) -> None:
+    response = platform.client.post(
+        "/api/v1/orgs", json={"name": "Lab\u0000", "role": "lab"}, headers=platform.operator.auth
+    )
+    # PostgreSQL cannot store NUL in text: a 422 problem there (SQLite stores it).
+    postgres = platform.app.state.engine.dialect.name == "postgresql"
+    assert response.status_code == (422 if postgres else 201)
