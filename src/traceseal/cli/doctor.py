@@ -48,6 +48,12 @@ def doctor(
 def check(s: Settings, host: str) -> Iterator[Finding]:
     yield from _files(s)
     runs = None
+    url = s.resolved_database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        # Looking must not create it (opening a missing SQLite file makes an empty one).
+        yield Finding(False, f"no database at {url.removeprefix('sqlite:///')}", "traceseal init")
+        yield from _public_url(s, host, runs)
+        return
     try:
         engine = make_engine(s.resolved_database_url)
         try:
