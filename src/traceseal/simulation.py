@@ -37,6 +37,7 @@ from traceseal.epcis.vocab import CONTEXT_URL
 from traceseal.epcis.writer import store
 from traceseal.geo.regions import distance_km, table
 from traceseal.logistics import service as logistics
+from traceseal.logistics.models import Distributor
 from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.service import create_organization
 from traceseal.registry import service as registry
@@ -142,6 +143,8 @@ class _Scanner:
         self.regions = table()
         self.rng = random.Random(seed * 7919 + 1)
         self.count = 0
+        #: The organisation whose key trade scans carry.
+        self.trader: int | None = None
 
     def device(self) -> str:
         return f"{self.rng.getrandbits(128):032x}"
@@ -160,6 +163,7 @@ class _Scanner:
             longitude=None if point is None else point[1],
             device_hash=device,
             trade=trade,
+            trade_org_id=self.trader if trade else None,
         )
         with self.engine.begin() as connection:
             verify(connection, self.keyring, query, now=at, risk=self.risk)
@@ -347,6 +351,14 @@ def simulate(
         result.cloned[code] = "travel" if index % 2 == 0 else "devices"
 
     scanner = _Scanner(factory, keyring, settings, seed)
+    # Trade scans come from a shop of one of the brand's own distributors (only those count
+    # as trade evidence), here the first one's, wherever the diverted goods turn up.
+    with factory() as session:
+        scanner.trader = session.scalar(
+            select(Distributor.organization_id).where(
+                Distributor.id == distributor_ids[DISTRIBUTORS[0].name]
+            )
+        )
     end = t0 + timedelta(days=30)
     plans: list[tuple[datetime, Callable[[], None]]] = []
     for code in everything:

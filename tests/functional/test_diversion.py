@@ -328,3 +328,17 @@ def test_a_scan_is_placed_by_the_client_address_table_when_it_says_nothing_else(
         assert tuple(row) == ("110000", "ip", "province")
     finally:
         platform.close()
+
+
+def test_a_rivals_key_is_no_trade_evidence(
+    platform: Platform, acme: Tenant, shipped: tuple[list[str], dict]
+) -> None:
+    codes, _ = shipped
+    rival = register(platform, platform.org("Rival brand"), "竞品经销商", [], ["110000"])
+    # The rival's distributor "checks" the brand's goods in Beijing, outside their territory.
+    checked = scan(platform, codes[1], "110105", device="e" * 20, key=rival["api_key"])
+    assert checked["verdict"] == "genuine"
+    # No diversion alert: an open critical one would make the code suspicious for buyers.
+    assert alerts(platform, acme, kind="diversion") == []
+    buyer = scan(platform, codes[1], "440305", device="f" * 20)
+    assert (buyer["verdict"], buyer["scan_count"]) == ("genuine", 1)

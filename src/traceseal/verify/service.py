@@ -32,6 +32,7 @@ from traceseal.epcis.service import code_epc
 from traceseal.epcis.trace import Trace, glns, trace
 from traceseal.errors import InvalidInput
 from traceseal.geo.locate import locate
+from traceseal.logistics.models import Distributor
 from traceseal.logistics.service import location_names
 from traceseal.orgs.models import Organization
 from traceseal.quality.facts import QualityFacts, programme_fact, quality_facts
@@ -298,6 +299,25 @@ LOG = Prepared(insert(Scan), column_keys=_LOG_COLUMNS)
 COUNTER = {name: Prepared(_counter(name)) for name in ("sqlite", "postgresql")}
 
 
+#: Whether an organisation is a registered distributor of a brand.
+PARTNER = Prepared(
+    select(Distributor.id)
+    .where(
+        Distributor.enterprise_id == bindparam("brand"),
+        Distributor.organization_id == bindparam("org"),
+    )
+    .limit(1)
+)
+
+
+def _trusted_trader(connection: Connection, owner: int, trader: int | None) -> bool:
+    if trader is None:
+        return False
+    if trader == owner:
+        return True
+    return PARTNER.run(connection, {"brand": owner, "org": trader}).fetchone() is not None
+
+
 def _count(
     connection: Connection, query: Query, slot: int, sequence: int, owner: int, now: datetime
 ) -> tuple[int, datetime | None, str | None]:
@@ -485,7 +505,10 @@ def verify(
         and OPEN_ALERT.run(connection, {"code": text}).fetchone() is not None
     )
     risky: tuple[str, ...] = ()
-    if risk is not None and (count > 0 or query.trade) and recall is None and not reasons:
+    # Trade evidence only from the brand or a distributor it registered: a rival's key must
+    # not be able to raise diversion alerts, which turn the brand's genuine codes suspicious.
+    trusted = query.trade and _trusted_trader(connection, owner, query.trade_org_id)
+    if risk is not None and (count > 0 or trusted) and recall is None and not reasons:
         finding = risk.evaluate(
             connection,
             Scanned(
@@ -501,7 +524,7 @@ def verify(
                 longitude=query.longitude,
                 ip_hash=query.ip_hash,
                 device_hash=query.device_hash,
-                trade=query.trade,
+                trade=trusted,
                 journey=journey,
             ),
             now=now,
