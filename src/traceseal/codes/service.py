@@ -169,38 +169,8 @@ def issue_run(
     A slot with room is reused; otherwise a new slot is created (the old one keeps its
     unissued tail, which costs nothing: capacity bounds guessing, it is not a stock).
     """
-    if org.role != Role.ENTERPRISE.value:
-        raise InvalidInput(f"codes are issued to enterprises; {org.name!r} is a {org.role}")
-    limit = min(settings.slot_capacity, settings.max_run_size)
-    if not 1 <= count <= limit:
-        raise InvalidInput(f"count must be between 1 and {limit:,} (one key slot)", field="count")
-    if product is not None and product.organization_id != org.id:
-        raise NotFound(f"no product with GTIN {product.gtin}", field="product")
-    if programme is not None:
-        # Checked before any number is taken: a refused run stores nothing.
-        if product is None:
-            raise InvalidInput("a run under a programme is bound to a product", field="product")
-        check_eligible(session, programme, product, utcnow().date())
-    first, slot_number = _allocate_in_existing(session, org, count)
-    if first is None:
-        # No slot has room. Lock the organisation row so that concurrent issuers of the
-        # same enterprise create one new slot between them, not one each (there are only
-        # 900), then look again: another issuer may have created one while we waited.
-        if session.get_bind().dialect.name == "postgresql":
-            # FOR NO KEY UPDATE: it excludes other slot creators but not the FOR KEY SHARE
-            # locks that foreign-key checks of concurrent run inserts take on this row.
-            session.execute(
-                select(Organization.id)
-                .where(Organization.id == org.id)
-                .with_for_update(key_share=True)
-            )
-        first, slot_number = _allocate_in_existing(session, org, count)
-    if first is None or slot_number is None:
-        new = _new_slot(session, keyring, org, settings.slot_capacity)
-        slot_number = new.slot
-        first = _allocate(session, new.slot, count)
-        if first is None:  # pragma: no cover - count <= capacity was checked above
-            raise Conflict("new key slot has no room")
+    _check_request(session, settings, org, count, product, programme)
+    slot_number, first = _reserve(session, keyring, settings, org, count)
     run = CodeRun(
         organization_id=org.id,
         slot=slot_number,
@@ -227,6 +197,55 @@ def issue_run(
     (run.leaf_index,) = ledger.append(session, [_leaf("code_run.issued", run, content)])
     session.flush()
     return run
+
+
+def _check_request(
+    session: Session,
+    settings: Settings,
+    org: Organization,
+    count: int,
+    product: Product | None,
+    programme: Programme | None,
+) -> None:
+    """Refuse a run before any number is taken, so that a refused run stores nothing."""
+    if org.role != Role.ENTERPRISE.value:
+        raise InvalidInput(f"codes are issued to enterprises; {org.name!r} is a {org.role}")
+    limit = min(settings.slot_capacity, settings.max_run_size)
+    if not 1 <= count <= limit:
+        raise InvalidInput(f"count must be between 1 and {limit:,} (one key slot)", field="count")
+    if product is not None and product.organization_id != org.id:
+        raise NotFound(f"no product with GTIN {product.gtin}", field="product")
+    if programme is not None:
+        if product is None:
+            raise InvalidInput("a run under a programme is bound to a product", field="product")
+        check_eligible(session, programme, product, utcnow().date())
+
+
+def _reserve(
+    session: Session, keyring: Keyring, settings: Settings, org: Organization, count: int
+) -> tuple[int, int]:
+    """``count`` consecutive sequence numbers of one of ``org``'s slots: (slot, first)."""
+    first, slot_number = _allocate_in_existing(session, org, count)
+    if first is None:
+        # No slot has room. Lock the organisation row so that concurrent issuers of the
+        # same enterprise create one new slot between them, not one each (there are only
+        # 900), then look again: another issuer may have created one while we waited.
+        if session.get_bind().dialect.name == "postgresql":
+            # FOR NO KEY UPDATE: it excludes other slot creators but not the FOR KEY SHARE
+            # locks that foreign-key checks of concurrent run inserts take on this row.
+            session.execute(
+                select(Organization.id)
+                .where(Organization.id == org.id)
+                .with_for_update(key_share=True)
+            )
+        first, slot_number = _allocate_in_existing(session, org, count)
+    if first is not None and slot_number is not None:
+        return slot_number, first
+    new = _new_slot(session, keyring, org, settings.slot_capacity)
+    first = _allocate(session, new.slot, count)
+    if first is None:  # pragma: no cover - count <= capacity was checked above
+        raise Conflict("new key slot has no room")
+    return new.slot, first
 
 
 def _leaf(kind: str, run: CodeRun, content: dict[str, Any]) -> tuple[str, bytes]:

@@ -253,53 +253,13 @@ def run(
     scope = visible_to(viewer)
     if scope is not None:
         where.append(scope)
-
-    order_name = params.get("orderBy")
-    if order_name is not None and order_name not in _ORDER_COLUMNS:
-        raise QueryParameterException("orderBy takes eventTime or recordTime here", field="orderBy")
-    direction = params.get("orderDirection", "DESC")
-    if direction not in ("ASC", "DESC"):
-        raise QueryParameterException("orderDirection is ASC or DESC", field="orderDirection")
-    if "eventCountLimit" in params and "maxEventCount" in params:
-        raise QueryParameterException(
-            "eventCountLimit and maxEventCount exclude each other", field="eventCountLimit"
-        )
-    if "eventCountLimit" in params and order_name is None:
-        raise QueryParameterException("eventCountLimit needs orderBy", field="eventCountLimit")
-    limit = (
-        _int("eventCountLimit", params["eventCountLimit"], minimum=1)
-        if "eventCountLimit" in params
-        else None
-    )
-    per_page = _int("perPage", params.get("perPage", str(DEFAULT_PER_PAGE)), minimum=1)
-    per_page = min(per_page, max_per_page)
-
-    # Without orderBy the order is capture order (the log's order): stable and cheap.
-    column = _ORDER_COLUMNS[order_name] if order_name else Event.id
-    descending = order_name is not None and direction == "DESC"
+    order = _ordering(params, max_per_page)
     fingerprint = _fingerprint(params)
     served = 0
     token = params.get("nextPageToken")
     if token:
-        at, last_id, served, expected = _decode_token(token)
-        if expected != fingerprint:
-            raise QueryParameterException(
-                "nextPageToken belongs to a different query", field="nextPageToken"
-            )
-        if order_name:
-            if at is None:
-                raise QueryParameterException(
-                    "nextPageToken belongs to a different query", field="nextPageToken"
-                )
-            after = (
-                or_(column < at, and_(column == at, Event.id < last_id))
-                if descending
-                else or_(column > at, and_(column == at, Event.id > last_id))
-            )
-        else:
-            after = Event.id > last_id
+        after, served = _resume(order, token, fingerprint)
         where.append(after)
-
     if "maxEventCount" in params:
         cap = _int("maxEventCount", params["maxEventCount"], minimum=1)
         count = session.scalar(select(func.count()).select_from(Event).where(*where))
@@ -308,28 +268,22 @@ def run(
                 f"{count:,} events match, more than maxEventCount={cap:,}", field="maxEventCount"
             )
 
-    take = per_page if limit is None else min(per_page, limit - served)
-    keys: tuple[Any, ...] = (
-        (column.desc(), Event.id.desc()) if descending else (column.asc(), Event.id.asc())
-    )
-    if order_name is None:
-        keys = (Event.id.asc(),)
+    take = order.per_page if order.limit is None else min(order.per_page, order.limit - served)
     rows = session.execute(
-        select(Event.id, Event.body, Event.capture_job_id, column)
+        select(Event.id, Event.body, Event.capture_job_id, order.column)
         .where(*where)
-        .order_by(*keys)
+        .order_by(*order.keys())
         .limit(take + 1)
     ).all()
     more = len(rows) > take
     rows = rows[:take]
     served += len(rows)
-    if limit is not None and served >= limit:
+    if order.limit is not None and served >= order.limit:
         more = False
     next_token = None
     if more and rows:
         last = rows[-1]
-        sort_value: Any = last[3]
-        mark = sort_value.isoformat() if order_name else None
+        mark = last[3].isoformat() if order.name else None
         next_token = _encode_token([mark, last[0], served, fingerprint])
     return Page(
         events=[json.loads(row[1]) for row in rows],
@@ -337,6 +291,69 @@ def run(
         next_token=next_token,
         leaf_indexes=[row[0] for row in rows],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """A query's order and page size, checked."""
+
+    #: eventTime or recordTime; None: capture order (the log's order), stable and cheap.
+    name: str | None
+    column: Any
+    descending: bool
+    #: eventCountLimit: events over all pages (None: no limit).
+    limit: int | None
+    per_page: int
+
+    def keys(self) -> tuple[Any, ...]:
+        if self.name is None:
+            return (Event.id.asc(),)
+        if self.descending:
+            return (self.column.desc(), Event.id.desc())
+        return (self.column.asc(), Event.id.asc())
+
+
+def _ordering(params: Mapping[str, str], max_per_page: int) -> _Order:
+    name = params.get("orderBy")
+    if name is not None and name not in _ORDER_COLUMNS:
+        raise QueryParameterException("orderBy takes eventTime or recordTime here", field="orderBy")
+    direction = params.get("orderDirection", "DESC")
+    if direction not in ("ASC", "DESC"):
+        raise QueryParameterException("orderDirection is ASC or DESC", field="orderDirection")
+    if "eventCountLimit" in params and "maxEventCount" in params:
+        raise QueryParameterException(
+            "eventCountLimit and maxEventCount exclude each other", field="eventCountLimit"
+        )
+    if "eventCountLimit" in params and name is None:
+        raise QueryParameterException("eventCountLimit needs orderBy", field="eventCountLimit")
+    limit = (
+        _int("eventCountLimit", params["eventCountLimit"], minimum=1)
+        if "eventCountLimit" in params
+        else None
+    )
+    per_page = _int("perPage", params.get("perPage", str(DEFAULT_PER_PAGE)), minimum=1)
+    return _Order(
+        name=name,
+        column=_ORDER_COLUMNS[name] if name else Event.id,
+        descending=name is not None and direction == "DESC",
+        limit=limit,
+        per_page=min(per_page, max_per_page),
+    )
+
+
+def _resume(order: _Order, token: str, fingerprint: str) -> tuple[ColumnElement[bool], int]:
+    """Where a page token says the previous page ended: (the condition past it, events served)."""
+    at, last_id, served, expected = _decode_token(token)
+    if expected != fingerprint or (order.name is not None and at is None):
+        raise QueryParameterException(
+            "nextPageToken belongs to a different query", field="nextPageToken"
+        )
+    if order.name is None:
+        return Event.id > last_id, served
+    column = order.column
+    if order.descending:
+        return or_(column < at, and_(column == at, Event.id < last_id)), served
+    return or_(column > at, and_(column == at, Event.id > last_id)), served
 
 
 def _contexts(session: Session, job_ids: set[int]) -> dict[str, str]:

@@ -373,6 +373,13 @@ def _check_event(
             for i, value in enumerate(persistent.get(which, ())):
                 _check_vocab("disposition", value, f"/persistentDisposition/{which}/{i}")
 
+    _check_what(event, verdicts)
+    _check_where(event, prefixes, verdicts)
+    _check_extras(event, prefixes)
+
+
+def _check_what(event: Mapping[str, Any], verdicts: dict[str, str]) -> None:
+    """The identifiers the event is about: EPCs, parent and classes."""
     for name in _EPC_LISTS:
         epcs = event.get(name)
         if epcs:
@@ -392,6 +399,11 @@ def _check_event(
             # away (they reach it as null); nothing to add here.
             _check_id(element["epcClass"], f"/{name}/{i}/epcClass", verdicts)
 
+
+def _check_where(
+    event: Mapping[str, Any], prefixes: frozenset[str], verdicts: dict[str, str]
+) -> None:
+    """Where it happened, under which transactions, between which parties."""
     for name in ("readPoint", "bizLocation"):
         location = event.get(name)
         if location is not None:
@@ -408,6 +420,9 @@ def _check_event(
             _check_vocab("sourceDestType", party["type"], f"/{name}/{i}/type")
             _check_id(party[member], f"/{name}/{i}/{member}", verdicts)
 
+
+def _check_extras(event: Mapping[str, Any], prefixes: frozenset[str]) -> None:
+    """Instance/lot master data, an error declaration and sensor readings."""
     ilmd = event.get("ilmd")
     if ilmd:
         for name, value in ilmd.items():

@@ -127,47 +127,43 @@ def local_time(at: datetime | None, lang: str = "zh-CN") -> str:
     return f"{at.day} {_MONTHS[at.month - 1]} {at.year}, {at:%H:%M}"
 
 
+#: Verdicts whose message depends on nothing but the language: (zh-CN, English).
+_FIXED: dict[Verdict, tuple[str, str]] = {
+    Verdict.GENUINE: (
+        "这是正品，本次是该防伪码的首次查询。",
+        "This is a genuine product, and this is the first check of its code.",
+    ),
+    Verdict.INACTIVE: (
+        "该防伪码已发行但尚未激活：正品出厂前会激活防伪码。请向商家核实，或举报。",
+        "This code was issued but never activated: genuine products leave the "
+        "factory with active codes. Ask the seller, or report it.",
+    ),
+    Verdict.VOID: (
+        "该防伪码已作废（标签遗失或被盗），贴有它的产品可能是仿冒品。",
+        "This code is void (its labels were lost or stolen): the product carrying "
+        "it may be counterfeit.",
+    ),
+    Verdict.NOT_FOUND: (
+        "查无此码：该防伪码从未发行，产品很可能是仿冒品。",
+        "No such code was ever issued: the product is probably counterfeit.",
+    ),
+    Verdict.MISTYPED: (
+        "防伪码校验未通过，很可能是输入有误。请核对后重新输入。",
+        "The code's check digit does not match, so it was most likely mistyped. "
+        "Please check it and enter it again.",
+    ),
+}
+
+
 def message(result: Verification, lang: str) -> str:
     zh = lang == "zh-CN"
-    first = local_time(result.first_scan_at, lang)
-    where = region_name(result.first_region, lang)
     match result.verdict:
-        case Verdict.GENUINE:
-            return (
-                "这是正品，本次是该防伪码的首次查询。"
-                if zh
-                else "This is a genuine product, and this is the first check of its code."
-            )
         case Verdict.GENUINE_REPEAT:
-            if zh:
-                place = f"，地点 {where}" if where else ""
-                return (
-                    f"这是正品防伪码，已被查询 {result.scan_count} 次，首次查询时间 {first}"
-                    f"{place}。如果首次查询的不是您，请谨慎购买。"
-                )
-            place = f" in {where}" if where else ""
-            return (
-                f"This genuine code has been checked {result.scan_count} times, first on "
-                f"{first} (China time){place}. If that first check was not yours, be careful."
-            )
+            return _repeat(result, lang)
         case Verdict.SUSPICIOUS:
             reasons = [_REASONS[r][0 if zh else 1] for r in result.reasons if r in _REASONS]
             lead = "该产品可疑。" if zh else "This product is suspicious. "
             return lead + ("".join(reasons) if zh else " ".join(reasons))
-        case Verdict.INACTIVE:
-            return (
-                "该防伪码已发行但尚未激活：正品出厂前会激活防伪码。请向商家核实，或举报。"
-                if zh
-                else "This code was issued but never activated: genuine products leave the "
-                "factory with active codes. Ask the seller, or report it."
-            )
-        case Verdict.VOID:
-            return (
-                "该防伪码已作废（标签遗失或被盗），贴有它的产品可能是仿冒品。"
-                if zh
-                else "This code is void (its labels were lost or stolen): the product carrying "
-                "it may be counterfeit."
-            )
         case Verdict.RECALLED:
             recall = result.recall
             instructions = recall.instructions if recall else ""
@@ -177,17 +173,20 @@ def message(result: Verification, lang: str) -> str:
                 else f"This product is genuine, but its batch has been recalled: stop using it. "
                 f"{instructions}"
             ).strip()
-        case Verdict.NOT_FOUND:
-            return (
-                "查无此码：该防伪码从未发行，产品很可能是仿冒品。"
-                if zh
-                else "No such code was ever issued: the product is probably counterfeit."
-            )
-        case Verdict.MISTYPED:
-            return (
-                "防伪码校验未通过，很可能是输入有误。请核对后重新输入。"
-                if zh
-                else "The code's check digit does not match, so it was most likely mistyped. "
-                "Please check it and enter it again."
-            )
-    raise AssertionError(result.verdict)  # pragma: no cover
+    return _FIXED[result.verdict][0 if zh else 1]
+
+
+def _repeat(result: Verification, lang: str) -> str:
+    first = local_time(result.first_scan_at, lang)
+    where = region_name(result.first_region, lang)
+    if lang == "zh-CN":
+        place = f"，地点 {where}" if where else ""
+        return (
+            f"这是正品防伪码，已被查询 {result.scan_count} 次，首次查询时间 {first}"
+            f"{place}。如果首次查询的不是您，请谨慎购买。"
+        )
+    place = f" in {where}" if where else ""
+    return (
+        f"This genuine code has been checked {result.scan_count} times, first on "
+        f"{first} (China time){place}. If that first check was not yours, be careful."
+    )
