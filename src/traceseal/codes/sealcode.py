@@ -69,6 +69,7 @@ class SealCode:
 
     @property
     def text(self) -> str:
+        """The 20 digits, check digit computed (hold on to it on hot paths)."""
         head = f"{self.slot:03d}{self.body:016d}"
         return head + str(damm.check_digit(head))
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from traceseal.codes.models import CodeState
 from traceseal.codes.sealcode import SealCode
 from traceseal.db import py_date
 from traceseal.epcis.trace import Trace
@@ -133,16 +132,19 @@ class Context:
     code: str
     slot: int
     sequence: int
-    state: CodeState
+    #: A CodeState value (compared as text: no enum lookup on the hot path).
+    state: str
     batch_id: int | None
     owner: int
     organization: str
     product_id: int | None
     product: ProductFacts | None
+    gtin: str | None
     category: str
     #: Consumer queries past this many make the answer suspicious (None: no product yet).
     scan_limit: int | None
     batch: BatchFacts | None
+    lot: str | None
     recall_id: int | None
     programme: ProgrammeFact | None
 
@@ -155,7 +157,7 @@ class Context:
             code=code.text,
             slot=code.slot,
             sequence=sequence,
-            state=CodeState(state),
+            state=state,
             batch_id=batch_id,
             owner=owner,
             organization=organization,
@@ -165,20 +167,14 @@ class Context:
                 if product_id is None
                 else ProductFacts(gtin, name, brand, category, specification, image_url)
             ),
+            gtin=gtin,
             category=category or "",
             scan_limit=scan_limit,
             batch=None if lot is None else BatchFacts(lot, py_date(produced), py_date(expires)),
+            lot=lot,
             recall_id=recall_id,
             programme=programme_fact(programme),
         )
-
-    @property
-    def gtin(self) -> str | None:
-        return None if self.product is None else self.product.gtin
-
-    @property
-    def lot(self) -> str | None:
-        return None if self.batch is None else self.batch.lot
 
     def facts(self) -> dict[str, Any]:
         """The fields of a Verification that describe the code, whatever the verdict."""

@@ -111,7 +111,7 @@ def verify(
     journey, places = story(connection, context)
     # Asked before risk evaluates this scan: an alert this very scan raises (a diverted
     # item's first trade scan) is news for the brand, not yet the answer's.
-    alerted = clean and OPEN_ALERT.run(connection, {"code": code.text}).fetchone() is not None
+    alerted = clean and OPEN_ALERT.run(connection, {"code": context.code}).fetchone() is not None
     risky = judge(connection, risk, query, context, tally, journey, now) if clean else ()
     verdict, why = decide(
         reasons,
@@ -123,7 +123,7 @@ def verify(
     )
     result = Verification(
         verdict,
-        code.text,
+        context.code,
         quality=dossier(connection, context, now),
         scan_count=tally.count,
         first_scan_at=tally.first_at,
@@ -180,7 +180,7 @@ def unused(keyring: Keyring, code: SealCode, context: Context | None) -> Verific
         owner = keyring.slot_owner(code.slot)
         return Verification(Verdict.NOT_FOUND, code.text, organization_id=owner)
     verdict = Verdict.INACTIVE if context.state == CodeState.ISSUED else Verdict.VOID
-    return Verification(verdict, code.text, **context.facts())
+    return Verification(verdict, context.code, **context.facts())
 
 
 def mismatches(context: Context, gtin: str | None, lot: str | None) -> list[str]:

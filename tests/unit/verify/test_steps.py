@@ -55,7 +55,7 @@ def code() -> SealCode:
 def test_a_context_row_becomes_typed_facts() -> None:
     context = Context.from_row(code(), 4567, context_row())
     assert (context.code, context.slot, context.sequence) == (CODE, 123, 4567)
-    assert context.state is CodeState.ACTIVE
+    assert context.state == CodeState.ACTIVE
     assert (context.gtin, context.lot, context.scan_limit) == ("06901234567892", "L2026", 5)
     assert context.batch is not None
     assert context.batch.production_date == date(2026, 10, 1)
