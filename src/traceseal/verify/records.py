@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from traceseal.codes.sealcode import SealCode
 from traceseal.db import py_date
 from traceseal.epcis.trace import Trace
 from traceseal.quality.facts import ProgrammeFact, QualityFacts, programme_fact
@@ -147,15 +146,17 @@ class Context:
     lot: str | None
     recall_id: int | None
     programme: ProgrammeFact | None
+    #: Under an open critical clone or diversion alert, read before this query is judged.
+    alerted: bool
 
     @classmethod
-    def from_row(cls, code: SealCode, sequence: int, row: Any) -> Context:
+    def from_row(cls, code: str, slot: int, sequence: int, row: Any) -> Context:
         (state, _stop, batch_id, owner, organization, product_id, gtin, name, brand) = row[:9]
         (category, specification, image_url, scan_limit, lot, produced, expires) = row[9:16]
-        recall_id, *programme = row[16:]
+        recall_id, *programme, alert_id = row[16:]
         return cls(
-            code=code.text,
-            slot=code.slot,
+            code=code,
+            slot=slot,
             sequence=sequence,
             state=state,
             batch_id=batch_id,
@@ -174,6 +175,7 @@ class Context:
             lot=lot,
             recall_id=recall_id,
             programme=programme_fact(programme),
+            alerted=alert_id is not None,
         )
 
     def facts(self) -> dict[str, Any]:

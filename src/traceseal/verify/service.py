@@ -52,7 +52,6 @@ from traceseal.verify.statements import (
     CONTEXT,
     COUNTER,
     LOG,
-    OPEN_ALERT,
     PARTNER,
     RECALL,
     STATE,
@@ -109,15 +108,14 @@ def verify(
     clean = recall is None and not reasons
     tally = count_query(connection, query, context, now, counted=clean)
     journey, places = story(connection, context)
-    # Asked before risk evaluates this scan: an alert this very scan raises (a diverted
-    # item's first trade scan) is news for the brand, not yet the answer's.
-    alerted = clean and OPEN_ALERT.run(connection, {"code": context.code}).fetchone() is not None
     risky = judge(connection, risk, query, context, tally, journey, now) if clean else ()
     verdict, why = decide(
         reasons,
         recalled=recall is not None,
         risky=risky,
-        alerted=alerted,
+        # Read with the context, before risk judges this scan: an alert this very scan
+        # raises (a diverted item's first trade scan) is news for the brand, not yet the answer's.
+        alerted=clean and context.alerted,
         count=tally.count,
         scan_limit=context.scan_limit,
     )
@@ -167,10 +165,13 @@ def find(
     sequence = None if cipher is None else cipher.sequence(code)
     if sequence is None:
         return None, None
-    row = CONTEXT.run(connection, {"slot": code.slot, "sequence": sequence}).fetchone()
+    text = code.text
+    row = CONTEXT.run(
+        connection, {"slot": code.slot, "sequence": sequence, "code": text}
+    ).fetchone()
     if row is None or sequence >= row[1]:  # row[1]: the segment's stop
         return sequence, None
-    return sequence, Context.from_row(code, sequence, row)
+    return sequence, Context.from_row(text, code.slot, sequence, row)
 
 
 def unused(keyring: Keyring, code: SealCode, context: Context | None) -> Verification:

@@ -20,7 +20,7 @@ from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
 from traceseal.verify.models import Scan, ScannedCode
 
-__all__ = ["CONTEXT", "COUNTER", "LOG", "OPEN_ALERT", "PARTNER", "RECALL", "STATE"]
+__all__ = ["CONTEXT", "COUNTER", "LOG", "PARTNER", "RECALL", "STATE"]
 
 
 # The segment holding a sequence number: the subquery walks the (slot, start) index
@@ -43,6 +43,20 @@ _RECALL_ID = (
     .order_by(Recall.announced_at.desc())
     .limit(1)
     .correlate(Product, CodeSegment)
+    .scalar_subquery()
+)
+# A critical clone or diversion alert on the code that its brand has not closed yet (the
+# partial index of migration 0008 holds only open critical ones).
+_OPEN_ALERT_ID = (
+    select(Alert.id)
+    .where(
+        Alert.code == bindparam("code"),
+        Alert.acknowledged_at.is_(None),
+        Alert.severity == Severity.CRITICAL.value,
+        # Spelt out: an IN list would compile to a placeholder Prepared cannot send.
+        or_(Alert.kind == "clone", Alert.kind == "diversion"),
+    )
+    .limit(1)
     .scalar_subquery()
 )
 #: One round trip: the segment and everything the answer shows about it.
@@ -68,6 +82,7 @@ _CONTEXT = (
         CodeRun.programme_id,
         Programme.name,
         Programme.name_en,
+        _OPEN_ALERT_ID,
     )
     .select_from(CodeSegment)
     .join(CodeRun, CodeRun.id == CodeSegment.run_id)
@@ -156,18 +171,6 @@ def _counter(dialect: str) -> Any:
 #: The segment holding a sequence number and everything the answer shows about it.
 CONTEXT = Prepared(_CONTEXT)
 
-#: A critical clone or diversion alert on the code that its brand has not closed yet.
-OPEN_ALERT = Prepared(
-    select(Alert.id)
-    .where(
-        Alert.code == bindparam("code"),
-        Alert.acknowledged_at.is_(None),
-        Alert.severity == Severity.CRITICAL.value,
-        # Spelt out: an IN list would compile to a placeholder Prepared cannot send.
-        or_(Alert.kind == "clone", Alert.kind == "diversion"),
-    )
-    .limit(1)
-)
 RECALL = Prepared(_RECALL)
 STATE = Prepared(_STATE)
 LOG = Prepared(insert(Scan), column_keys=_LOG_COLUMNS)

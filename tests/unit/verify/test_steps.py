@@ -41,6 +41,7 @@ def context_row(state: str = "active", **fields: object) -> tuple[object, ...]:
         "programme_id": None,
         "programme": None,
         "programme_en": None,
+        "open_alert": None,
     }
     row.update(fields)
     return tuple(row.values())
@@ -53,24 +54,26 @@ def code() -> SealCode:
 
 
 def test_a_context_row_becomes_typed_facts() -> None:
-    context = Context.from_row(code(), 4567, context_row())
+    context = Context.from_row(CODE, 123, 4567, context_row())
     assert (context.code, context.slot, context.sequence) == (CODE, 123, 4567)
     assert context.state == CodeState.ACTIVE
     assert (context.gtin, context.lot, context.scan_limit) == ("06901234567892", "L2026", 5)
     assert context.batch is not None
     assert context.batch.production_date == date(2026, 10, 1)
     assert context.programme is None
+    assert not context.alerted
+    assert Context.from_row(CODE, 123, 4567, context_row(open_alert=9)).alerted
     assert context.facts()["organization"] == "安全消防器材有限公司"
 
 
 def test_a_run_bound_to_no_product_has_no_product_facts() -> None:
     row = context_row(state="issued", product_id=None, gtin=None, scan_limit=None, lot=None)
-    context = Context.from_row(code(), 1, row)
+    context = Context.from_row(CODE, 123, 1, row)
     assert (context.product, context.batch, context.gtin, context.lot) == (None, None, None, None)
 
 
 def test_mismatches_name_what_the_link_claims_wrongly() -> None:
-    context = Context.from_row(code(), 4567, context_row())
+    context = Context.from_row(CODE, 123, 4567, context_row())
     assert mismatches(context, None, None) == []
     assert mismatches(context, "06901234567892", "L2026") == []
     assert mismatches(context, "04006381333931", "L2026") == ["gtin_mismatch"]
