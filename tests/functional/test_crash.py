@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,9 +58,10 @@ def capture_document(number: int) -> bytes:
     ).encode()
 
 
-def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
-    tmp_path: Path, database_url: str
-) -> None:
+@contextlib.contextmanager
+def served(tmp_path: Path, database_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str, str]]:
+    """``traceseal serve`` in a session of its own, answering: the process, its base URL and
+    the operator's API key. Whatever is left of its process group is killed afterwards."""
     cli = Cli(tmp_path / "var", database_url)
     key = cli.json("init")["operator_api_key"]
     port = free_port()
@@ -71,9 +73,6 @@ def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    acknowledged: list[str] = []
-    durations: list[float] = []
-    current = {"number": 0, "started": 0.0}
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -82,6 +81,20 @@ def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
                     break
             except OSError:
                 time.sleep(0.1)
+        yield server, base, key
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+
+
+def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
+    tmp_path: Path, database_url: str
+) -> None:
+    acknowledged: list[str] = []
+    durations: list[float] = []
+    current = {"number": 0, "started": 0.0}
+    with served(tmp_path, database_url) as (server, base, key):
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/ld+json"}
 
         def loop() -> None:
@@ -117,15 +130,16 @@ def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=10)
         sender.join(timeout=30)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
     assert len(acknowledged) >= 3
+    cli = Cli(tmp_path / "var", database_url)
     verify = cli.run("ledger", "verify", "--db", "--state", str(tmp_path / "audit-state.json"))
     assert "leaves verified" in verify.stdout
 
+    _assert_documents_whole(database_url, acknowledged)
+
+
+def _assert_documents_whole(database_url: str, acknowledged: list[str]) -> None:
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
@@ -191,25 +205,7 @@ def _running(pid: int) -> bool:
 def test_kill_9_of_the_server_takes_its_capture_workers_with_it(
     tmp_path: Path, database_url: str
 ) -> None:
-    cli = Cli(tmp_path / "var", database_url)
-    key = cli.json("init")["operator_api_key"]
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "traceseal.cli.main", "serve", "--port", str(port)],
-        env=cli.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with served(tmp_path, database_url) as (server, base, key):
         # Large enough to be prepared by the pool of worker processes.
         assert EVENTS_PER_DOCUMENT >= PARALLEL_FROM
         request = urllib.request.Request(
@@ -228,7 +224,3 @@ def test_kill_9_of_the_server_takes_its_capture_workers_with_it(
         while (left := {pid for pid in spawned if _running(pid)}) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert left == set(), f"still running after the server was killed: {sorted(left)}"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
