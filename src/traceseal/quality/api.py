@@ -281,6 +281,7 @@ async def upload_attachment(
     """A lab stores a PDF (``Content-Type: application/pdf``) by its SHA-256, to cite in the
     certificates and inspection reports it issues. It must open as a PDF with at least one
     page and no password; until a record cites it, nobody else can fetch or cite it."""
+    service.require_uploader(caller)  # before reading megabytes it would refuse anyway
     data = await request.body()
     try:
         # Parsing a PDF of many megabytes is CPU work: not on the event loop.

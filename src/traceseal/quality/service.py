@@ -81,13 +81,17 @@ def require_writer(caller: Organization, kind: Kind) -> None:
         raise Forbidden(f"{kind.value.replace('_', ' ')}s are written by {who}, not {caller.role}")
 
 
-def upload_attachment(session: Session, issuing: Issuing, caller: Organization, data: bytes) -> str:
-    """Store a PDF the caller may cite in its records; returns its SHA-256."""
+def require_uploader(caller: Organization) -> None:
     if caller.role not in UPLOADERS:
         who = " or ".join(sorted(UPLOADERS))
         raise Forbidden(
             f"attachments are uploaded by {who}, for the records they issue; not by {caller.role}"
         )
+
+
+def upload_attachment(session: Session, issuing: Issuing, caller: Organization, data: bytes) -> str:
+    """Store a PDF the caller may cite in its records; returns its SHA-256."""
+    require_uploader(caller)
     return issuing.attachments.upload(session, caller, data)
 
 
