@@ -21,7 +21,13 @@ from traceseal.ledger.models import (
 )
 from traceseal.logistics.models import Assignment, Distributor, DistributorLocation, TerritoryRegion
 from traceseal.orgs.models import ApiKey, Organization
-from traceseal.quality.models import Programme, QualityRecord, QualityScope, SigningKey
+from traceseal.quality.models import (
+    AttachmentUpload,
+    Programme,
+    QualityRecord,
+    QualityScope,
+    SigningKey,
+)
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
 from traceseal.risk.models import CodeRisk
@@ -32,6 +38,7 @@ __all__ = [
     "Alert",
     "ApiKey",
     "Assignment",
+    "AttachmentUpload",
     "Base",
     "Batch",
     "CaptureJob",

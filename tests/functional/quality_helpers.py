@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pypdf import PdfWriter
 
 from tests.conftest import Platform, Tenant
 from tests.functional.conftest import GTIN, LOT
 from traceseal.orgs.models import Role
 
-#: The smallest file the attachment store takes for a PDF.
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+def make_pdf(pages: int = 1, password: str | None = None) -> bytes:
+    """A real PDF of ``pages`` blank A4 pages, written by pypdf (encrypted if asked)."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    if password is not None:
+        writer.encrypt(password)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+#: A one-page PDF: the smallest file the attachment store takes.
+PDF = make_pdf()
 HTML = {"Accept": "text/html"}
 JSON = {"Accept": "application/json"}
 

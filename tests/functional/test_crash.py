@@ -1,8 +1,10 @@
 """kill -9 of a real server in the middle of a capture loop loses nothing it acknowledged and
-leaves no half document: every stored event has its leaf, and the log verifies."""
+leaves no half document: every stored event has its leaf, and the log verifies. Nor does it
+leave the capture worker processes running."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -14,12 +16,15 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from tests.functional.test_cli import Cli
 from traceseal.epcis.models import CaptureJob, Event
+from traceseal.epcis.pipeline import PARALLEL_FROM
 
 EVENTS_PER_DOCUMENT = 1500
 
@@ -53,9 +58,10 @@ def capture_document(number: int) -> bytes:
     ).encode()
 
 
-def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
-    tmp_path: Path, database_url: str
-) -> None:
+@contextlib.contextmanager
+def served(tmp_path: Path, database_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str, str]]:
+    """``traceseal serve`` in a session of its own, answering: the process, its base URL and
+    the operator's API key. Whatever is left of its process group is killed afterwards."""
     cli = Cli(tmp_path / "var", database_url)
     key = cli.json("init")["operator_api_key"]
     port = free_port()
@@ -67,9 +73,6 @@ def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    acknowledged: list[str] = []
-    durations: list[float] = []
-    current = {"number": 0, "started": 0.0}
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -78,6 +81,20 @@ def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
                     break
             except OSError:
                 time.sleep(0.1)
+        yield server, base, key
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+
+
+def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
+    tmp_path: Path, database_url: str
+) -> None:
+    acknowledged: list[str] = []
+    durations: list[float] = []
+    current = {"number": 0, "started": 0.0}
+    with served(tmp_path, database_url) as (server, base, key):
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/ld+json"}
 
         def loop() -> None:
@@ -113,15 +130,16 @@ def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=10)
         sender.join(timeout=30)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
     assert len(acknowledged) >= 3
+    cli = Cli(tmp_path / "var", database_url)
     verify = cli.run("ledger", "verify", "--db", "--state", str(tmp_path / "audit-state.json"))
     assert "leaves verified" in verify.stdout
 
+    _assert_documents_whole(database_url, acknowledged)
+
+
+def _assert_documents_whole(database_url: str, acknowledged: list[str]) -> None:
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
@@ -152,3 +170,57 @@ def test_kill_9_mid_capture_leaves_whole_documents_and_a_log_that_verifies(
             assert leaves == sum(stored.values())
     finally:
         engine.dispose()
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state, ppid, ...), or None."""
+    try:
+        text_ = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return text_.rsplit(")", 1)[1].split()
+
+
+def _descendants(root: int) -> set[int]:
+    children: dict[int, set[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            children.setdefault(int(fields[1]), set()).add(int(entry.name))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    fields = _stat(pid)
+    return fields is not None and fields[0] not in ("Z", "X")  # a zombie has exited
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_kill_9_of_the_server_takes_its_capture_workers_with_it(
+    tmp_path: Path, database_url: str
+) -> None:
+    with served(tmp_path, database_url) as (server, base, key):
+        # Large enough to be prepared by the pool of worker processes.
+        assert EVENTS_PER_DOCUMENT >= PARALLEL_FROM
+        request = urllib.request.Request(
+            f"{base}/epcis/capture",
+            data=capture_document(1),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/ld+json"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            assert response.status == 202
+        spawned = _descendants(server.pid)
+        assert len(spawned) >= 2, spawned  # the fork server and its workers, at least
+
+        os.kill(server.pid, signal.SIGKILL)  # the server alone, not its process group
+        server.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while (left := {pid for pid in spawned if _running(pid)}) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert left == set(), f"still running after the server was killed: {sorted(left)}"

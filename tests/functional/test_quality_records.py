@@ -42,11 +42,14 @@ def test_certificate_with_attachment_is_signed_logged_listed_and_shown(cast: Cas
     # The same bytes again are the same attachment.
     again = client.post("/api/v1/attachments", content=PDF, headers=cast.lab.auth)
     assert again.json()["sha256"] == digest
+    # Nobody fetches it before a record cites it...
+    assert client.get(f"/api/v1/attachments/{digest}").status_code == 404
+
+    created = cast.certificate(attachment=digest)
+    # ...and everybody after, like the record.
     served = client.get(f"/api/v1/attachments/{digest}")
     assert served.content == PDF
     assert served.headers["content-type"] == "application/pdf"
-
-    created = cast.certificate(attachment=digest)
     assert created["type"] == "certificate"
     assert created["status"] == "valid"
     assert created["issuer"]["name"] == cast.lab.name

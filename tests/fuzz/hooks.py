@@ -8,16 +8,29 @@ invent (PDF, CSV) come from small strategies here.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from typing import Any
 
 import schemathesis
 from hypothesis import strategies as st
+from pypdf import PdfWriter
 
-# The smallest well-formed PDF, something that is not one, and nothing.
-_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-schemathesis.openapi.media_type("application/pdf", st.sampled_from([_PDF, b"not a pdf", b""]))
+
+def _one_page_pdf() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# A real one-page PDF, one that only starts like a PDF, something that is not one, and nothing.
+schemathesis.openapi.media_type(
+    "application/pdf",
+    st.sampled_from([_one_page_pdf(), b"%PDF-1.7\n<html></html>", b"not a pdf", b""]),
+)
 schemathesis.openapi.media_type(
     "text/csv",
     st.sampled_from([b"", b"number,holder\n1,1\n", b"\xff\xfe\x00", "名称,编号\n一,二\n".encode()]),
@@ -26,7 +39,9 @@ schemathesis.openapi.media_type(
 
 def role_for(method: str, path: str) -> str:
     """The role whose key reaches an operation's logic rather than a role refusal."""
-    if path.startswith(("/api/v1/certificates", "/api/v1/inspection-reports")):
+    if path.startswith(("/api/v1/certificates", "/api/v1/inspection-reports")) or (
+        method == "POST" and path == "/api/v1/attachments"
+    ):
         return "lab"
     if path.startswith(("/api/v1/sampling-results", "/api/v1/credit-ratings")):
         return "regulator"

@@ -25,6 +25,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,7 +48,7 @@ class CaptureJob(Base):
     #: "json", "xml" (EPCIS 2.0) or "xml-1.2".
     source_format: Mapped[str] = mapped_column(String(10))
     event_count: Mapped[int] = mapped_column(Integer, default=0)
-    #: Events already in the repository with the same hash: captured once, not twice.
+    #: Events this organisation had already captured (same hash): captured once, not twice.
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
     #: The document's JSON-LD prefixes, so stored events can be written back with them.
     context: Mapped[str] = mapped_column(Text, default="{}")
@@ -73,13 +74,19 @@ class Event(Base):
     __table_args__ = (
         Index("ix_epcis_events_event_time_id", "event_time", "id"),
         Index("ix_epcis_events_record_time_id", "record_time", "id"),
+        # An eventID and an event hash are unique among the events one organisation
+        # captured, not across organisations: whether a capture is new, a repeat or a
+        # clash must not depend on (and so reveal) what other tenants captured.
+        UniqueConstraint("organization_id", "event_id"),
+        UniqueConstraint("organization_id", "event_hash"),
+        Index("ix_epcis_events_event_id", "event_id"),  # EQ_eventID, GET /events/{eventID}
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     #: As captured, or the event hash ID when the event came without one.
-    event_id: Mapped[str] = mapped_column(String(300), unique=True)
+    event_id: Mapped[str] = mapped_column(String(300))
     #: CBV 2.0 event hash ID: re-capturing the same event is a no-op.
-    event_hash: Mapped[str] = mapped_column(String(100), unique=True)
+    event_hash: Mapped[str] = mapped_column(String(100))
     capture_job_id: Mapped[int] = mapped_column(ForeignKey("epcis_capture_jobs.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     event_type: Mapped[str] = mapped_column(String(40))

@@ -41,6 +41,7 @@ from traceseal.epcis.capture import (
 )
 from traceseal.epcis.errors import EPCISException, ValidationException
 from traceseal.epcis.hashing import document_context
+from traceseal.epcis.lifeline import bind_to
 from traceseal.epcis.models import CaptureJob
 from traceseal.epcis.validation import validate_events
 from traceseal.epcis.vocab import CONTEXT_URL
@@ -64,8 +65,9 @@ class Workers:
     """A lazily started pool of worker processes, one per core, shared by an app.
 
     The pool starts on the first large capture (a worker imports the package once, about a
-    second) and lives until :meth:`close`. Workers are started with ``forkserver``: forking
-    the threaded server process itself is not safe.
+    second) and lives until :meth:`close`, or until the server process dies, however it dies
+    (lifeline.py). Workers are started with ``forkserver``: forking the threaded server
+    process itself is not safe.
     """
 
     def __init__(self, processes: int | None = None) -> None:
@@ -82,7 +84,10 @@ class Workers:
                     else "spawn"
                 )
                 self._pool = ProcessPoolExecutor(
-                    self._processes, mp_context=context, initializer=_lower_priority
+                    self._processes,
+                    mp_context=context,
+                    initializer=_start_worker,
+                    initargs=(os.getpid(),),
                 )
             return self._pool
 
@@ -119,8 +124,11 @@ def chunk_size(event_count: int, processes: int) -> int:
     return max(MIN_CHUNK_EVENTS, min(CHUNK_EVENTS, wanted))
 
 
-def _lower_priority() -> None:
+def _start_worker(server: int) -> None:
+    """Each worker's first act: yield CPU to the server's threads, and live no longer than
+    the server (lifeline.py: a killed server must not leave its workers running)."""
     os.nice(WORKER_NICENESS)
+    bind_to(server)
 
 
 _paused = 0

@@ -71,7 +71,7 @@ class _Stay:
 
 # Precompiled: the verification page asks this of every genuine code (db.Prepared).
 _HISTORY = Prepared(
-    select(Event.id, Event.event_time, Event.body, EventEpc.role)
+    select(Event.id, Event.event_time, Event.body, EventEpc.role, Event.event_hash)
     .join(EventEpc, EventEpc.event == Event.id)
     .where(EventEpc.epc == bindparam("epc"))
     .order_by(Event.event_time, Event.id)
@@ -82,7 +82,12 @@ def _events_of(executor: Executor, epc: str) -> list[tuple[TimelineEvent, set[in
     connection = executor.connection() if isinstance(executor, Session) else executor
     rows = _HISTORY.run(connection, {"epc": epc}).fetchall()
     by_id: dict[int, tuple[TimelineEvent, set[int]]] = {}
-    for leaf, at, body, role in rows:
+    first_of: dict[str, int] = {}
+    for leaf, at, body, role, digest in rows:
+        if first_of.setdefault(digest, leaf) != leaf:
+            # The same event captured by two organisations (a brand and its distributor) is
+            # two records but one step of the journey: the first captured stands for both.
+            continue
         if leaf not in by_id:
             by_id[leaf] = (TimelineEvent(leaf, py_time(at) or at, json.loads(body)), set())
         by_id[leaf][1].add(role)

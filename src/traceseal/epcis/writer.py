@@ -41,7 +41,8 @@ def store(session: Session, org: Organization, capture: Capture) -> CaptureJob:
 
     Events whose hash is already stored (or repeats within the document) are captured once:
     re-sending a document after a lost response is safe. A document that reuses another
-    event's eventID for different content is refused whole.
+    event's eventID for different content is refused whole. "Already stored" means among the
+    events this organisation captured: what other tenants captured never changes the answer.
     """
     writer = Writer(session, org, capture.plan, len(capture.chunk))
     writer.add(capture.chunk)
@@ -135,7 +136,10 @@ class Writer:
         """Positions in ``chunk`` of the events not yet stored, in order.
 
         Repeats within the document are caught with the hashes and eventIDs of its earlier
-        chunks; events already in the repository with one query per few hundred events.
+        chunks; events this organisation stored before with one query per few hundred events.
+        Another organisation's events are not looked at: whether they hold the same event or
+        eventID is not the capturer's to learn (the same event captured by two parties is
+        two records, each its capturer's; a journey shows it once, trace.py).
         """
         hashes, ids, start = self._hashes, self._ids, chunk.start
         candidates: list[int] = []
@@ -151,15 +155,18 @@ class Writer:
             hashes.add(digest)
             ids[event_id] = start + i
             candidates.append(i)
-        stored = _existing(self._connection, "event_hash", [chunk.hashes[i] for i in candidates])
+        me = self.org.id
+        stored = _existing(
+            self._connection, me, "event_hash", [chunk.hashes[i] for i in candidates]
+        )
         fresh = [i for i in candidates if chunk.hashes[i] not in stored]
-        taken = _existing(self._connection, "event_id", [chunk.ids[i] for i in fresh])
+        taken = _existing(self._connection, me, "event_id", [chunk.ids[i] for i in fresh])
         for i in fresh:
             if chunk.ids[i] in taken:
                 raise _reused(
                     start + i,
                     f"event {start + i}: the eventID {chunk.ids[i]!r} is already used by a "
-                    "different event in this repository",
+                    "different event this organisation captured",
                 )
         return fresh
 
@@ -263,8 +270,11 @@ def _reused(position: int, detail: str) -> ValidationException:
     )
 
 
-def _existing(connection: Connection, column: str, values: list[str]) -> set[str]:
-    """Which of ``values`` are stored in ``epcis_events.column`` (a uniquely indexed one).
+def _existing(
+    connection: Connection, organization_id: int, column: str, values: list[str]
+) -> set[str]:
+    """Which of ``values`` are stored in ``epcis_events.column`` among the events of
+    ``organization_id`` (a unique index leads with the organisation, then the column).
 
     Written as plain SQL on the DBAPI cursor: a SELECT built by SQLAlchemy for each few
     hundred values cost more than the index probes themselves.
@@ -276,8 +286,9 @@ def _existing(connection: Connection, column: str, values: list[str]) -> set[str
         for part in _slices(values, _LOOKUP_CHUNK):
             marks = ",".join([mark] * len(part))
             cursor.execute(
-                f"SELECT {column} FROM epcis_events WHERE {column} IN ({marks})",  # noqa: S608 - a fixed column name and placeholders only
-                part,
+                f"SELECT {column} FROM epcis_events "  # noqa: S608 - a fixed column name and placeholders only
+                f"WHERE organization_id = {mark} AND {column} IN ({marks})",
+                [organization_id, *part],
             )
             found.update(row[0] for row in cursor.fetchall())
     finally:

@@ -106,16 +106,27 @@ def register_distributor(
     organisation was created here, that organisation's first API key (shown once).
 
     An existing organisation of role distributor with that name is linked, not duplicated:
-    one distributor may carry several brands.
+    one distributor may carry several brands, and the brand learns nothing of the others
+    (each brand's record holds its own GLNs, territory and assignments).
+
+    Organisation names are unique on the platform, so a name held by an organisation of any
+    other role can be neither linked nor created: that is refused with one answer whoever
+    holds it, which names neither the holder nor its role (docs/logistics.md).
     """
     if enterprise.role != Role.ENTERPRISE.value:
         raise InvalidInput("distributors belong to an enterprise", field="enterprise")
-    org = session.scalar(select(Organization).where(Organization.name == name.strip()))
+    name = name.strip()
+    org = session.scalar(select(Organization).where(Organization.name == name))
     key: str | None = None
     if org is None:
         org, key = create_organization(session, name, Role.DISTRIBUTOR)
     elif org.role != Role.DISTRIBUTOR.value:
-        raise Conflict(f"{name!r} is an organisation of role {org.role}", field="name")
+        raise Conflict(
+            f"the name {name!r} is taken on this platform by an organisation that cannot be "
+            "registered as a distributor; register the distributor under its full registered "
+            "name, or another name that tells it apart (e.g. with its city)",
+            field="name",
+        )
     taken = session.scalar(
         select(Distributor.id).where(
             Distributor.enterprise_id == enterprise.id, Distributor.organization_id == org.id

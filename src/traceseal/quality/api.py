@@ -10,12 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, status
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
 from traceseal.errors import InvalidInput, NotFound
 from traceseal.ledger import checkpoints
 from traceseal.ledger import service as ledger
 from traceseal.orgs.deps import Caller
 from traceseal.quality import imports, programmes, service
+from traceseal.quality.attachments import NotAPdf
 from traceseal.quality.deps import IssuingDep
 from traceseal.quality.models import Kind, SigningKey
 from traceseal.quality.schemas import (
@@ -35,7 +37,15 @@ from traceseal.quality.schemas import (
 )
 from traceseal.quality.signing import list_keys, revoke_key
 from traceseal.web.bodylimit import body_limit
-from traceseal.web.deps import AfterId, PathId, QueryId, SessionDep, SettingsDep
+from traceseal.web.deps import (
+    AfterId,
+    PathId,
+    QueryId,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+)
+from traceseal.web.negotiation import language
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
 _CREATED: dict[str, Any] = {"status_code": status.HTTP_201_CREATED, "response_model": RecordRead}
@@ -265,24 +275,42 @@ def eligibility(
 )
 # One byte over, so the store answers an oversized PDF with its own message.
 @body_limit(lambda settings: settings.quality_attachment_max_bytes + 1)
-async def upload_attachment(request: Request, caller: Caller) -> object:  # noqa: ARG001 - any API key may upload
-    """Store a PDF (``Content-Type: application/pdf``) by its SHA-256; cite it in records."""
+async def upload_attachment(
+    request: Request, session: SessionDep, caller: Caller, issuing: IssuingDep
+) -> object:
+    """A lab stores a PDF (``Content-Type: application/pdf``) by its SHA-256, to cite in the
+    certificates and inspection reports it issues. It must open as a PDF with at least one
+    page and no password; until a record cites it, nobody else can fetch or cite it."""
+    service.require_uploader(caller)  # before reading megabytes it would refuse anyway
     data = await request.body()
-    store = request.app.state.attachments
-    digest = store.put(data)
+    try:
+        # Parsing a PDF of many megabytes is CPU work: not on the event loop.
+        digest = await run_in_threadpool(service.upload_attachment, session, issuing, caller, data)
+    except NotAPdf as exc:
+        raise exc.said_in(language(request)) from None
     return {"sha256": digest, "size": len(data), "url": f"/api/v1/attachments/{digest}"}
 
 
+#: A PDF is served to be saved, never shown as a page of this site: no sniffing it into
+#: something else, and if a browser renders it anyway, a sandbox with no scripts, no
+#: same-origin access and nothing loaded.
+_ATTACHMENT_HEADERS = {
+    "Cache-Control": "public, max-age=31536000, immutable",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+}
+
+
 @router.get("/attachments/{sha256}", response_class=FileResponse)
-def attachment(sha256: str, request: Request) -> FileResponse:
-    store = request.app.state.attachments
-    path = store.path(sha256)
-    if not path.is_file():
-        raise NotFound(f"no attachment {sha256}")
+def attachment(sha256: str, request: Request, session: ReadSessionDep) -> FileResponse:
+    """A PDF that some quality record cites (public, like the records)."""
+    path = request.app.state.attachments.published(session, sha256)
     return FileResponse(
         path,
         media_type="application/pdf",
-        headers={"Cache-Control": "public, max-age=31536000, immutable", "ETag": f'"{sha256}"'},
+        filename=f"{sha256}.pdf",
+        content_disposition_type="attachment",
+        headers={**_ATTACHMENT_HEADERS, "ETag": f'"{sha256}"'},
     )
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from traceseal.db import Base, BigId, UtcDateTime, utcnow
+from traceseal.db import WITHOUT_ROWID, Base, BigId, UtcDateTime, utcnow
 from traceseal.orgs.models import Organization
 from traceseal.registry.models import Batch, Product
 
@@ -68,6 +68,8 @@ class QualityRecord(Base):
         # ...and an enterprise's rating and commitments.
         Index("ix_quality_records_enterprise_kind_date", "enterprise_id", "kind", "issued_on"),
         Index("ix_quality_records_issuer_kind_number", "issuer_id", "kind", "number"),
+        # Whether an attachment is cited (and so public): GET /api/v1/attachments/{sha256}.
+        Index("ix_quality_records_attachment", "attachment"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -106,6 +108,21 @@ class QualityRecord(Base):
     batch: Mapped[Batch | None] = relationship()
     key: Mapped[SigningKey] = relationship()
     scopes: Mapped[list[QualityScope]] = relationship(back_populates="record")
+
+
+class AttachmentUpload(Base):
+    """An organisation uploaded the PDF with this SHA-256 (the file itself is on disk,
+    quality.attachments). A record may cite only what its issuer uploaded; the same bytes
+    uploaded by two labs are one file and two rows."""
+
+    __tablename__ = "quality_attachments"
+    __table_args__ = WITHOUT_ROWID
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id"), primary_key=True, autoincrement=False
+    )
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class QualityScope(Base):

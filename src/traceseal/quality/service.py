@@ -51,6 +51,10 @@ WRITERS: dict[Kind, frozenset[str]] = {
     Kind.COMMITMENT: frozenset({Role.ENTERPRISE.value}),
     Kind.PROGRAMME: frozenset({Role.OPERATOR.value}),
 }
+#: The record types that cite a PDF attachment. Whoever writes them may upload one; other
+#: roles could never cite it, so they may not store files on the platform either.
+ATTACHING = (Kind.CERTIFICATE, Kind.INSPECTION)
+UPLOADERS: frozenset[str] = frozenset(role for kind in ATTACHING for role in WRITERS[kind])
 
 
 @dataclass
@@ -75,6 +79,20 @@ def require_writer(caller: Organization, kind: Kind) -> None:
     if caller.role not in allowed:
         who = " or ".join(sorted(allowed))
         raise Forbidden(f"{kind.value.replace('_', ' ')}s are written by {who}, not {caller.role}")
+
+
+def require_uploader(caller: Organization) -> None:
+    if caller.role not in UPLOADERS:
+        who = " or ".join(sorted(UPLOADERS))
+        raise Forbidden(
+            f"attachments are uploaded by {who}, for the records they issue; not by {caller.role}"
+        )
+
+
+def upload_attachment(session: Session, issuing: Issuing, caller: Organization, data: bytes) -> str:
+    """Store a PDF the caller may cite in its records; returns its SHA-256."""
+    require_uploader(caller)
+    return issuing.attachments.upload(session, caller, data)
 
 
 def _enterprise(session: Session, org_id: int, field_name: str) -> Organization:
@@ -231,7 +249,7 @@ def create_certificate(
             )
         products.append(product)
     _unique_number(session, caller, Kind.CERTIFICATE, body.number)
-    issuing.attachments.require(body.attachment)
+    issuing.attachments.require(session, caller, body.attachment)
     payload = _payload(
         Kind.CERTIFICATE,
         caller,
@@ -340,7 +358,7 @@ def create_inspection_report(
     elif enterprise_id is not None:
         _enterprise(session, enterprise_id, "enterprise")
     _unique_number(session, caller, Kind.INSPECTION, body.number)
-    issuing.attachments.require(body.attachment)
+    issuing.attachments.require(session, caller, body.attachment)
     payload = _payload(
         Kind.INSPECTION,
         caller,
