@@ -9,8 +9,9 @@ and capture workers as in production, the CLI (``traceseal init``, ``traceseal k
 on the same data directory and database, and the test sees what HTTP answers, and the
 database only where no route shows a thing.
 
-One instance serves a whole module (``served`` is module-scoped): every test makes its own
-organisations, products and codes, so tests never see each other's data.
+One instance serves every test of a test process (``served`` is session-scoped; starting
+one takes seconds): every test makes its own organisations, products and codes, so tests
+never see each other's data.
 """
 
 from __future__ import annotations
@@ -360,12 +361,28 @@ def _stop(process: subprocess.Popen[str]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+#: A public-looking name (RFC 6761's .test) that served instances resolve to 127.0.0.1
+#: through a hosts file of their own (``hosts/sitecustomize.py``); every other name goes to
+#: the system's resolver.
+REBINDING = "hooks.rebind.test"
+HOSTS = Path(__file__).with_name("hosts")
+
+
+def instance(
+    tmp_path_factory: pytest.TempPathFactory, engine: str, env: Mapping[str, str] | None = None
+) -> Iterator[Served]:
+    """A served instance over a fresh database of ``engine``, with the hosts file."""
+    directory = tmp_path_factory.mktemp("served")
+    hosts = directory / "hosts"
+    hosts.write_text(f"127.0.0.1 {REBINDING}\n")
+    env = {"PYTHONPATH": str(HOSTS), "SERVED_TEST_HOSTS": str(hosts), **(env or {})}
+    with database(engine, directory) as url, running(directory / "var", url, env) as served:
+        yield served
+
+
+@pytest.fixture(scope="session", params=ENGINES)
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
-    """One served instance for the module; a module's ``SERVED_ENV`` adds settings."""
-    directory = tmp_path_factory.mktemp("served")
-    env = getattr(request.module, "SERVED_ENV", {})
-    with database(request.param, directory) as url, running(directory / "var", url, env) as s:
-        yield s
+    """The served instance of this test process, with the production settings."""
+    yield from instance(tmp_path_factory, request.param)

@@ -2,11 +2,11 @@
 registered; a name that resolves to this machine when an alert is delivered is refused before
 any connection (DNS rebinding); a redirect is a failed delivery, never followed.
 
-Two instances: ``strict`` runs with the production default (https to public addresses only),
+Two instances: ``served`` runs with the production default (https to public addresses only),
 ``lenient`` with TRACESEAL_OUTBOUND_ALLOW_PRIVATE=1, so it may deliver to receivers on this
 machine. Both resolve names through a hosts file of their own (``hosts/sitecustomize.py``),
 where ``hooks.rebind.test`` is 127.0.0.1: the same name that ``lenient`` delivers to is the
-one ``strict`` refuses, which shows the refusal is the address check's, not a failed lookup.
+one ``served`` refuses, which shows the refusal is the address check's, not a failed lookup.
 """
 
 from __future__ import annotations
@@ -16,50 +16,23 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import Tenant
 from tests.functional.test_webhooks import Receiver
-from tests.served.conftest import ENGINES, Brand, Served, database, running, wait_for
+from tests.served.conftest import ENGINES, REBINDING, Brand, Served, instance, wait_for
 from traceseal.alerts.models import Delivery
 
 SECRET = "webhook-secret-for-served-tests"
-HOSTS = Path(__file__).with_name("hosts")
-#: A public-looking name (RFC 6761's .test) that the servers' hosts file makes 127.0.0.1.
-REBINDING = "hooks.rebind.test"
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def _instance(
-    tmp_path_factory: pytest.TempPathFactory, engine: str, allow_private: str
+def lenient(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
-    directory = tmp_path_factory.mktemp("served")
-    hosts = directory / "hosts"
-    hosts.write_text(f"127.0.0.1 {REBINDING}\n")
-    env = {
-        "TRACESEAL_OUTBOUND_ALLOW_PRIVATE": allow_private,
-        "PYTHONPATH": str(HOSTS),
-        "SERVED_TEST_HOSTS": str(hosts),
-    }
-    with database(engine, directory) as url, running(directory / "var", url, env) as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def strict(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[Served]:
-    yield from _instance(tmp_path_factory, engine, "0")
-
-
-@pytest.fixture(scope="module")
-def lenient(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[Served]:
-    yield from _instance(tmp_path_factory, engine, "1")
+    yield from instance(tmp_path_factory, request.param, {"TRACESEAL_OUTBOUND_ALLOW_PRIVATE": "1"})
 
 
 def set_webhook(served: Served, tenant: Tenant, url: str) -> tuple[int, dict]:
@@ -144,36 +117,34 @@ class Listener:
     ],
 )
 def test_internal_targets_are_refused_when_a_webhook_is_registered(
-    strict: Served, url: str
+    served: Served, url: str
 ) -> None:
-    brand = strict.org("安盾消防")
-    status, problem = set_webhook(strict, brand, url)
+    brand = served.org("安盾消防")
+    status, problem = set_webhook(served, brand, url)
     assert status == 422, problem
     assert problem["field"] == "url"
     assert "webhook URL refused" in problem["detail"]
-    assert strict.call("GET", "/api/v1/alerts/webhook", brand.key).status_code == 404
+    assert served.call("GET", "/api/v1/alerts/webhook", brand.key).status_code == 404
     # A public name is accepted: what was refused is the target.
-    status, made = set_webhook(strict, brand, "https://hooks.example.org/traceseal")
+    status, made = set_webhook(served, brand, "https://hooks.example.org/traceseal")
     assert status == 200, made
 
 
 def test_a_name_that_resolves_to_this_machine_at_delivery_is_refused_before_connecting(
-    strict: Served,
+    served: Served,
 ) -> None:
     listener = Listener()
     try:
-        brand = strict.brand()
+        brand = served.brand()
         url = f"https://{REBINDING}:{listener.port}/alerts"
         # A name: nothing to check until it is called (its addresses may change).
-        assert set_webhook(strict, brand, url)[0] == 200
-        clone_alert(strict, brand)
-        state, attempts, error = attempted(strict, brand)
+        assert set_webhook(served, brand, url)[0] == 200
+        clone_alert(served, brand)
+        state, attempts, error = attempted(served, brand)
     finally:
         listener.close()
     assert (state, attempts) == ("pending", 1)  # to be tried again, and refused again
-    assert error == (f"refused: {REBINDING} resolves to 127.0.0.1, a loopback address: refused"), (
-        error
-    )
+    assert error == f"refused: {REBINDING} resolves to 127.0.0.1, a loopback address: refused"
     assert listener.connections == 0
 
 
