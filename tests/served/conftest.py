@@ -338,6 +338,11 @@ def running(
         reader.join(10)
         if process.stderr is not None:
             process.stderr.close()
+    # A request that failed inside the server (a 500) or background work that broke says so
+    # only on stderr: no test may pass over it.
+    broken = [i for i, line in enumerate(log) if line.startswith("Traceback")]
+    if broken:
+        pytest.fail("the served instance logged an error:\n" + "".join(log[broken[0] - 2 :]))
 
 
 def _healthy(http: httpx2.Client) -> bool:
@@ -375,7 +380,8 @@ def instance(
     directory = tmp_path_factory.mktemp("served")
     hosts = directory / "hosts"
     hosts.write_text(f"127.0.0.1 {REBINDING}\n")
-    env = {"PYTHONPATH": str(HOSTS), "SERVED_TEST_HOSTS": str(hosts), **(env or {})}
+    path = os.pathsep.join(p for p in (str(HOSTS), os.environ.get("PYTHONPATH", "")) if p)
+    env = {"PYTHONPATH": path, "SERVED_TEST_HOSTS": str(hosts), **(env or {})}
     with database(engine, directory) as url, running(directory / "var", url, env) as served:
         yield served
 
