@@ -94,7 +94,12 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             for worker in background:
                 worker.stop()
-            app.state.capture_workers.close()
+            try:
+                # The key uses noted since the writer's last pass: a restart must not lose
+                # them (a key used once would read "never used").
+                record_key_uses(session_factory, key_uses)
+            finally:
+                app.state.capture_workers.close()
 
     app = FastAPI(
         title="TraceSeal",

@@ -5,8 +5,10 @@ A tenant's URL must be ``https`` and must name a public address: loopback, priva
 (RFC 1918), shared (CGNAT, 100.64/10), link-local (169.254/16, the cloud metadata service
 among them), multicast, unspecified and reserved addresses are refused, and so are IPv6's
 loopback, unique-local, link-local and the IPv6 forms that carry an IPv4 address
-(IPv4-mapped, NAT64). The check runs when the URL is registered and again for every
-request, on the addresses DNS gives at that moment; the connection then goes to the
+(IPv4-mapped, NAT64). A host written as an address in any form a resolver reads (``127.1``,
+``2130706433``, ``0x7f000001``) is that address, and ``localhost`` names are this machine
+(RFC 6761), so these are refused when the URL is registered. Every host is checked again for
+every request, on the addresses DNS gives at that moment; the connection then goes to the
 address that was checked, so a name that resolves differently a second later (DNS
 rebinding) changes nothing. Redirects are never followed: a 3xx is a failed delivery.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 from collections.abc import Callable, Mapping
@@ -76,22 +79,57 @@ def refusal(address: str) -> str | None:
 
 def check_url(url: str, policy: Policy = Policy()) -> str:
     """``url`` if this module would call it, else :class:`Refused`. Hosts given as names
-    are checked when called (their addresses may change); addresses are checked now."""
+    are checked when called (their addresses may change); addresses, and the ``localhost``
+    names, are checked now.
+
+    >>> check_url("https://127.1/hook")
+    Traceback (most recent call last):
+    ...
+    traceseal.outbound.Refused: 127.1 is a loopback address: only public addresses may be called
+    """
     parts = urlsplit(url.strip())
-    allowed = ("https", "http") if policy.allow_private or policy.trusted else ("https",)
-    if parts.scheme not in allowed or not parts.hostname:
+    permissive = policy.allow_private or policy.trusted
+    allowed = ("https", "http") if permissive else ("https",)
+    host = parts.hostname
+    if parts.scheme not in allowed or not host:
         need = "an https:// URL" if allowed == ("https",) else "an http:// or https:// URL"
         raise Refused(f"the URL must be {need} with a host")
     if parts.username or parts.password:
         raise Refused("the URL must not carry a user name or password")
-    try:
-        ipaddress.ip_address(parts.hostname)
-    except ValueError:
+    address = _host_address(host)
+    if address is None:
+        name = host.rstrip(".")
+        if not permissive and (name == "localhost" or name.endswith(".localhost")):
+            # RFC 6761, section 6.3: these names are this machine, whatever DNS says.
+            raise Refused(f"{host} names this machine: only public addresses may be called")
         return url.strip()
-    why = None if policy.allow_private or policy.trusted else refusal(parts.hostname)
+    why = None if permissive else refusal(address)
     if why:
-        raise Refused(f"{parts.hostname} is {why}: only public addresses may be called")
+        raise Refused(f"{host} is {why}: only public addresses may be called")
     return url.strip()
+
+
+#: The last label of a host that is a number: the host is an IPv4 address (the WHATWG URL
+#: standard's "ends in a number"), in whatever form the C resolver accepts.
+_NUMBER = re.compile(r"(?:[0-9]+|0[xX][0-9a-fA-F]*)")
+
+
+def _host_address(host: str) -> str | None:
+    """The address ``host`` is, or None for a name. Resolvers read the old numeric forms of
+    IPv4 (``127.1``, ``2130706433``, ``0x7f000001``, ``0177.0.0.1``: inet_aton) as
+    addresses, so a URL's host in any of them is the address they read, not a name whose
+    check could wait until it is called."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    name = host.rstrip(".")
+    if not _NUMBER.fullmatch(name.rsplit(".", 1)[-1]):
+        return None
+    try:
+        return str(ipaddress.IPv4Address(socket.inet_aton(name)))
+    except OSError:
+        raise Refused(f"{host} is neither a host name nor an IPv4 address") from None
 
 
 def _resolve(host: str, port: int) -> list[str]:

@@ -40,6 +40,47 @@ def test_internal_addresses_are_refused(address: str) -> None:
         check_url(f"https://{host}/hook")
 
 
+@pytest.mark.parametrize(
+    ("host", "why"),
+    [
+        # The old numeric forms of IPv4 that resolvers read as addresses (inet_aton).
+        ("127.1", "loopback"),
+        ("2130706433", "loopback"),
+        ("0x7f000001", "loopback"),
+        ("0177.0.0.1", "loopback"),
+        ("10.1", "private"),
+        ("0xa9.254.169.254", "link-local"),
+        ("127.0.0.1.", "loopback"),  # a trailing dot is still the address
+        # RFC 6761: localhost names are this machine whatever DNS says.
+        ("localhost", "this machine"),
+        ("LOCALHOST.", "this machine"),
+        ("api.localhost", "this machine"),
+        # A number where the last label should be a name, but no address either.
+        ("999.1.1.1", "neither"),
+        ("hooks.example.123", "neither"),
+    ],
+)
+def test_hosts_that_are_internal_addresses_in_disguise_are_refused_when_set(
+    host: str, why: str
+) -> None:
+    with pytest.raises(Refused, match=why):
+        check_url(f"https://{host}/hook")
+    with pytest.raises(Refused, match=why):  # and again when called, before any resolver
+        outbound.post(f"https://{host}/hook", b"{}", {}, timeout=1, resolver=_unreachable)
+
+
+def _unreachable(host: str, port: int) -> list[str]:
+    raise AssertionError(f"{host} was resolved")
+
+
+def test_names_and_public_numbers_wait_for_resolution() -> None:
+    assert check_url("https://hooks.example.org/x") == "https://hooks.example.org/x"
+    assert check_url("https://localhost.example.org/x")  # only the localhost TLD is refused
+    assert check_url("https://1.1/x")  # 1.0.0.1
+    # A development set-up may call this machine by name.
+    assert check_url("http://localhost:8080/x", Policy(allow_private=True))
+
+
 @pytest.mark.parametrize("address", ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"])
 def test_public_addresses_pass(address: str) -> None:
     assert refusal(address) is None

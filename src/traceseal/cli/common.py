@@ -14,6 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from traceseal.codes.service import Keyring
@@ -58,13 +59,18 @@ def keyring() -> Keyring:
 
 @contextmanager
 def session() -> Iterator[Session]:
-    """One transaction per command; a domain error rolls it back and exits 1."""
+    """One transaction per command; a domain error, or the database's refusal (a constraint
+    checked at commit, a lost connection), rolls it back and exits 1 with one line."""
     engine = make_engine(settings().resolved_database_url)
     try:
         with unit_of_work(make_session_factory(engine)) as s:
             yield s
     except DomainError as exc:
         fail(exc.detail)
+    except DBAPIError as exc:
+        # The driver's own words, first line only (PostgreSQL adds CONTEXT lines).
+        reason = (str(exc.orig).strip() or type(exc.orig).__name__).splitlines()[0]
+        fail(f"the database refused the command, and nothing of it was saved: {reason}")
     finally:
         engine.dispose()
 

@@ -31,7 +31,7 @@ KEYED = [Security(api_key)]
 
 
 def _caller(request: Request, session: SessionDep, _: ApiKey) -> Organization:
-    org = authenticated(request, session)
+    org = authenticated(request, session, note_use=False)
     key = request.state.api_key
     if _due(key.last_used_at):
         key.last_used_at = utcnow()  # in the request's own transaction
@@ -39,11 +39,7 @@ def _caller(request: Request, session: SessionDep, _: ApiKey) -> Organization:
 
 
 def _read_caller(request: Request, session: ReadSessionDep, _: ApiKey) -> Organization:
-    org = authenticated(request, session)
-    if _due(request.state.api_key.last_used_at):
-        # A read-only transaction cannot write: noted here, written by a background task.
-        request.app.state.key_uses[request.state.api_key.id] = utcnow()
-    return org
+    return authenticated(request, session)
 
 
 #: ``last_used_at`` is written at most this often per key: telling a key in use from a
@@ -55,10 +51,16 @@ def _due(last: datetime | None) -> bool:
     return last is None or utcnow() - last >= LAST_USE_EVERY
 
 
-def authenticated(request: Request, session: Session) -> Organization:
+def authenticated(request: Request, session: Session, *, note_use: bool = True) -> Organization:
     """The organisation whose API key the request carries (the key itself in
     ``request.state.api_key``); raises Unauthorized for none, an unknown, a revoked or an
-    expired key."""
+    expired key.
+
+    The key's use is noted for the server's background writer (``app.state.key_uses``):
+    most routes that authenticate here (capture, EPCIS queries, a shop's trade check) do
+    so in a read-only transaction, which cannot write it. ``note_use=False`` is for a
+    caller that writes it in its own transaction.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -66,7 +68,10 @@ def authenticated(request: Request, session: Session) -> Organization:
     found = authenticate_key(session, token.strip())
     if found is None:
         raise Unauthorized("unknown, revoked or expired API key")
-    org, request.state.api_key = found
+    org, key = found
+    request.state.api_key = key
+    if note_use and _due(key.last_used_at):
+        request.app.state.key_uses[key.id] = utcnow()
     return org
 
 
