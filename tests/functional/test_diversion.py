@@ -342,3 +342,41 @@ def test_a_rivals_key_is_no_trade_evidence(
     assert alerts(platform, acme, kind="diversion") == []
     buyer = scan(platform, codes[1], "440305", device="f" * 20)
     assert (buyer["verdict"], buyer["scan_count"]) == ("genuine", 1)
+
+
+def trade_checks(platform: Platform, key: str, **params: str) -> list[dict]:
+    response = platform.client.get(
+        "/api/v1/trade-checks", params=params, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_brand_sees_who_checked_its_codes_and_a_checker_what_it_checked(
+    platform: Platform, acme: Tenant, shipped: tuple[list[str], dict]
+) -> None:
+    codes, south = shipped
+    other = platform.org("Other brand")
+    rival = register(platform, other, "别家经销商", [], ["110000"])
+    scan(platform, codes[0], "440305", device="a" * 20, key=south["api_key"])
+    scan(platform, codes[1], "110105", device="b" * 20, key=rival["api_key"])
+    scan(platform, codes[2], "440305", device="c" * 20)  # a buyer: no trade check
+
+    brand = trade_checks(platform, acme.key)
+    assert [(c["code"], c["checker"], c["partner"]) for c in brand] == [
+        (codes[1], None, False),  # an outsider's check: listed, its name not the brand's
+        (codes[0], south["name"], True),
+    ]
+    assert brand[1]["region"] == "440305"
+    assert brand[1]["verdict"] == "genuine"
+    assert trade_checks(platform, acme.key, code=codes[0]) == [brand[1]]
+    assert trade_checks(platform, acme.key, after_id=str(brand[0]["id"])) == [brand[1]]
+    # Each checker sees its own checks; a brand whose codes were not checked sees none.
+    assert [c["code"] for c in trade_checks(platform, south["api_key"])] == [codes[0]]
+    assert [c["checker"] for c in trade_checks(platform, rival["api_key"])] == ["别家经销商"]
+    assert trade_checks(platform, other.key) == []
+    # The operator oversees every check, and names every checker.
+    everything = trade_checks(platform, platform.operator.key)
+    assert [c["checker"] for c in everything] == ["别家经销商", south["name"]]
+    # Anonymous callers are refused.
+    assert platform.client.get("/api/v1/trade-checks").status_code == 401

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from traceseal.errors import TooManyRequests
-from traceseal.orgs.deps import authenticated
+from traceseal.orgs.deps import ReadCaller, authenticated
 from traceseal.orgs.models import Role
+from traceseal.verify.checks import trade_checks
 from traceseal.verify.deps import get_verifier, request_client, throttled_client
-from traceseal.verify.schemas import VerificationRead, VerifyRequest
-from traceseal.verify.service import Query
+from traceseal.verify.schemas import TradeCheckRead, VerificationRead, VerifyRequest
+from traceseal.verify.service import Query as VerifyQuery
 from traceseal.web.bodylimit import body_limit
+from traceseal.web.deps import AfterId, ReadSessionDep
 from traceseal.web.negotiation import is_bot, language
 from traceseal.web.problems import domain_problem
 
@@ -76,7 +78,7 @@ async def verify_code(body: VerifyRequest, request: Request) -> Response:
     trader = (
         await run_in_threadpool(_trader, request) if "authorization" in request.headers else None
     )
-    query = Query(
+    query = VerifyQuery(
         code=body.code,
         gtin=body.gtin,
         lot=body.lot,
@@ -92,3 +94,18 @@ async def verify_code(body: VerifyRequest, request: Request) -> Response:
     answer = VerificationRead.of(result, language(request))
     # Serialised once by pydantic-core; returning the model would validate it a second time.
     return Response(answer.model_dump_json(), media_type="application/json")
+
+
+@router.get("/api/v1/trade-checks", response_model=list[TradeCheckRead])
+def list_trade_checks(
+    session: ReadSessionDep,
+    caller: ReadCaller,
+    code: Annotated[str | None, Query(min_length=20, max_length=20, pattern="^[0-9]+$")] = None,
+    after_id: AfterId = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[TradeCheckRead]:
+    """Trade checks, newest first: a brand's codes checked by shops and distributors with
+    their keys (logged, never counted as a buyer's query), or the checks the caller made.
+    Page back with ``after_id`` = the last id seen."""
+    found = trade_checks(session, caller, code=code, after_id=after_id, limit=limit)
+    return [TradeCheckRead.model_validate(check, from_attributes=True) for check in found]

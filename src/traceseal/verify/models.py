@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,6 +82,22 @@ class Scan(Base):
         CheckConstraint(f"channel IN ({_values(Channel)})", name="channel"),
         Index("ix_scans_slot_sequence", "slot", "sequence"),
         Index("ix_scans_organization_scanned_at", "organization_id", "scanned_at"),
+        # Trade checks are a sliver of the log: partial indexes hold only them, for the
+        # brand whose code was checked and for the checker (verify/checks.py).
+        Index(
+            "ix_scans_trade_by_brand",
+            "organization_id",
+            "id",
+            sqlite_where=text("trade_org_id IS NOT NULL"),
+            postgresql_where=text("trade_org_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_scans_trade_by_checker",
+            "trade_org_id",
+            "id",
+            sqlite_where=text("trade_org_id IS NOT NULL"),
+            postgresql_where=text("trade_org_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -228,3 +228,20 @@ class VerificationRead(BaseModel):
             quality=QualitySection.of(result, lang),
             message=message(result, lang),
         )
+
+
+class TradeCheckRead(BaseModel):
+    """One authenticated check of a code by a shop, distributor or brand."""
+
+    id: int
+    code: str
+    checked_at: datetime
+    verdict: str
+    region: str | None = Field(description="GB/T 2260 code of where the check was made.")
+    checker: str | None = Field(
+        description="Who checked; null when it is neither the brand nor its distributor."
+    )
+    partner: bool = Field(
+        description="The checker is the brand or a distributor it registered: the check is "
+        "evidence of where the goods are."
+    )
