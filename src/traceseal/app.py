@@ -16,6 +16,8 @@ from traceseal import __version__
 from traceseal.alerts.api import router as alerts_router
 from traceseal.alerts.webhooks import Deliverer
 from traceseal.background import Periodic
+from traceseal.channels.service import Messages
+from traceseal.channels.sms import router as sms_router
 from traceseal.codes.api import router as codes_router
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
@@ -118,6 +120,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
     app.state.deliverer = deliverer
+    # SMS and WeChat messages, answered through the same verifier (channels/).
+    app.state.messages = Messages(app.state.verifier, keyring, settings.sms_provider)
     app.state.key_uses = key_uses
     problems.install(app)
     openapi.install(app)
@@ -138,6 +142,7 @@ def _register_features(app: FastAPI) -> None:
         verify_api_router,
         verify_pages_router,
         reports_router,
+        sms_router,
         orgs_router,
         registry_router,
         codes_router,
