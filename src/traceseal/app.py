@@ -20,6 +20,7 @@ from traceseal.channels.api import router as channels_router
 from traceseal.channels.service import Messages
 from traceseal.channels.sms import router as sms_router
 from traceseal.channels.sms_out import SmsSender
+from traceseal.channels.wechat import router as wechat_router
 from traceseal.codes.api import router as codes_router
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
@@ -150,6 +151,7 @@ def _register_features(app: FastAPI) -> None:
         verify_pages_router,
         reports_router,
         sms_router,
+        wechat_router,
         orgs_router,
         registry_router,
         codes_router,
