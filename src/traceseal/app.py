@@ -17,6 +17,7 @@ from traceseal.alerts.api import router as alerts_router
 from traceseal.alerts.webhooks import Deliverer
 from traceseal.background import Periodic
 from traceseal.channels.api import router as channels_router
+from traceseal.channels.jssdk import WeChatTokens
 from traceseal.channels.service import Messages
 from traceseal.channels.sms import router as sms_router
 from traceseal.channels.sms_out import SmsSender
@@ -130,6 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
     # SMS and WeChat messages, answered through the same verifier (channels/).
     app.state.messages = Messages(app.state.verifier, keyring, settings.sms_provider)
     app.state.sms_sender = sms_sender
+    app.state.wechat_tokens = WeChatTokens(settings, session_factory, keyring)
     app.state.key_uses = key_uses
     problems.install(app)
     openapi.install(app)

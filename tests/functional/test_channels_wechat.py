@@ -119,7 +119,7 @@ def test_events_carry_codes_and_a_retried_event_counts_once(platform: Platform, 
     link = f"https://verify.example.org/01/09506000134352/21/{three}"
     button = event_xml("scancode_waitmsg", "rselfmenu_0_0", scan=link, at=1796000003)
     first = reply_of(post(platform, button))
-    assert reply_of(post(platform, button)) == {**first, "CreateTime": first["CreateTime"]}
+    assert reply_of(post(platform, button))["Content"] == first["Content"]
     assert sorted(s.code for s in scans(platform)) == sorted([one, two, three])
     # A follow without a code gets the help text; leaving gets no reply and no record.
     welcome = reply_of(post(platform, event_xml("subscribe", at=1796000004)))

@@ -102,5 +102,8 @@ class ChannelToken(Base):
     __tablename__ = "channel_tokens"
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: The value wrapped by the master key (empty until first fetched).
     wrapped_value: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: A worker is fetching a new value until then: the others wait for it (a lease).
+    refreshing_until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

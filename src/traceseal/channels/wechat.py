@@ -18,15 +18,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
+from traceseal.channels.jssdk import WeChatError, WeChatTokens
 from traceseal.channels.models import Provider
 from traceseal.channels.service import Inbound, Messages
-from traceseal.channels.wechat_crypto import CryptoError, MessageCipher
+from traceseal.channels.wechat_crypto import CryptoError, MessageCipher, jssdk_signature
 from traceseal.channels.wechat_crypto import signature as sign
 from traceseal.config import Settings
 from traceseal.errors import Forbidden, InvalidInput, NotFound
 from traceseal.verify.models import Channel
 from traceseal.web.bodylimit import body_limit
+from traceseal.web.problems import problem
 
 __all__ = ["WECHAT_BODY_LIMIT", "parse_xml", "router", "text_reply"]
 
@@ -198,3 +202,47 @@ def _sealed(settings: Settings, cipher: MessageCipher, xml: bytes, nonce: str) -
         f"<MsgSignature>{_cdata(sig)}</MsgSignature>"
         f"<TimeStamp>{stamp}</TimeStamp><Nonce>{_cdata(nonce)}</Nonce></xml>"
     ).encode()
+
+
+class JsSdkConfig(BaseModel):
+    """What ``wx.config`` takes (with ``jsApiList: ["scanQRCode"]``)."""
+
+    appId: str  # noqa: N815 - the JS-SDK's names
+    timestamp: int
+    nonceStr: str  # noqa: N815
+    signature: str
+
+
+@router.get(
+    "/jssdk-config",
+    response_model=JsSdkConfig,
+    responses={
+        404: {"description": "The WeChat channel is not configured."},
+        422: {"description": "The URL is not a page of this platform."},
+        503: {"description": "WeChat's API could not give a jsapi_ticket (problem details)."},
+    },
+)
+async def jssdk_config(
+    request: Request, url: Annotated[str, Query(min_length=1, max_length=1000)]
+) -> Response:
+    """The JS-SDK configuration for a page of this platform opened inside WeChat (the web
+    verify page's scan button): signed over the page's URL without its ``#`` fragment."""
+    settings = _settings(request)
+    page = url.split("#", 1)[0]
+    base = settings.public_url
+    if not (page == base or page.startswith((base + "/", base + "?"))):
+        raise InvalidInput("only pages of this platform are signed", field="url")
+    tokens: WeChatTokens = request.app.state.wechat_tokens
+    try:
+        ticket = await run_in_threadpool(tokens.ticket)
+    except WeChatError as exc:
+        return problem(503, "WeChat unavailable", str(exc))
+    nonce = secrets.token_urlsafe(12)
+    stamp = int(time.time())
+    config = JsSdkConfig(
+        appId=settings.wechat_app_id,
+        timestamp=stamp,
+        nonceStr=nonce,
+        signature=jssdk_signature(ticket, nonce, stamp, page),
+    )
+    return Response(config.model_dump_json(), media_type="application/json")
