@@ -131,3 +131,24 @@ def test_other_sites_are_not_signed_and_a_refusing_wechat_is_503(migrated: Setti
     finally:
         platform.close()
         fake.close()
+
+
+def test_the_verify_page_offers_the_scan_button_only_inside_wechat(
+    migrated: Settings, wechat: FakeWeChat
+) -> None:
+    platform = Platform(configured(migrated, wechat))
+    inside = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 MicroMessenger/8.0.50 NetType/WIFI"
+    try:
+        page = platform.client.get("/verify", headers={"User-Agent": inside})
+        assert page.status_code == 200
+        assert 'id="wechat-scan"' in page.text
+        assert "https://res.wx.qq.com/open/js/jweixin-1.6.0.js" in page.text
+        assert "https://res.wx.qq.com" in page.headers["content-security-policy"]
+        script = platform.client.get("/static/wechat-scan.js")
+        assert script.status_code == 200
+        assert "wx.scanQRCode" in script.text
+        outside = platform.client.get("/verify", headers={"User-Agent": "Mozilla/5.0 Chrome"})
+        assert 'id="wechat-scan"' not in outside.text
+        assert "res.wx.qq.com" not in outside.headers["content-security-policy"]
+    finally:
+        platform.close()
