@@ -4,6 +4,8 @@ nothing behind."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from tests.conftest import Platform
@@ -102,6 +104,17 @@ def test_the_generic_form_answers_with_the_reply_once_per_message(platform: Plat
     other = generic(platform, f"帮我查一下 {wide} 谢谢", id_="m-2", sender="13900000000")
     assert other.json()["verdict"] == "genuine_repeat"
     assert len(scans(platform)) == 2
+
+
+def test_retries_arriving_together_are_one_scan_and_get_the_same_reply(
+    platform: Platform, acme
+) -> None:
+    code = issue(platform, acme, 1)[0]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: generic(platform, code, id_="same").json(), range(8)))
+    assert len({a["reply"] for a in answers}) == 1
+    assert sorted(a["repeated"] for a in answers) == [False] + [True] * 7
+    assert [s.verdict for s in scans(platform)] == ["genuine"]
 
 
 def test_the_same_sender_and_text_within_a_minute_is_one_message_whatever_its_id(

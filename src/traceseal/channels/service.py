@@ -10,12 +10,13 @@ and never verified twice. An SMS reply to send is queued in the same transaction
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 from starlette.concurrency import run_in_threadpool
 
 from traceseal.channels import replies
@@ -122,7 +123,7 @@ class _Once:
     def keep(self, connection: Connection, result: Verification | None) -> None:
         text = self.fallback if result is None else replies.reply(result, self.lang)
         connection.execute(
-            ChannelMessage.__table__.update()  # type: ignore[attr-defined]  # a Table
+            update(ChannelMessage)
             .where(ChannelMessage.id == self.stored["id"])
             .values(
                 reply=text,
@@ -209,8 +210,6 @@ class Messages:
 
     def answer_now(self, inbound: Inbound) -> Answer:
         """:meth:`answer` for callers without an event loop (the CLI)."""
-        import asyncio
-
         return asyncio.run(self.answer(inbound))
 
     def _without_code(self, once: _Once, found: Found, lang: str) -> Answer:

@@ -192,8 +192,9 @@ class Tencent:
             code = str(error.get("Code", ""))
             final = code.startswith(("AuthFailure", "InvalidParameter", "UnauthorizedOperation"))
             return Outcome(f"{code}: {error.get('Message', '')}", final=final)
-        statuses = answer.get("SendStatusSet") or [{}]
-        first = statuses[0] if isinstance(statuses[0], dict) else {}
+        statuses = answer.get("SendStatusSet")
+        first = statuses[0] if isinstance(statuses, list) and statuses else {}
+        first = first if isinstance(first, dict) else {}
         if status == 200 and str(first.get("Code", "")).lower() == "ok":
             return Outcome(reference=str(first.get("SerialNo", "")) or None)
         code = first.get("Code", f"HTTP {status}")
