@@ -218,3 +218,15 @@ def test_a_wrong_secret_or_provider_is_404_and_an_oversize_body_413(
     assert too_big.status_code == 413
     assert count(platform, ChannelMessage) == 0
     assert count(platform, SmsReply) == 0
+
+
+def test_first_scan_names_the_channel_that_asked_first(platform: Platform, acme) -> None:
+    web_first, sms_first = issue(platform, acme, 2)
+    platform.client.post("/api/v1/verify", json={"code": web_first})
+    generic(platform, web_first, id_="w")
+    generic(platform, sms_first, id_="s")
+    platform.client.post("/api/v1/verify", json={"code": sms_first})
+    for code, channel in ((web_first, "api"), (sms_first, "sms")):
+        answer = platform.client.post("/api/v1/verify", json={"code": code}).json()
+        assert answer["first_scan"]["channel"] == channel
+        assert answer["scan_count"] == 3

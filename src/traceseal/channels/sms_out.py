@@ -190,15 +190,22 @@ class Tencent:
         error = answer.get("Error")
         if isinstance(error, dict):
             code = str(error.get("Code", ""))
-            final = code.startswith(("AuthFailure", "InvalidParameter", "UnauthorizedOperation"))
-            return Outcome(f"{code}: {error.get('Message', '')}", final=final)
+            return Outcome(f"{code}: {error.get('Message', '')}", final=_tencent_final(code))
         statuses = answer.get("SendStatusSet")
         first = statuses[0] if isinstance(statuses, list) and statuses else {}
         first = first if isinstance(first, dict) else {}
         if status == 200 and str(first.get("Code", "")).lower() == "ok":
             return Outcome(reference=str(first.get("SerialNo", "")) or None)
-        code = first.get("Code", f"HTTP {status}")
-        return Outcome(f"{code}: {first.get('Message', '')}", final=status == 200)
+        code = str(first.get("Code", f"HTTP {status}"))
+        return Outcome(f"{code}: {first.get('Message', '')}", final=_tencent_final(code))
+
+
+def _tencent_final(code: str) -> bool:
+    """Refusals that trying again will not change (a bad key, number, template or signature);
+    limits (LimitExceeded) and the provider's own trouble (InternalError) pass."""
+    return code.startswith(
+        ("AuthFailure", "InvalidParameter", "UnauthorizedOperation", "FailedOperation")
+    )
 
 
 def _hmac(key: bytes, text: str) -> bytes:
