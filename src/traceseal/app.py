@@ -16,6 +16,12 @@ from traceseal import __version__
 from traceseal.alerts.api import router as alerts_router
 from traceseal.alerts.webhooks import Deliverer
 from traceseal.background import Periodic
+from traceseal.channels.api import router as channels_router
+from traceseal.channels.jssdk import WeChatTokens
+from traceseal.channels.service import Messages
+from traceseal.channels.sms import router as sms_router
+from traceseal.channels.sms_out import SmsSender
+from traceseal.channels.wechat import router as wechat_router
 from traceseal.codes.api import router as codes_router
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
@@ -71,6 +77,10 @@ def create_app(settings: Settings) -> FastAPI:
         policy=settings.outbound_policy,
     )
     background.append(Periodic("webhooks", 1.0, deliverer.run))
+    # SMS replies to the providers' SendSms: a thread of its own, like the webhooks.
+    sms_sender = SmsSender(session_factory, keyring, settings)
+    if settings.sms_provider != "none":
+        background.append(Periodic("sms", 1.0, sms_sender.run))
     # API keys' last use, as noted by read-only requests (orgs.deps).
     key_uses: dict[int, datetime] = {}
     background.append(
@@ -123,6 +133,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
     app.state.deliverer = deliverer
+    # SMS and WeChat messages, answered through the same verifier (channels/).
+    app.state.messages = Messages(app.state.verifier, keyring, settings.sms_provider)
+    app.state.sms_sender = sms_sender
+    app.state.wechat_tokens = WeChatTokens(settings, session_factory, keyring)
     app.state.key_uses = key_uses
     problems.install(app)
     openapi.install(app)
@@ -143,12 +157,15 @@ def _register_features(app: FastAPI) -> None:
         verify_api_router,
         verify_pages_router,
         reports_router,
+        sms_router,
+        wechat_router,
         orgs_router,
         registry_router,
         codes_router,
         recalls_router,
         quality_router,
         alerts_router,
+        channels_router,
         logistics_router,
         epcis_router,
         trace_router,

@@ -190,6 +190,52 @@ class Settings:
         "six hours).",
     )
     webhook_timeout: int = _setting(10, "Seconds one webhook request may take.")
+    sms_provider: str = _setting(
+        "none",
+        "Who sends SMS replies: none (replies are only recorded), aliyun (Alibaba Cloud "
+        "SendSms) or tencent (Tencent Cloud SendSms). docs/channels.md.",
+    )
+    sms_endpoint: str = _setting(
+        "",
+        "Base URL of the SMS provider's API, replacing its public host (a proxy, a test "
+        "server). Empty: https://dysmsapi.aliyuncs.com or https://sms.tencentcloudapi.com.",
+    )
+    sms_template: str = _setting(
+        "",
+        "The approved SMS template's id (Alibaba's TemplateCode, Tencent's TemplateId). Its "
+        "parameters: result (the verdict sentence) and product (the product's name).",
+    )
+    sms_sign_name: str = _setting("", "The approved SMS signature (签名) the replies carry.")
+    sms_access_key_id: str = _setting(
+        "", "The provider's AccessKey ID (Alibaba) or SecretId (Tencent)."
+    )
+    sms_access_key_secret: str = _setting(
+        "", "The provider's AccessKey secret (Alibaba) or SecretKey (Tencent)."
+    )
+    sms_app_id: str = _setting("", "Tencent Cloud's SmsSdkAppId (not used by Alibaba).")
+    sms_max_attempts: int = _setting(
+        6, "Attempts to send one SMS reply before it is marked failed."
+    )
+    sms_retry_base: int = _setting(
+        10, "Seconds before the second attempt to send an SMS reply; each later wait doubles."
+    )
+    wechat_token: str = _setting(
+        "",
+        "The Token set in the WeChat official account's server configuration. Empty: the "
+        "WeChat channel answers 404.",
+    )
+    wechat_app_id: str = _setting("", "The official account's AppID.")
+    wechat_app_secret: str = _setting(
+        "", "The official account's AppSecret (for the JS-SDK's access_token)."
+    )
+    wechat_aes_key: str = _setting(
+        "",
+        "The 43-character EncodingAESKey of safe mode (安全模式). Empty: plaintext mode.",
+    )
+    wechat_api_base: str = _setting(
+        "https://api.weixin.qq.com",
+        "Base URL of WeChat's API (access_token, jsapi_ticket); tests point it at a fake.",
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -341,7 +387,10 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("TRACESEAL_RISK_THRESHOLD must be between 1 and 100")
     if settings.sequential_burst_threshold < 0:
         raise SettingsError("TRACESEAL_SEQUENTIAL_BURST_THRESHOLD must be 0 (off) or positive")
+    _validate_channels(settings)
     for name in (
+        "sms_max_attempts",
+        "sms_retry_base",
         "verify_failure_window",
         "enumeration_alert_window",
         "report_photo_max_bytes",
@@ -359,6 +408,22 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be positive")
+
+
+_AES_KEY = re.compile(r"[A-Za-z0-9]{43}")
+
+
+def _validate_channels(settings: Settings) -> None:
+    if settings.sms_provider not in ("none", "aliyun", "tencent"):
+        raise SettingsError("TRACESEAL_SMS_PROVIDER must be none, aliyun or tencent")
+    if settings.wechat_aes_key and not _AES_KEY.fullmatch(settings.wechat_aes_key):
+        raise SettingsError(
+            "TRACESEAL_WECHAT_AES_KEY must be the 43 letters and digits of the EncodingAESKey"
+        )
+    for name in ("sms_endpoint", "wechat_api_base"):
+        value = getattr(settings, name)
+        if value and not value.startswith(("http://", "https://")):
+            raise SettingsError(f"TRACESEAL_{name.upper()} must start with http:// or https://")
 
 
 def is_local_host(host: str) -> bool:

@@ -1,6 +1,7 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
 from traceseal.alerts.models import Alert, Delivery, Webhook
+from traceseal.channels.models import ChannelMessage, ChannelToken, SmsReply
 from traceseal.codes.models import CodeRun, CodeSegment, KeySlot
 from traceseal.counters import RateWindow
 from traceseal.db import Base
@@ -42,6 +43,8 @@ __all__ = [
     "Base",
     "Batch",
     "CaptureJob",
+    "ChannelMessage",
+    "ChannelToken",
     "CodeRisk",
     "CodeRun",
     "CodeSegment",
@@ -71,6 +74,7 @@ __all__ = [
     "Scan",
     "ScannedCode",
     "SigningKey",
+    "SmsReply",
     "TerritoryRegion",
     "Webhook",
 ]

@@ -28,11 +28,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["Policy", "Refused", "check_url", "post", "refusal"]
+__all__ = ["Policy", "Refused", "check_url", "post", "refusal", "request"]
 
 #: What ``socket.getaddrinfo`` is to this module (tests pass their own resolver).
 Resolver = Callable[[str, int], list[str]]
-#: Answers are read up to this many bytes: a webhook's answer is its status.
+#: Answers are read up to this many bytes: a webhook's answer is its status, a provider's
+#: a short JSON document.
 MAX_RESPONSE = 64 * 1024
 
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # RFC 6598 carrier-grade NAT
@@ -187,6 +188,24 @@ def post(
     """POST ``body`` to ``url`` under ``policy``; the answer's status (never a redirect's
     target). Raises :class:`Refused` for a URL or address it will not call, OSError for a
     network failure."""
+    status, _ = request(
+        "POST", url, body, headers, timeout=timeout, policy=policy, resolver=resolver
+    )
+    return status
+
+
+def request(
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: Mapping[str, str],
+    *,
+    timeout: float,
+    policy: Policy = Policy(),
+    resolver: Resolver = _resolve,
+) -> tuple[int, bytes]:
+    """One request under ``policy``: the answer's status and up to MAX_RESPONSE bytes of its
+    body (a provider's JSON answer). Redirects are answers like any other, never followed."""
     parts = urlsplit(check_url(url, policy))
     host = parts.hostname or ""
     tls = parts.scheme == "https"
@@ -196,9 +215,8 @@ def post(
     connection = kind(host, port, address, timeout)
     try:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection.request("POST", target, body=body, headers=dict(headers))
+        connection.request(method, target, body=body, headers=dict(headers))
         response = connection.getresponse()
-        response.read(MAX_RESPONSE)
-        return response.status
+        return response.status, response.read(MAX_RESPONSE)
     finally:
         connection.close()

@@ -1,12 +1,13 @@
 """Delivering alerts to the webhook an enterprise configured: signed, retried, at least once.
 
-The outbox: :func:`traceseal.alerts.service.raise_alert` writes a ``webhook_deliveries``
-row in the alert's own transaction, so an alert is never lost between "stored" and
-"queued". A background thread (:class:`Deliverer`, started by the server) sends due rows,
-each in three short steps: claim it (push its next attempt past the request timeout, so
-another process does not send it meanwhile), POST outside any transaction, record the
-outcome. A crash between POST and record sends the alert again: receivers deduplicate on
-the ``Idempotency-Key`` header.
+The outbox (``traceseal.outbox``, shared with the SMS replies of ``channels/``):
+:func:`traceseal.alerts.service.raise_alert` writes a ``webhook_deliveries`` row in the
+alert's own transaction, so an alert is never lost between "stored" and "queued". A
+background thread (:class:`Deliverer`, started by the server) sends due rows, each in three
+short steps: claim it (push its next attempt past the request timeout, so another process
+does not send it meanwhile), POST outside any transaction, record the outcome. A crash
+between POST and record sends the alert again: receivers deduplicate on the
+``Idempotency-Key`` header.
 
 Each request carries (docs/logistics.md, "Webhooks"):
 
@@ -26,9 +27,8 @@ import hashlib
 import hmac
 import http.client
 import json
-import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -36,20 +36,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from traceseal import outbound
 from traceseal.alerts.models import Alert, Delivery, DeliveryState, Webhook
-from traceseal.db import read_only_factory, unit_of_work, utcnow
+from traceseal.db import utcnow
 from traceseal.errors import InvalidInput, NotFound
 from traceseal.keys import MasterKey
 from traceseal.orgs.models import Organization
 from traceseal.outbound import Policy
+from traceseal.outbox import MAX_BACKOFF, Outbox, Outcome
 
-__all__ = ["Deliverer", "delete_webhook", "get_webhook", "set_webhook", "sign"]
+__all__ = ["MAX_BACKOFF", "Deliverer", "delete_webhook", "get_webhook", "set_webhook", "sign"]
 
-log = logging.getLogger("traceseal.webhooks")
 _PURPOSE = "webhook-secret"
-#: The longest wait between two attempts.
-MAX_BACKOFF = timedelta(hours=6)
-#: Deliveries one pass of the worker sends at most.
-BATCH = 50
 
 
 def sign(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -131,11 +127,10 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
     }
 
 
-_DUE = select(Delivery.id).where(Delivery.state == DeliveryState.PENDING.value)
-
-
-class Deliverer:
+class Deliverer(Outbox[tuple[str, bytes, str, bytes, str]]):
     """Sends due deliveries; :meth:`run` is the background task (safe to call repeatedly)."""
+
+    model = Delivery
 
     def __init__(
         self,
@@ -148,61 +143,32 @@ class Deliverer:
         policy: Policy = Policy(),
         resolver: outbound.Resolver | None = None,
     ) -> None:
-        self._factory = session_factory
-        # The look for due deliveries, every second, only reads: on SQLite it must neither
-        # take the writer's turn nor the write lock, which verifications are waiting for.
-        self._reader = read_only_factory(session_factory.kw["bind"])
+        super().__init__(
+            session_factory, max_attempts=max_attempts, retry_base=retry_base, timeout=timeout
+        )
         self._keyring = keyring
-        self.max_attempts = max_attempts
-        self.retry_base = retry_base
-        self.timeout = timeout
         self.policy = policy
         #: How host names become addresses (the system's resolver; tests pass their own).
         self.resolver = resolver
 
-    def backoff(self, attempts: int) -> timedelta:
-        """Wait after the ``attempts``-th failure: base, 2 x base, 4 x base, ... capped."""
-        return min(timedelta(seconds=self.retry_base * 2 ** (attempts - 1)), MAX_BACKOFF)
+    def prepare(self, session: Session, row: Any) -> tuple[str, bytes, str, bytes, str] | None:
+        delivery: Delivery = row
+        hook = session.get(Webhook, delivery.organization_id)
+        alert = session.get(Alert, delivery.alert_id)
+        if hook is None or alert is None:
+            delivery.last_error = "webhook removed"
+            return None
+        body = json.dumps(
+            {"alert": alert_payload(alert), "attempt": delivery.attempts + 1},
+            ensure_ascii=False,
+            sort_keys=True,
+        ).encode()
+        secret = self._keyring.unwrap_secret(_PURPOSE, hook.wrapped_secret)
+        return hook.url, secret, delivery.idempotency_key, body, alert.kind
 
-    def run(self, now: datetime | None = None) -> int:
-        """Send every delivery due at ``now``; returns how many were attempted."""
-        now = now or utcnow()
-        with self._reader() as session:
-            if session.scalar(_DUE.limit(1).where(Delivery.next_attempt_at <= now)) is None:
-                return 0
-        claimed: list[tuple[int, str, bytes, str, bytes, str]] = []
-        with unit_of_work(self._factory) as session:
-            due = session.scalars(
-                select(Delivery)
-                .where(
-                    Delivery.state == DeliveryState.PENDING.value,
-                    Delivery.next_attempt_at <= now,
-                )
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(BATCH)
-            ).all()
-            for delivery in due:
-                hook = session.get(Webhook, delivery.organization_id)
-                alert = session.get(Alert, delivery.alert_id)
-                if hook is None or alert is None:
-                    delivery.state = DeliveryState.FAILED.value
-                    delivery.last_error = "webhook removed"
-                    continue
-                # The lease: nobody else sends it until this attempt had time to finish.
-                delivery.next_attempt_at = now + timedelta(seconds=self.timeout * 3)
-                body = json.dumps(
-                    {"alert": alert_payload(alert), "attempt": delivery.attempts + 1},
-                    ensure_ascii=False,
-                    sort_keys=True,
-                ).encode()
-                secret = self._keyring.unwrap_secret(_PURPOSE, hook.wrapped_secret)
-                claimed.append(
-                    (delivery.id, hook.url, secret, delivery.idempotency_key, body, alert.kind)
-                )
-        for delivery_id, url, secret, key, body, kind in claimed:
-            error = self._post(url, secret, key, body, kind, now)
-            self._record(delivery_id, error, now)
-        return len(claimed)
+    def send(self, job: tuple[str, bytes, str, bytes, str], now: datetime) -> Outcome:
+        url, secret, key, body, kind = job
+        return Outcome(self._post(url, secret, key, body, kind, now))
 
     def _post(
         self, url: str, secret: bytes, key: str, body: bytes, kind: str, now: datetime
@@ -227,21 +193,3 @@ class Deliverer:
         except (OSError, http.client.HTTPException) as exc:
             return f"{type(exc).__name__}: {exc}"[:500]
         return None if 200 <= status < 300 else f"HTTP {status}"
-
-    def _record(self, delivery_id: int, error: str | None, now: datetime) -> None:
-        with unit_of_work(self._factory) as session:
-            delivery = session.get(Delivery, delivery_id)
-            if delivery is None:
-                return
-            delivery.attempts += 1
-            if error is None:
-                delivery.state = DeliveryState.DELIVERED.value
-                delivery.delivered_at = now
-                delivery.last_error = ""
-                return
-            delivery.last_error = error
-            if delivery.attempts >= self.max_attempts:
-                delivery.state = DeliveryState.FAILED.value
-                log.warning("webhook delivery %s failed for good: %s", delivery_id, error)
-            else:
-                delivery.next_attempt_at = now + self.backoff(delivery.attempts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from traceseal.cli import (
+    channels,
     codes,
     docs,
     doctor,
@@ -39,6 +40,7 @@ app.add_typer(ledger.app, name="ledger")
 app.add_typer(quality.app, name="quality")
 app.add_typer(quality.programmes, name="programmes")
 app.add_typer(witness.app, name="witness")
+app.add_typer(channels.app, name="channels")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,8 +1,10 @@
 """The edge every verification channel shares: limits, the unit of work, client hashing.
 
 HTTP (the API, the Digital Link resolver, the entry page) calls :meth:`Verifier.verify`;
-later channels (SMS, voice, chat) will too. It owns the transaction: the verdict's counter
-bump, its scan-log row and the failure counters commit together.
+the message channels (``channels/``: SMS, WeChat) call it with a :class:`Once`, whose
+message row commits with the scan, so a delivery the provider retries is one scan. It owns
+the transaction: the verdict's counter bump, its scan-log row and the failure counters
+commit together.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar, overload
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
@@ -79,6 +82,23 @@ class Client:
         return keys
 
 
+class Once(Protocol):
+    """A channel's message, to be answered once however often the provider delivers it.
+
+    Both steps run inside the verification's transaction, so the message and its scan
+    commit together or not at all.
+    """
+
+    def claim(self, connection: Connection) -> bool:
+        """Record the message; False if it was received before (then nothing is verified)."""
+
+    def keep(self, connection: Connection, result: Verification | None) -> None:
+        """Record the answer given (None: the message held no code to verify)."""
+
+
+_T = TypeVar("_T")
+
+
 class Verifier:
     def __init__(
         self, settings: Settings, session_factory: sessionmaker[Session], keyring: Keyring
@@ -110,6 +130,17 @@ class Verifier:
         region = None if self.ip_regions is None else self.ip_regions.lookup(ip)
         return Client(self._hash(_network(ip)), self._hash(device), region)
 
+    def sender(self, channel: str, who: str) -> Client:
+        """A message's sender (a phone number, a WeChat OpenID), pseudonymised like a
+        device: its failure limit and reload window are the device's."""
+        return Client(None, self._hash(f"{channel}:{who}"))
+
+    def pseudonym(self, value: str) -> str:
+        """The keyed hash of ``value`` (128 bits, hex)."""
+        digest = self._hash(value)
+        assert digest is not None
+        return digest
+
     def _hash(self, value: str | None) -> str | None:
         if not value:
             return None
@@ -118,14 +149,32 @@ class Verifier:
 
     def throttle(self, client: Client) -> None:
         """Flood protection, before any work: raises TooManyRequests."""
-        self.rate.take(client.ip_hash or "-")
+        self.rate.take(client.ip_hash or client.device_hash or "-")
 
-    def verify(self, query: Query, client: Client) -> Verification:
-        """Answer one query, waiting for this process's SQLite write turn if need be."""
+    @overload
+    def verify(self, query: Query, client: Client) -> Verification: ...
+    @overload
+    def verify(self, query: Query, client: Client, once: Once) -> Verification | None: ...
+    def verify(self, query: Query, client: Client, once: Once | None = None) -> Verification | None:
+        """Answer one query, waiting for this process's SQLite write turn if need be.
+        With ``once``: None if its message was answered before."""
         with writer_turn(self._session_factory):
-            return self._verify(query, client, self._engine.begin)
+            return self._verify(query, client, self._engine.begin, once)
 
-    async def verify_async(self, query: Query, client: Client) -> Verification:
+    def record(self, step: Callable[[Connection], _T]) -> _T:
+        """Run ``step`` in a transaction of its own (a channel's message without a code)."""
+        with writer_turn(self._session_factory), self._engine.begin() as connection:
+            return step(connection)
+
+    @overload
+    async def verify_async(self, query: Query, client: Client) -> Verification: ...
+    @overload
+    async def verify_async(
+        self, query: Query, client: Client, once: Once
+    ) -> Verification | None: ...
+    async def verify_async(
+        self, query: Query, client: Client, once: Once | None = None
+    ) -> Verification | None:
         """:meth:`verify` for async handlers: on the event loop on SQLite, in the thread
         pool on PostgreSQL.
 
@@ -146,12 +195,14 @@ class Verifier:
                 await asyncio.sleep(0.001)
             else:
                 try:
-                    return self._verify(query, client, self._impatient)
+                    return self._verify(query, client, self._impatient, once)
                 except _Busy:
                     pass
                 finally:
                     gate.release()
-        return await run_in_threadpool(self.verify, query, client)
+        if once is None:
+            return await run_in_threadpool(self.verify, query, client)
+        return await run_in_threadpool(self.verify, query, client, once)
 
     @contextmanager
     def _impatient(self) -> Iterator[Connection]:
@@ -175,7 +226,8 @@ class Verifier:
         query: Query,
         client: Client,
         transaction: Callable[[], AbstractContextManager[Connection]],
-    ) -> Verification:
+        once: Once | None = None,
+    ) -> Verification | None:
         """The verification's transaction; the caller holds the process's write turn."""
         query = replace(
             query,
@@ -186,8 +238,12 @@ class Verifier:
         now = time.time()
         try:
             with transaction() as connection:
+                if once is not None and not once.claim(connection):
+                    return None
                 self.guard.check(connection, client.keys, now)
                 result = verify(connection, self._keyring, query, now=utcnow(), risk=self.risk)
+                if once is not None:
+                    once.keep(connection, result)
                 over = False
                 # Bots and HEAD requests tick too: a user agent is no proof of innocence.
                 if result.verdict in FAILURES:

@@ -44,9 +44,10 @@ class Channel(enum.StrEnum):
     QR = "qr"  # a phone opened the Digital Link in the label's QR code
     WEB = "web"  # typed on the manual entry page
     API = "api"  # an application calling the verify API
-    SMS = "sms"
+    SMS = "sms"  # a text message to the platform's SMS number (channels/)
     VOICE = "voice"
     CHAT = "chat"
+    WECHAT = "wechat"  # a message or scan in the WeChat official account (channels/)
 
 
 def _values(kind: type[enum.StrEnum]) -> str:
@@ -67,6 +68,9 @@ class ScannedCode(Base):
     scan_count: Mapped[int] = mapped_column(BigInteger)
     first_scan_at: Mapped[datetime] = mapped_column(UtcDateTime)
     first_region: Mapped[str | None] = mapped_column(String(6), default=None)
+    #: The channel of the first query (a Channel value): set once, by the counter's insert.
+    #: None for codes first queried before migration 0012.
+    first_channel: Mapped[str | None] = mapped_column(String(8), default=None)
     last_scan_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_region: Mapped[str | None] = mapped_column(String(6), default=None)
     # A reload by the device that asked last is the same query, not another one.

@@ -33,6 +33,7 @@ from traceseal.verify.schemas import QualitySection, VerificationRead
 from traceseal.verify.service import Query, Verification
 from traceseal.web.bodylimit import body_limit
 from traceseal.web.deps import SessionDep
+from traceseal.web.headers import PAGE_POLICY
 from traceseal.web.negotiation import (
     client_ip,
     device_id,
@@ -59,6 +60,20 @@ _STYLES = {
     Verdict.VOID: "bad",
     Verdict.NOT_FOUND: "bad",
 }
+
+
+#: WeChat's JS-SDK (for the scan button of the entry page opened inside WeChat).
+WECHAT_SDK = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
+WECHAT_PAGE_POLICY = PAGE_POLICY.replace(
+    "script-src 'self'", "script-src 'self' https://res.wx.qq.com"
+)
+
+
+def _in_wechat(request: Request) -> bool:
+    """A page opened in WeChat's browser, with the official account configured."""
+    settings = request.app.state.settings
+    agent = request.headers.get("user-agent", "")
+    return "MicroMessenger" in agent and bool(settings.wechat_token and settings.wechat_app_id)
 
 
 def _grouped(code: str) -> str:
@@ -309,11 +324,23 @@ def entry(request: Request, verifier: VerifierDep) -> Response:
     typed = request.query_params.get("code")
     lang = language(request)
     if typed is None or not typed.strip():
+        wechat = _in_wechat(request)
         response = templates.TemplateResponse(
             request,
             "verify/entry.html",
-            {"lang": lang, "product": None, "error": None, "value": ""},
+            {
+                "lang": lang,
+                "product": None,
+                "error": None,
+                "value": "",
+                "wechat": wechat,
+                "wechat_sdk": WECHAT_SDK,
+            },
         )
+        if wechat:
+            # WeChat's JS-SDK is served only from WeChat's own host (its terms), and only
+            # this page inside WeChat loads it.
+            response.headers["Content-Security-Policy"] = WECHAT_PAGE_POLICY
         ensure_device_cookie(request, response)
         return response
     if representation(request, linkset_param=False) == "html":

@@ -93,6 +93,8 @@ class Verification:
     scan_count: int = 0
     first_scan_at: datetime | None = None
     first_region: str | None = None
+    #: The channel of the code's first query (a Channel value; None before migration 0012).
+    first_channel: str | None = None
     product: ProductFacts | None = None
     batch: BatchFacts | None = None
     organization: str | None = None
@@ -117,6 +119,7 @@ class Tally:
     count: int
     first_at: datetime | None
     first_region: str | None
+    first_channel: str | None = None
 
 
 #: A code never queried (or a query that may not see the history).

@@ -33,6 +33,11 @@ class VerifyRequest(BaseModel):
 class FirstScan(BaseModel):
     at: datetime
     region: str | None
+    channel: str | None = Field(
+        default=None,
+        description="How the first query came: qr, web, api, sms, wechat, ... (None: "
+        "first queried before channels were recorded).",
+    )
 
 
 class ProductSummary(BaseModel):
@@ -197,7 +202,11 @@ class VerificationRead(BaseModel):
             first_scan=(
                 None
                 if result.first_scan_at is None
-                else FirstScan(at=result.first_scan_at, region=result.first_region)
+                else FirstScan(
+                    at=result.first_scan_at,
+                    region=result.first_region,
+                    channel=result.first_channel,
+                )
             ),
             product=(
                 None

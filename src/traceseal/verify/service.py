@@ -126,6 +126,7 @@ def verify(
         scan_count=tally.count,
         first_scan_at=tally.first_at,
         first_region=tally.first_region,
+        first_channel=tally.first_channel,
         reasons=why,
         recall=recall,
         trace=journey,
@@ -341,17 +342,18 @@ def _bump(connection: Connection, query: Query, context: Context, now: datetime)
         "since": db_time(now - RELOAD_WINDOW, connection.dialect),
         "region": query.region,
         "device": query.device_hash,
+        "channel": query.channel.value,
     }
-    count, first_at, first_region = (
+    count, first_at, first_region, first_channel = (
         COUNTER[connection.dialect.name].run(connection, params).fetchone()
     )
-    return Tally(int(count), py_time(first_at), first_region)
+    return Tally(int(count), py_time(first_at), first_region, first_channel)
 
 
 def _history(connection: Connection, context: Context) -> Tally:
     """The code's tally, read without counting."""
     row = STATE.run(connection, {"slot": context.slot, "sequence": context.sequence}).fetchone()
-    return UNTOLD if row is None else Tally(int(row[0]), py_time(row[1]), row[2])
+    return UNTOLD if row is None else Tally(int(row[0]), py_time(row[1]), row[2], row[3])
 
 
 def _logged(

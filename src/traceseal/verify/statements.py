@@ -107,9 +107,12 @@ _RECALL = (
     .outerjoin(QualityRecord, QualityRecord.id == Recall.record_id)
     .where(Recall.id == bindparam("id"))
 )
-_STATE = select(ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region).where(
-    ScannedCode.slot == bindparam("slot"), ScannedCode.sequence == bindparam("sequence")
-)
+_STATE = select(
+    ScannedCode.scan_count,
+    ScannedCode.first_scan_at,
+    ScannedCode.first_region,
+    ScannedCode.first_channel,
+).where(ScannedCode.slot == bindparam("slot"), ScannedCode.sequence == bindparam("sequence"))
 _LOG_COLUMNS = [
     "scanned_at",
     "code",
@@ -146,6 +149,7 @@ def _counter(dialect: str) -> Any:
         scan_count=1,
         first_scan_at=bindparam("now"),
         first_region=bindparam("region"),
+        first_channel=bindparam("channel"),
         last_scan_at=bindparam("now"),
         last_region=bindparam("region"),
         last_device_hash=bindparam("device"),
@@ -165,7 +169,12 @@ def _counter(dialect: str) -> Any:
             "last_region": upsert.excluded.last_region,
             "last_device_hash": upsert.excluded.last_device_hash,
         },
-    ).returning(ScannedCode.scan_count, ScannedCode.first_scan_at, ScannedCode.first_region)
+    ).returning(
+        ScannedCode.scan_count,
+        ScannedCode.first_scan_at,
+        ScannedCode.first_region,
+        ScannedCode.first_channel,
+    )
 
 
 #: The segment holding a sequence number and everything the answer shows about it.
