@@ -69,7 +69,7 @@ class ScannedCode(Base):
     first_scan_at: Mapped[datetime] = mapped_column(UtcDateTime)
     first_region: Mapped[str | None] = mapped_column(String(6), default=None)
     #: The channel of the first query (a Channel value): set once, by the counter's insert.
-    #: None for codes first queried before migration 0012.
+    #: None for codes first queried before migration 0014.
     first_channel: Mapped[str | None] = mapped_column(String(8), default=None)
     last_scan_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_region: Mapped[str | None] = mapped_column(String(6), default=None)

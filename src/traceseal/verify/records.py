@@ -93,7 +93,7 @@ class Verification:
     scan_count: int = 0
     first_scan_at: datetime | None = None
     first_region: str | None = None
-    #: The channel of the code's first query (a Channel value; None before migration 0012).
+    #: The channel of the code's first query (a Channel value; None before migration 0014).
     first_channel: str | None = None
     product: ProductFacts | None = None
     batch: BatchFacts | None = None
