@@ -32,7 +32,7 @@ from traceseal.quality.models import (
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
 from traceseal.risk.models import CodeRisk
-from traceseal.verify.models import Scan, ScannedCode
+from traceseal.verify.models import Scan, ScannedCode, ScanRollup
 from traceseal.verify.reports.models import CounterfeitReport, ReportPhoto
 
 __all__ = [
@@ -72,6 +72,7 @@ __all__ = [
     "Recall",
     "ReportPhoto",
     "Scan",
+    "ScanRollup",
     "ScannedCode",
     "SigningKey",
     "SmsReply",

@@ -8,15 +8,17 @@ decision 4): ``scans`` by time (``scanned_at``), ``scanned_codes`` by hash of
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     text,
 )
@@ -134,3 +136,40 @@ class Scan(Base):
     longitude: Mapped[float | None] = mapped_column(Float, default=None)
     ip_hash: Mapped[str | None] = mapped_column(String(32), default=None)
     device_hash: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class ScanRollup(Base):
+    """Counts of the scan log per hour and key, kept by one upsert per logged scan.
+
+    Written in the verification's own transaction (statements.ROLLUP), so a committed scan
+    is counted exactly once; ``traceseal analytics rebuild`` recomputes it from ``scans``.
+    The hour is China Standard Time (UTC+8, no daylight saving: verify/rollups.py) and is
+    the scan's own time, so a late or replayed scan lands in its bucket. Keys that a scan
+    lacks are 0 or '' rather than NULL: NULLs never conflict, so an upsert on them would
+    insert a new row every time. No foreign keys, for the same reason and so that old
+    scan rows can be dropped while their counts stay.
+    """
+
+    __tablename__ = "scan_rollups"
+    __table_args__ = (
+        CheckConstraint("hour BETWEEN 0 AND 23", name="hour"),
+        Index("ix_scan_rollups_organization_day", "organization_id", "day"),
+    )
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    organization_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    product_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    batch_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    #: GB/T 2260 province (``PP0000``) and city (``PPCC00``) of the scan's region, or ''.
+    province: Mapped[str] = mapped_column(String(6), primary_key=True)
+    city: Mapped[str] = mapped_column(String(6), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(16), primary_key=True)
+    scans: Mapped[int] = mapped_column(BigInteger)
+    #: Consumers' answers that were a first query (genuine) or about a code queried before
+    #: (its count above 1, whatever the verdict); trade checks are in neither.
+    firsts: Mapped[int] = mapped_column(BigInteger)
+    repeats: Mapped[int] = mapped_column(BigInteger)
+    #: Trade checks (a shop's or distributor's authenticated scan).
+    trade: Mapped[int] = mapped_column(BigInteger)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -48,12 +49,14 @@ from traceseal.verify.records import (
     Verification,
 )
 from traceseal.verify.regions import parse_region
+from traceseal.verify.rollups import rollup
 from traceseal.verify.statements import (
     CONTEXT,
     COUNTER,
     LOG,
     PARTNER,
     RECALL,
+    ROLLUP,
     STATE,
 )
 
@@ -370,7 +373,7 @@ def _logged(
         return result
     LOG.run(
         connection,
-        {
+        row := {
             "scanned_at": db_time(now, connection.dialect),
             "code": result.code,
             "slot": slot,
@@ -393,7 +396,26 @@ def _logged(
             "device_hash": query.device_hash,
         },
     )
+    _rolled(connection, now, row)
     return result
+
+
+def _rolled(connection: Connection, now: datetime, row: dict[str, Any]) -> None:
+    """The scan just logged, added to its rollup bucket in the same transaction."""
+    counts = rollup(
+        now,
+        organization_id=row["organization_id"],
+        product_id=row["product_id"],
+        batch_id=row["batch_id"],
+        region=row["region"],
+        channel=row["channel"],
+        verdict=row["verdict"],
+        scan_count=row["scan_count"],
+        trade=row["trade_org_id"] is not None,
+    )
+    if connection.dialect.name == "sqlite":
+        counts["day"] = counts["day"].isoformat()  # SQLAlchemy's text form of a Date
+    ROLLUP[connection.dialect.name].run(connection, counts)
 
 
 def _with_region(query: Query) -> Query:

@@ -18,9 +18,9 @@ from traceseal.orgs.models import Organization
 from traceseal.quality.models import Programme, QualityRecord
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
-from traceseal.verify.models import Scan, ScannedCode
+from traceseal.verify.models import Scan, ScanRollup, ScannedCode
 
-__all__ = ["CONTEXT", "COUNTER", "LOG", "PARTNER", "RECALL", "STATE"]
+__all__ = ["CONTEXT", "COUNTER", "LOG", "PARTNER", "RECALL", "ROLLUP", "STATE"]
 
 
 # The segment holding a sequence number: the subquery walks the (slot, start) index
@@ -195,3 +195,32 @@ PARTNER = Prepared(
     )
     .limit(1)
 )
+
+_ROLLUP_KEY = (
+    "day",
+    "hour",
+    "organization_id",
+    "product_id",
+    "batch_id",
+    "province",
+    "city",
+    "channel",
+    "verdict",
+)
+_ROLLUP_COUNTS = ("scans", "firsts", "repeats", "trade")
+
+
+def _rollup(dialect: str) -> Any:
+    """Add one scan's counts (or a rebuild's sums) to its bucket: one upsert, no read."""
+    upsert = insert_for(dialect, ScanRollup).values(
+        {name: bindparam(name) for name in _ROLLUP_KEY + _ROLLUP_COUNTS}
+    )
+    table = ScanRollup.__table__.c
+    return upsert.on_conflict_do_update(
+        index_elements=[table[name] for name in _ROLLUP_KEY],
+        set_={name: table[name] + upsert.excluded[name] for name in _ROLLUP_COUNTS},
+    )
+
+
+#: One scan's counts added to its rollup bucket (verify/rollups.py builds the parameters).
+ROLLUP = {name: Prepared(_rollup(name)) for name in ("sqlite", "postgresql")}
