@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from traceseal import __version__
 from traceseal.alerts.api import router as alerts_router
 from traceseal.alerts.webhooks import Deliverer
+from traceseal.analytics.api import router as analytics_router
 from traceseal.background import Periodic
 from traceseal.channels.api import router as channels_router
 from traceseal.channels.jssdk import WeChatTokens
@@ -167,6 +168,7 @@ def _register_features(app: FastAPI) -> None:
         alerts_router,
         channels_router,
         logistics_router,
+        analytics_router,
         epcis_router,
         trace_router,
         ledger_router,

@@ -139,6 +139,11 @@ class Settings:
         "1: tenants' outbound URLs (webhooks) may be http and point at loopback and private "
         "addresses - for development and tests only. 0: https to public addresses only.",
     )
+    analytics_min_cell: int = _setting(
+        5,
+        "Analytics counts below this (but above 0) are shown as '<N' to anyone but the brand "
+        "that owns them, so no single consumer can be singled out (docs/analytics.md).",
+    )
     risk_evaluation: int = _setting(
         1,
         "1: every verification of an active code is checked for diversion and cloning "
@@ -381,6 +386,8 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("TRACESEAL_ALLOW_LOCAL_PUBLIC_URL must be 0 or 1")
     if settings.outbound_allow_private not in (0, 1):
         raise SettingsError("TRACESEAL_OUTBOUND_ALLOW_PRIVATE must be 0 or 1")
+    if settings.analytics_min_cell < 1:
+        raise SettingsError("TRACESEAL_ANALYTICS_MIN_CELL must be positive (1: show every count)")
     if settings.risk_evaluation not in (0, 1):
         raise SettingsError("TRACESEAL_RISK_EVALUATION must be 0 or 1")
     if not 1 <= settings.risk_threshold <= 100:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from traceseal.cli import (
+    analytics,
     channels,
     codes,
     docs,
@@ -41,6 +42,7 @@ app.add_typer(quality.app, name="quality")
 app.add_typer(quality.programmes, name="programmes")
 app.add_typer(witness.app, name="witness")
 app.add_typer(channels.app, name="channels")
+app.add_typer(analytics.app, name="analytics")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

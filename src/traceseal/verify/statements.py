@@ -18,7 +18,7 @@ from traceseal.orgs.models import Organization
 from traceseal.quality.models import Programme, QualityRecord
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
-from traceseal.verify.models import Scan, ScanRollup, ScannedCode
+from traceseal.verify.models import Scan, ScannedCode, ScanRollup
 
 __all__ = ["CONTEXT", "COUNTER", "LOG", "PARTNER", "RECALL", "ROLLUP", "STATE"]
 

@@ -49,9 +49,7 @@ def upgrade() -> None:
             name=op.f("pk_scan_rollups"),
         ),
     )
-    op.create_index(
-        "ix_scan_rollups_organization_day", "scan_rollups", ["organization_id", "day"]
-    )
+    op.create_index("ix_scan_rollups_organization_day", "scan_rollups", ["organization_id", "day"])
 
 
 def downgrade() -> None:

@@ -1,0 +1,221 @@
+"""Scan analytics read from the rollups (verify/models.ScanRollup), and their rebuild.
+
+The rollups are kept by the verification path, one upsert per logged scan; nothing here
+reads the scan log except :func:`rebuild`. Services take a session or connection and never
+commit (docs/analytics.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.orm import Session
+
+from traceseal.db import py_time
+from traceseal.errors import Forbidden, InvalidInput
+from traceseal.orgs.models import Organization, Role
+from traceseal.orgs.tenancy import OVERSIGHT, mine
+from traceseal.verify.models import Scan, ScanRollup
+from traceseal.verify.rollups import CHINA, rollup
+from traceseal.verify.statements import ROLLUP
+
+__all__ = [
+    "COUNTS",
+    "Figures",
+    "Filters",
+    "check_viewer",
+    "owns_all",
+    "rebuild",
+    "regions",
+    "series",
+    "verdict_mix",
+]
+
+#: The counts each figure carries.
+COUNTS = ("scans", "firsts", "repeats", "trade")
+#: The longest range one query may cover: a year and a day (a leap year's whole year).
+MAX_DAYS = 366
+#: Scans summed in memory before their sums are written (one upsert per bucket).
+FLUSH_EVERY = 20_000
+
+_ROLES = {Role.ENTERPRISE.value} | OVERSIGHT
+_KEY = tuple(c.name for c in ScanRollup.__table__.c if c.primary_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What an analytics query covers: days (China Standard Time, both ends included)."""
+
+    start: date
+    end: date
+    product_id: int | None = None
+    batch_id: int | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """One row of an answer: its key (a day, a region, a verdict) and its counts."""
+
+    key: str
+    counts: dict[str, int]
+
+
+def check_viewer(viewer: Organization) -> None:
+    """Brands, regulators and the operator read analytics; others are refused (403).
+
+    Distributors are refused for now: their figures (their brands', within their
+    territory) are not built yet (docs/analytics.md).
+    """
+    if viewer.role not in _ROLES:
+        raise Forbidden(
+            f"analytics are for brands, regulators and the operator; yours is {viewer.role}"
+        )
+
+
+def owns_all(viewer: Organization) -> bool:
+    """Whether every figure the viewer sees is its own: a brand's are, so it sees small
+    counts as they are; anyone else's answer spans brands and hides them (docs/analytics.md)."""
+    return viewer.role == Role.ENTERPRISE.value
+
+
+def check_filters(filters: Filters) -> None:
+    if filters.end < filters.start:
+        raise InvalidInput("'to' is before 'from'", field="to")
+    if (filters.end - filters.start).days >= MAX_DAYS:
+        raise InvalidInput(f"a range covers at most {MAX_DAYS} days", field="from")
+
+
+def series(session: Session, viewer: Organization, filters: Filters) -> list[Figures]:
+    """Counts per day, oldest first; days without scans are left out."""
+    return _grouped(session, viewer, filters, ScanRollup.day)
+
+
+def regions(
+    session: Session, viewer: Organization, filters: Filters, *, province: str | None
+) -> list[Figures]:
+    """Counts per province, or per city of ``province``; '' is the unplaced scans."""
+    column = ScanRollup.province if province is None else ScanRollup.city
+    extra = () if province is None else (ScanRollup.province == province,)
+    return _grouped(session, viewer, filters, column, *extra)
+
+
+def verdict_mix(session: Session, viewer: Organization, filters: Filters) -> list[Figures]:
+    """Counts per verdict."""
+    return _grouped(session, viewer, filters, ScanRollup.verdict)
+
+
+def _grouped(
+    session: Session, viewer: Organization, filters: Filters, column: Any, *extra: Any
+) -> list[Figures]:
+    check_viewer(viewer)
+    check_filters(filters)
+    sums = [func.sum(getattr(ScanRollup, name)).label(name) for name in COUNTS]
+    query = (
+        select(column, *sums)
+        .where(ScanRollup.day >= filters.start, ScanRollup.day <= filters.end, *extra)
+        .group_by(column)
+        .order_by(column)
+    )
+    if filters.product_id is not None:
+        query = query.where(ScanRollup.product_id == filters.product_id)
+    if filters.batch_id is not None:
+        query = query.where(ScanRollup.batch_id == filters.batch_id)
+    if filters.channel is not None:
+        query = query.where(ScanRollup.channel == filters.channel)
+    query = mine(query, ScanRollup.organization_id, viewer, OVERSIGHT)
+    return [
+        Figures(str(row[0]), {name: int(row[i + 1]) for i, name in enumerate(COUNTS)})
+        for row in session.execute(query)
+    ]
+
+
+def rebuild(
+    connection: Connection,
+    *,
+    since: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Recompute the rollups from the scan log, from day ``since`` (CST) or from the start.
+
+    The days rebuilt are emptied first, then the log is read once, streamed in id order,
+    and summed per bucket in memory for :data:`FLUSH_EVERY` scans at a time; each sum is
+    added with the verification path's own upsert (statements.ROLLUP) and counted by its
+    own rules (verify/rollups.py), so a rebuild equals what the path kept. Returns the
+    number of scans read. The caller owns the transaction.
+    """
+    scans = select(
+        Scan.scanned_at,
+        Scan.organization_id,
+        Scan.product_id,
+        Scan.batch_id,
+        Scan.region,
+        Scan.channel,
+        Scan.verdict,
+        Scan.scan_count,
+        Scan.trade_org_id,
+    ).order_by(Scan.id)
+    wipe = delete(ScanRollup)
+    total = select(func.count()).select_from(Scan)
+    if since is not None:
+        start = datetime.combine(since, time(), CHINA).astimezone(UTC)
+        scans = scans.where(Scan.scanned_at >= start)
+        total = total.where(Scan.scanned_at >= start)
+        wipe = wipe.where(ScanRollup.day >= since)
+    count = int(connection.execute(total).scalar_one())
+    connection.execute(wipe)
+    sums: dict[tuple[Any, ...], list[int]] = {}
+    done = 0
+    for row in connection.execution_options(yield_per=FLUSH_EVERY).execute(scans):
+        _add(sums, row)
+        done += 1
+        if done % FLUSH_EVERY == 0:
+            _flush(connection, sums)
+            if progress is not None:
+                progress(done, count)
+    _flush(connection, sums)
+    if progress is not None:
+        progress(done, count)
+    return done
+
+
+def _add(sums: dict[tuple[Any, ...], list[int]], row: Any) -> None:
+    at, org, product, batch, region, channel, verdict, scan_count, trader = row
+    moment = py_time(at)
+    assert moment is not None  # NOT NULL column
+    one = rollup(
+        moment,
+        organization_id=org,
+        product_id=product,
+        batch_id=batch,
+        region=region,
+        channel=channel,
+        verdict=verdict,
+        scan_count=scan_count,
+        trade=trader is not None,
+    )
+    key = tuple(one[name] for name in _KEY)
+    found = sums.get(key)
+    if found is None:
+        sums[key] = [one[name] for name in COUNTS]
+    else:
+        for i, name in enumerate(COUNTS):
+            found[i] += one[name]
+
+
+def _flush(connection: Connection, sums: dict[tuple[Any, ...], list[int]]) -> None:
+    if not sums:
+        return
+    sqlite = connection.dialect.name == "sqlite"
+    rows = []
+    for key, counts in sums.items():
+        row = dict(zip(_KEY, key, strict=True)) | dict(zip(COUNTS, counts, strict=True))
+        if sqlite:
+            row["day"] = row["day"].isoformat()
+        rows.append(row)
+    ROLLUP[connection.dialect.name].run_many(connection, rows)
+    sums.clear()
