@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from tests.conftest import Platform, Tenant, add_batch, add_product
-from tests.functional.conftest import GTIN, issue
+from tests.functional.conftest import issue
 from tests.functional.test_cli import Cli
 from traceseal.db import py_time, unit_of_work
 from traceseal.orgs.models import Role
@@ -168,4 +168,6 @@ def test_bad_filters_are_refused_not_failed(platform: Platform, acme: Tenant) ->
                 continue
             assert response.status_code == 422, (path, params, response.text)
     assert _get(platform, acme, ENDPOINTS[0], channel="sms", to="2026-12-01") == []
-    assert GTIN
+    # The calendar's first and last days are answered, not failed.
+    assert _get(platform, acme, ENDPOINTS[0], to="0001-01-01") == []
+    assert _get(platform, acme, ENDPOINTS[0], **{"from": "9999-12-31", "to": "9999-12-31"}) == []

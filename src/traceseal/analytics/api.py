@@ -54,7 +54,8 @@ def _filters(
     channel: Channel | None,
 ) -> Filters:
     last = end or datetime.now(CHINA).date()
-    first = start or last - timedelta(days=29)
+    # The first 29 days of the calendar have no 29 days before them.
+    first = start or max(last, date.min + timedelta(days=29)) - timedelta(days=29)
     return Filters(first, last, product, batch, None if channel is None else channel.value)
 
 
