@@ -1,0 +1,110 @@
+"""Rollup maintenance cost: verification throughput with and without the rollup upsert.
+
+Set-up: bench/verify.py's embedded (SQLite) database (one activated run, some codes verified
+before, a distributor whose territory, Guangdong, holds every query's region).
+
+In one process, pinned to one CPU, through the same edge the HTTP handlers use
+(verify.channel.Verifier: limits, one transaction, the verification service with risk
+evaluation on, the scan log): batches of verifications, half first queries and half
+repeats, from six Guangdong districts. Batches alternate between the code as shipped and
+the same code with the rollup step (``verify.service._rolled``) replaced by a no-op, the
+first to go alternating too, so both meet the same machine load. Prints each side's median
+time per verification over the batches, the throughput ratio and the cost of the rollups.
+The run fails (exit 1) if the rollups did not count exactly the batches run with them.
+
+Usage: python bench/analytics.py [--codes N] [--scanned N] [--rounds N] [--batch N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from sqlalchemy import func, select
+
+import verify as bench  # bench/verify.py
+from traceseal.codes.service import Keyring
+from traceseal.config import load_settings
+from traceseal.db import make_engine, make_session_factory, unit_of_work
+from traceseal.verify import service
+from traceseal.verify.channel import Verifier
+from traceseal.verify.models import Channel, ScanRollup
+from traceseal.verify.service import Query
+
+#: Districts of Guangdong (440000, the distributor's territory): no diversion signals.
+DISTRICTS = ("440305", "440103", "440604", "441302", "440402", "440113")
+
+
+def _no_rollup(*_: Any) -> None:
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--codes", type=int, default=1_000_000)
+    parser.add_argument("--scanned", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=1000)
+    args = parser.parse_args()
+    print(f"{platform.machine()}  {os.cpu_count()} CPUs  load {os.getloadavg()[0]:.2f}")
+    directory = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
+    repeat, fresh = bench.build(directory, args.codes, args.scanned)
+    settings = load_settings(
+        {}, data_dir=directory, master_key=(directory / "master.key").read_text()
+    )
+    factory = make_session_factory(make_engine(settings.resolved_database_url))
+    verifier = Verifier(settings, factory, Keyring(bytes.fromhex(settings.master_key)))
+    mixed = [code for pair in zip(repeat, fresh, strict=False) for code in pair]
+    needed = 2 * args.rounds * args.batch
+    if len(mixed) < needed:
+        raise SystemExit(f"{len(mixed)} codes for {needed} verifications: raise --scanned")
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    shipped = service._rolled
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    done = 0
+    for round_ in range(args.rounds):
+        order = ("with", "without") if round_ % 2 == 0 else ("without", "with")
+        for side in order:
+            service._rolled = shipped if side == "with" else _no_rollup  # type: ignore[assignment]
+            latencies = []
+            for _ in range(args.batch):
+                client = verifier.client("127.0.0.1", secrets.token_urlsafe(16))
+                region = DISTRICTS[done % len(DISTRICTS)]
+                query = Query(mixed[done], channel=Channel.QR, region=region)
+                began = time.perf_counter()
+                verifier.verify(query, client)
+                latencies.append(time.perf_counter() - began)
+                done += 1
+            times[side].append(statistics.median(latencies))
+    service._rolled = shipped
+    with unit_of_work(factory) as session:
+        counted = session.scalar(select(func.sum(ScanRollup.scans))) or 0
+    medians = {side: statistics.median(values) for side, values in times.items()}
+    cost = medians["with"] / medians["without"] - 1
+    print(f"in process (one core), {args.rounds} interleaved batches of {args.batch} each:")
+    for side in ("without", "with"):
+        rate = 1 / medians[side]
+        print(f"  {side:<7} rollups  {medians[side] * 1e6:8.1f} µs median  {rate:8,.0f} /s")
+    print(
+        f"  rollups cost {cost * 100:+.1f} % per verification "
+        f"(throughput x{medians['without'] / medians['with']:.3f}); goal <= 15 %; "
+        f"load {os.getloadavg()[0]:.2f}"
+    )
+    expected = args.rounds * args.batch
+    if counted != expected:
+        print(f"rollups counted {counted} scans, expected {expected}", file=sys.stderr)
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
