@@ -143,11 +143,24 @@ def test_each_role_sees_its_own_figures_and_small_counts_hidden(
         assert everyone["trade"] == 0
         regions = {row["key"]: row["scans"] for row in _get(platform, viewer, ENDPOINTS[1])}
         assert regions == {"110000": "<5", "440000": 8}
-    # Distributors (not built yet), labs and callers without a key are refused on every path.
-    distributor = platform.org("Distributor", Role.DISTRIBUTOR)
+    # A distributor: the brands that registered it, within its territory there (Guangdong
+    # for acme: not acme's Beijing scan, nor the rival's Guangdong one); small counts hidden.
+    registered = platform.client.post(
+        "/api/v1/distributors",
+        json={"name": "华南经销商", "territory": ["440000"]},
+        headers=acme.auth,
+    )
+    assert registered.status_code == 201, registered.text
+    south = Tenant(registered.json()["organization_id"], "华南经销商", registered.json()["api_key"])
+    (theirs,) = _get(platform, south, series)
+    assert (theirs["scans"], theirs["firsts"], theirs["repeats"]) == (7, 6, "<5")
+    assert [row["key"] for row in _get(platform, south, ENDPOINTS[1])] == ["440000"]
+    stranger = platform.org("Unregistered Distributor", Role.DISTRIBUTOR)
+    for path in ENDPOINTS:
+        assert _get(platform, stranger, path) == []
+    # Labs and callers without a key are refused on every path.
     lab = platform.org("Lab", Role.LAB)
     for path in ENDPOINTS:
-        assert platform.client.get(path, headers=distributor.auth).status_code == 403
         assert platform.client.get(path, headers=lab.auth).status_code == 403
         assert platform.client.get(path).status_code == 401
 

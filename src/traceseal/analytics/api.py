@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No API key, or an unknown, revoked or expired one."},
-    403: {"description": "Analytics are for brands, regulators and the operator."},
+    403: {"description": "Analytics are for brands, distributors, regulators and the operator."},
     422: {"description": "An invalid filter: a date, a range over a year, 'to' before 'from'."},
 }
 _ID = Query(ge=1, le=2**63 - 1)

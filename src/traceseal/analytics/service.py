@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from traceseal.db import py_time
 from traceseal.errors import Forbidden, InvalidInput
+from traceseal.logistics.models import Distributor, TerritoryRegion
 from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.tenancy import OVERSIGHT, mine
 from traceseal.verify.models import Scan, ScanRollup
@@ -31,6 +32,7 @@ __all__ = [
     "owns_all",
     "rebuild",
     "regions",
+    "scoped",
     "series",
     "verdict_mix",
 ]
@@ -42,7 +44,7 @@ MAX_DAYS = 366
 #: Scans summed in memory before their sums are written (one upsert per bucket).
 FLUSH_EVERY = 20_000
 
-_ROLES = {Role.ENTERPRISE.value} | OVERSIGHT
+_ROLES = {Role.ENTERPRISE.value, Role.DISTRIBUTOR.value} | OVERSIGHT
 _KEY = tuple(c.name for c in ScanRollup.__table__.c if c.primary_key)
 
 
@@ -66,15 +68,37 @@ class Figures:
 
 
 def check_viewer(viewer: Organization) -> None:
-    """Brands, regulators and the operator read analytics; others are refused (403).
-
-    Distributors are refused for now: their figures (their brands', within their
-    territory) are not built yet (docs/analytics.md).
-    """
+    """Brands, distributors, regulators and the operator read analytics; labs are refused."""
     if viewer.role not in _ROLES:
         raise Forbidden(
-            f"analytics are for brands, regulators and the operator; yours is {viewer.role}"
+            "analytics are for brands, distributors, regulators and the operator; "
+            f"yours is {viewer.role}"
         )
+
+
+def scoped(query: Select[Any], viewer: Organization) -> Select[Any]:
+    """``query`` over the rollups narrowed to what the viewer may see (tenancy.mine), or for
+    a distributor to the brands that registered it, within its territory there.
+
+    A territory's province or city matches the rollups' own; a district of a territory
+    matches nothing, as the rollups go down to cities only (docs/analytics.md).
+    """
+    if viewer.role != Role.DISTRIBUTOR.value:
+        return mine(query, ScanRollup.organization_id, viewer, OVERSIGHT)
+    territory = (
+        select(TerritoryRegion.region)
+        .join(Distributor, Distributor.id == TerritoryRegion.distributor_id)
+        .where(
+            Distributor.organization_id == viewer.id,
+            Distributor.enterprise_id == ScanRollup.organization_id,
+            or_(
+                TerritoryRegion.region == ScanRollup.province,
+                TerritoryRegion.region == ScanRollup.city,
+            ),
+        )
+        .correlate(ScanRollup)
+    )
+    return query.where(territory.exists())
 
 
 def owns_all(viewer: Organization) -> bool:
@@ -127,10 +151,9 @@ def _grouped(
         query = query.where(ScanRollup.batch_id == filters.batch_id)
     if filters.channel is not None:
         query = query.where(ScanRollup.channel == filters.channel)
-    query = mine(query, ScanRollup.organization_id, viewer, OVERSIGHT)
     return [
         Figures(str(row[0]), {name: int(row[i + 1]) for i, name in enumerate(COUNTS)})
-        for row in session.execute(query)
+        for row in session.execute(scoped(query, viewer))
     ]
 
 
