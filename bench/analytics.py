@@ -12,7 +12,9 @@ first to go alternating too, so both meet the same machine load. Prints each sid
 time per verification over the batches, the throughput ratio and the cost of the rollups.
 The run fails (exit 1) if the rollups did not count exactly the batches run with them.
 
-Usage: python bench/analytics.py [--codes N] [--scanned N] [--rounds N] [--batch N]
+With ``--same`` both sides keep rollups: an A/A run, the noise floor.
+
+Usage: python bench/analytics.py [--codes N] [--scanned N] [--rounds N] [--batch N] [--same]
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ def main() -> None:
     parser.add_argument("--scanned", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument(
+        "--same", action="store_true", help="A/A: rollups on both sides (the noise floor)"
+    )
     args = parser.parse_args()
     print(f"{platform.machine()}  {os.cpu_count()} CPUs  load {os.getloadavg()[0]:.2f}")
     directory = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
@@ -75,7 +80,8 @@ def main() -> None:
     for round_ in range(args.rounds):
         order = ("with", "without") if round_ % 2 == 0 else ("without", "with")
         for side in order:
-            service._rolled = shipped if side == "with" else _no_rollup  # type: ignore[assignment]
+            off = side == "without" and not args.same
+            service._rolled = _no_rollup if off else shipped  # type: ignore[assignment]
             latencies = []
             for _ in range(args.batch):
                 client = verifier.client("127.0.0.1", secrets.token_urlsafe(16))
@@ -94,13 +100,14 @@ def main() -> None:
     print(f"in process (one core), {args.rounds} interleaved batches of {args.batch} each:")
     for side in ("without", "with"):
         rate = 1 / medians[side]
-        print(f"  {side:<7} rollups  {medians[side] * 1e6:8.1f} µs median  {rate:8,.0f} /s")
+        label = f"{side:<7} rollups" if not args.same else f"{side:<7} (A/A: both with)"
+        print(f"  {label}  {medians[side] * 1e6:8.1f} µs median  {rate:8,.0f} /s")
     print(
         f"  rollups cost {cost * 100:+.1f} % per verification "
         f"(throughput x{medians['without'] / medians['with']:.3f}); goal <= 15 %; "
         f"load {os.getloadavg()[0]:.2f}"
     )
-    expected = args.rounds * args.batch
+    expected = args.rounds * args.batch * (2 if args.same else 1)
     if counted != expected:
         print(f"rollups counted {counted} scans, expected {expected}", file=sys.stderr)
         raise SystemExit(1)

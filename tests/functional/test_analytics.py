@@ -77,6 +77,14 @@ def test_rollups_kept_by_verification_equal_a_rebuild_and_the_raw_log(platform: 
     month = {"from": "2026-09-30", "to": "2026-11-30"}
     series = platform.client.get(ENDPOINTS[0], params=month, headers=auth).json()
     assert {row["key"]: row["scans"] for row in series} == dict(days)
+    with unit_of_work(platform.session_factory) as session:
+        places = Counter(
+            "" if region is None else region[:2] + "0000"
+            for region in session.scalars(select(Scan.region))
+        )
+    assert len(places) > 3
+    provinces = platform.client.get(ENDPOINTS[1], params=month, headers=auth).json()
+    assert {row["key"]: row["scans"] for row in provinces} == dict(places)
     mix = platform.client.get(ENDPOINTS[2], params=month, headers=auth).json()
     assert {row["key"]: row["scans"] for row in mix} == dict(verdicts)
     with unit_of_work(platform.session_factory) as session:
