@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, func, or_, select
+from sqlalchemy import Connection, Select, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from traceseal.db import py_time
@@ -189,6 +189,11 @@ def rebuild(
         scans = scans.where(Scan.scanned_at >= start)
         total = total.where(Scan.scanned_at >= start)
         wipe = wipe.where(ScanRollup.day >= since)
+    if connection.dialect.name == "postgresql":
+        # Verifications' upserts wait until the rebuild commits; those done before the lock
+        # was granted are committed, so their scans are in the read below, counted once.
+        # (SQLite: the transaction began IMMEDIATE, which already holds every writer off.)
+        connection.execute(text("LOCK TABLE scan_rollups IN SHARE ROW EXCLUSIVE MODE"))
     count = int(connection.execute(total).scalar_one())
     connection.execute(wipe)
     sums: dict[tuple[Any, ...], list[int]] = {}
