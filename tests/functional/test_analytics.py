@@ -4,6 +4,7 @@ but the brand that owns them."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import UTC, date, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import delete, func, select
 from tests.conftest import Platform, Tenant, add_batch, add_product
 from tests.functional.conftest import issue
 from tests.functional.test_cli import Cli
+from traceseal.analytics.service import rebuild
 from traceseal.db import py_time, unit_of_work
 from traceseal.orgs.models import Role
 from traceseal.simulation import simulate
@@ -192,3 +194,29 @@ def test_bad_filters_are_refused_not_failed(platform: Platform, acme: Tenant) ->
     # The calendar's first and last days are answered, not failed.
     assert _get(platform, acme, ENDPOINTS[0], to="0001-01-01") == []
     assert _get(platform, acme, ENDPOINTS[0], **{"from": "9999-12-31", "to": "9999-12-31"}) == []
+
+
+def test_simultaneous_scans_of_one_key_are_each_counted_once(
+    platform: Platform, acme: Tenant
+) -> None:
+    codes = issue(platform, acme, 10)
+    barrier = threading.Barrier(30)
+
+    def query(code: str) -> None:
+        barrier.wait()
+        _verify(platform, code, "440305")
+
+    # Each thread goes through the ASGI app with its own connection; all hit a few rows.
+    workers = [threading.Thread(target=query, args=(codes[i % 10],)) for i in range(30)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    kept = _rollups(platform)
+    _, verdicts, scans = _raw(platform)
+    assert scans == 30
+    assert {row[8]: row[9] for row in kept} == dict(verdicts)  # verdict: scans
+    assert sum(row[10] for row in kept) == verdicts["genuine"] == 10  # firsts
+    with unit_of_work(platform.session_factory) as session:
+        assert rebuild(session.connection()) == 30
+    assert _rollups(platform) == kept
