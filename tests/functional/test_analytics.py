@@ -28,18 +28,21 @@ def _rollups(platform: Platform) -> list[tuple[Any, ...]]:
         return sorted(tuple(row) for row in session.execute(select(ScanRollup.__table__)))
 
 
-def _raw(platform: Platform) -> tuple[Counter[str], Counter[str], int]:
-    """Scans per China Standard Time day and per verdict, counted from the log itself."""
+def _raw(platform: Platform) -> tuple[Counter[str], Counter[str], Counter[str], int]:
+    """Scans per China Standard Time day, per hour and per verdict, counted from the log."""
     days: Counter[str] = Counter()
+    hours: Counter[str] = Counter()
     verdicts: Counter[str] = Counter()
     with unit_of_work(platform.session_factory) as session:
         rows = session.execute(select(Scan.scanned_at, Scan.verdict)).all()
     for at, verdict in rows:
         moment = py_time(at)
         assert moment is not None
-        days[(moment.astimezone(UTC) + timedelta(hours=8)).date().isoformat()] += 1
+        local = moment.astimezone(UTC) + timedelta(hours=8)
+        days[local.date().isoformat()] += 1
+        hours[local.strftime("%Y-%m-%dT%H")] += 1
         verdicts[verdict] += 1
-    return days, verdicts, len(rows)
+    return days, hours, verdicts, len(rows)
 
 
 def test_rollups_kept_by_verification_equal_a_rebuild_and_the_raw_log(platform: Platform) -> None:
@@ -53,7 +56,7 @@ def test_rollups_kept_by_verification_equal_a_rebuild_and_the_raw_log(platform: 
         seed=5,
     )
     kept = _rollups(platform)
-    days, verdicts, scans = _raw(platform)
+    days, hours, verdicts, scans = _raw(platform)
     assert scans == result.scans > 100
     assert sum(row[9] for row in kept) == scans  # row[9]: scans
     # The simulated month is October; the clock says otherwise: each scan is in its own day.
@@ -79,6 +82,9 @@ def test_rollups_kept_by_verification_equal_a_rebuild_and_the_raw_log(platform: 
     month = {"from": "2026-09-30", "to": "2026-11-30"}
     series = platform.client.get(ENDPOINTS[0], params=month, headers=auth).json()
     assert {row["key"]: row["scans"] for row in series} == dict(days)
+    hourly = platform.client.get(ENDPOINTS[0], params=month | {"bucket": "hour"}, headers=auth)
+    assert {row["key"]: row["scans"] for row in hourly.json()} == dict(hours)
+    assert len(hours) > len(days)
     with unit_of_work(platform.session_factory) as session:
         places = Counter(
             "" if region is None else region[:2] + "0000"
@@ -213,7 +219,7 @@ def test_simultaneous_scans_of_one_key_are_each_counted_once(
     for worker in workers:
         worker.join()
     kept = _rollups(platform)
-    _, verdicts, scans = _raw(platform)
+    _, _, verdicts, scans = _raw(platform)
     assert scans == 30
     assert {row[8]: row[9] for row in kept} == dict(verdicts)  # verdict: scans
     assert sum(row[10] for row in kept) == verdicts["genuine"] == 10  # firsts

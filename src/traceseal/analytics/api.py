@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
@@ -76,11 +76,18 @@ def get_series(
     product_id: ProductId = None,
     batch_id: BatchId = None,
     channel: ChannelFilter = None,
+    bucket: Annotated[
+        Literal["day", "hour"], Query(description="Per day (2026-10-01) or hour (2026-10-01T08).")
+    ] = "day",
 ) -> list[FiguresRead]:
-    """Scans per day (China Standard Time), oldest first; days without scans are left out.
-    每日查询量（北京时间）。"""
+    """Scans per day or hour (China Standard Time), oldest first; empty ones are left out.
+    每日或每小时查询量（北京时间）。"""
     filters = _filters(start, end, product_id, batch_id, channel)
-    return _answer(caller, settings.analytics_min_cell, lambda: series(session, caller, filters))
+    return _answer(
+        caller,
+        settings.analytics_min_cell,
+        lambda: series(session, caller, filters, hourly=bucket == "hour"),
+    )
 
 
 @router.get("/regions", response_model=list[FiguresRead], responses=_RESPONSES)

@@ -114,8 +114,13 @@ def check_filters(filters: Filters) -> None:
         raise InvalidInput(f"a range covers at most {MAX_DAYS} days", field="from")
 
 
-def series(session: Session, viewer: Organization, filters: Filters) -> list[Figures]:
-    """Counts per day, oldest first; days without scans are left out."""
+def series(
+    session: Session, viewer: Organization, filters: Filters, *, hourly: bool = False
+) -> list[Figures]:
+    """Counts per day (``2026-10-01``) or hour (``2026-10-01T08``, CST), oldest first;
+    buckets without scans are left out."""
+    if hourly:
+        return _grouped(session, viewer, filters, ScanRollup.day, ScanRollup.hour)
     return _grouped(session, viewer, filters, ScanRollup.day)
 
 
@@ -123,9 +128,11 @@ def regions(
     session: Session, viewer: Organization, filters: Filters, *, province: str | None
 ) -> list[Figures]:
     """Counts per province, or per city of ``province``; '' is the unplaced scans."""
-    column = ScanRollup.province if province is None else ScanRollup.city
-    extra = () if province is None else (ScanRollup.province == province,)
-    return _grouped(session, viewer, filters, column, *extra)
+    if province is None:
+        return _grouped(session, viewer, filters, ScanRollup.province)
+    return _grouped(
+        session, viewer, filters, ScanRollup.city, where=ScanRollup.province == province
+    )
 
 
 def verdict_mix(session: Session, viewer: Organization, filters: Filters) -> list[Figures]:
@@ -134,27 +141,37 @@ def verdict_mix(session: Session, viewer: Organization, filters: Filters) -> lis
 
 
 def _grouped(
-    session: Session, viewer: Organization, filters: Filters, column: Any, *extra: Any
+    session: Session, viewer: Organization, filters: Filters, *columns: Any, where: Any = None
 ) -> list[Figures]:
     check_viewer(viewer)
     check_filters(filters)
     sums = [func.sum(getattr(ScanRollup, name)).label(name) for name in COUNTS]
     query = (
-        select(column, *sums)
-        .where(ScanRollup.day >= filters.start, ScanRollup.day <= filters.end, *extra)
-        .group_by(column)
-        .order_by(column)
+        select(*columns, *sums)
+        .where(ScanRollup.day >= filters.start, ScanRollup.day <= filters.end)
+        .group_by(*columns)
+        .order_by(*columns)
     )
+    if where is not None:
+        query = query.where(where)
     if filters.product_id is not None:
         query = query.where(ScanRollup.product_id == filters.product_id)
     if filters.batch_id is not None:
         query = query.where(ScanRollup.batch_id == filters.batch_id)
     if filters.channel is not None:
         query = query.where(ScanRollup.channel == filters.channel)
+    width = len(columns)
     return [
-        Figures(str(row[0]), {name: int(row[i + 1]) for i, name in enumerate(COUNTS)})
+        Figures(_key(row[:width]), {name: int(row[width + i]) for i, name in enumerate(COUNTS)})
         for row in session.execute(scoped(query, viewer))
     ]
+
+
+def _key(values: Any) -> str:
+    """A row's key: the day, region or verdict; a day and hour as ``2026-10-01T08``."""
+    if len(values) == 2:
+        return f"{values[0]}T{int(values[1]):02d}"
+    return str(values[0])
 
 
 def rebuild(
