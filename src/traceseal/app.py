@@ -16,7 +16,9 @@ from traceseal import __version__
 from traceseal.alerts.api import router as alerts_router
 from traceseal.alerts.webhooks import Deliverer
 from traceseal.background import Periodic
+from traceseal.codes.api import EXCEPTION_HANDLERS as CODES_HANDLERS
 from traceseal.codes.api import router as codes_router
+from traceseal.codes.runner import ExportRunner
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
 from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read_only_factory
@@ -76,6 +78,9 @@ def create_app(settings: Settings) -> FastAPI:
     background.append(
         Periodic("key-uses", 30.0, lambda: record_key_uses(session_factory, key_uses))
     )
+    # Export jobs: one at a time per process, each in a worker process (codes/runner.py).
+    exports = ExportRunner(session_factory, keyring, settings)
+    background.append(Periodic("exports-sweep", 30.0, exports.sweep))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -89,9 +94,13 @@ def create_app(settings: Settings) -> FastAPI:
         gc.set_threshold(GC_THRESHOLD, 20, 100)
         for worker in background:
             worker.start()
+        exports.start()
         try:
             yield
         finally:
+            # First: a running export's worker is told to stop, its partial file removed and
+            # the job marked failed, within a few seconds (docs/codes.md, "Exports").
+            exports.stop()
             for worker in background:
                 worker.stop()
             app.state.capture_workers.close()
@@ -113,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Worker processes for large EPCIS captures, started on the first one (epcis/pipeline.py).
     app.state.capture_workers = Workers()
     app.state.keyring = keyring
+    app.state.exports = exports
     app.state.attachments = AttachmentStore(
         settings.data_dir / "attachments", settings.quality_attachment_max_bytes
     )
@@ -151,7 +161,7 @@ def _register_features(app: FastAPI) -> None:
         home_router,
     ):
         app.include_router(router)
-    for exception, handler in EPCIS_HANDLERS.items():
+    for exception, handler in (EPCIS_HANDLERS | CODES_HANDLERS).items():
         app.add_exception_handler(exception, handler)
     problems.on_invalid_request(app, "/api/v1/verify", count_unparsable)
     problems.html_error_pages(app, page_for_browsers)

@@ -1,7 +1,7 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
 from traceseal.alerts.models import Alert, Delivery, Webhook
-from traceseal.codes.models import CodeRun, CodeSegment, KeySlot
+from traceseal.codes.models import CodeRun, CodeSegment, ExportJob, KeySlot
 from traceseal.counters import RateWindow
 from traceseal.db import Base
 from traceseal.epcis.models import (
@@ -46,6 +46,7 @@ __all__ = [
     "EventAccess",
     "EventBizTransaction",
     "EventEpc",
+    "ExportJob",
     "KeySlot",
     "LedgerCheckpoint",
     "LedgerCosignature",
