@@ -269,4 +269,4 @@ def kept_files(session: Session) -> dict[int, str]:
             ExportJob.state.in_((ExportState.RUNNING.value, ExportState.DONE.value))
         )
     )
-    return {int(job_id): str(state) for job_id, state in rows.tuples()}
+    return {int(row[0]): str(row[1]) for row in rows}

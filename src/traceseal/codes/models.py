@@ -139,6 +139,10 @@ class ExportJob(Base):
         CheckConstraint("format IN ('csv', 'zip', 'pdf')", name="format"),
         # Runners claim the oldest queued job.
         Index("ix_export_jobs_state_id", "state", "id"),
+        # Deleted jobs' ids are never reused (SQLite would reuse the highest one): a client
+        # still polling a job it deleted must not find another job there, and a new job's
+        # file name must not meet the leftovers of an old one.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

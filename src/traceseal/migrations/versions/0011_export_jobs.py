@@ -47,6 +47,7 @@ def upgrade() -> None:
             ["run_id"], ["code_runs.id"], name=op.f("fk_export_jobs_run_id_code_runs")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_export_jobs")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("export_jobs", schema=None) as batch_op:
         batch_op.create_index(
