@@ -148,7 +148,8 @@ def prepare(server: Server, count: int) -> tuple[int, list[str]]:
     codes = [line.split(b",", 1)[0].decode() for line in listing.splitlines()[1:]]
     print(
         f"run {run['run']}: {count:,} codes issued, activated and listed over HTTP in "
-        f"{time.perf_counter() - began:.1f} s"
+        f"{time.perf_counter() - began:.1f} s",
+        flush=True,
     )
     server.key = key  # the exports are the brand's
     return int(run["run"]), codes
@@ -230,26 +231,31 @@ class Load:
 
 def baseline(server: Server, codes: Path, clients: int, seconds: float) -> dict[str, float]:
     load = Load(server.port, codes, clients)
-    time.sleep(seconds)
-    return load.stop()
+    try:
+        time.sleep(seconds)
+    finally:
+        figures = load.stop()
+    return figures
 
 
 def export_under_load(
     server: Server, run: int, codes: Path, clients: int
 ) -> tuple[dict[str, float], dict[str, Any]]:
     load = Load(server.port, codes, clients)
-    began = time.perf_counter()
-    job = server.call("POST", f"/api/v1/code-runs/{run}/exports", {"format": "zip"})
-    last_print = 0.0
-    while job["state"] not in ("done", "failed"):
-        time.sleep(1.0)
-        job = server.call("GET", f"/api/v1/exports/{job['id']}")
-        if time.perf_counter() - last_print >= 60:
-            last_print = time.perf_counter()
-            done, total = job["progress"]["done"], job["progress"]["total"]
-            print(f"  {time.perf_counter() - began:6.0f} s: {done:,} of {total:,} labels")
-    elapsed = time.perf_counter() - began
-    figures = load.stop()
+    try:
+        began = time.perf_counter()
+        job = server.call("POST", f"/api/v1/code-runs/{run}/exports", {"format": "zip"})
+        last_print = 0.0
+        while job["state"] not in ("done", "failed"):
+            time.sleep(1.0)
+            job = server.call("GET", f"/api/v1/exports/{job['id']}")
+            if time.perf_counter() - last_print >= 60:
+                last_print = time.perf_counter()
+                done, total = job["progress"]["done"], job["progress"]["total"]
+                print(f"  {last_print - began:6.0f} s: {done:,} of {total:,} labels", flush=True)
+        elapsed = time.perf_counter() - began
+    finally:
+        figures = load.stop()
     if job["state"] != "done":
         raise SystemExit(f"the export failed: {job['error']}")
     server.call("DELETE", f"/api/v1/exports/{job['id']}")
@@ -345,7 +351,7 @@ def main() -> None:
     parser.add_argument("--kill-after", type=int, default=50_000, help="labels before SIGTERM")
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
-    print(time.strftime("%Y-%m-%d %H:%M %Z"), "|", machine())
+    print(time.strftime("%Y-%m-%d %H:%M %Z"), "|", machine(), flush=True)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         server = Server(Path(tmp) / "var")
         try:

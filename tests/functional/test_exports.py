@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import signal
+import subprocess
+import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -19,9 +22,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
-from sqlalchemy import update
+from sqlalchemy import create_engine, text, update
 
 from tests.conftest import Platform, Tenant, add_product
+from tests.functional.test_cli import Cli
 from traceseal.codes import jobs
 from traceseal.codes.models import ExportJob
 from traceseal.config import Settings
@@ -305,3 +309,42 @@ def test_the_sweeper_fails_abandoned_jobs_and_removes_old_and_orphan_files(
     assert states[abandoned]["state"] == "failed"
     assert "stopped" in states[abandoned]["error"]
     assert sorted(p.name for p in directory.iterdir()) == [f"job-{fresh}.csv"]
+
+
+def test_a_reprint_with_the_cli_leaves_the_database_writable(
+    tmp_path: Path, database_url: str
+) -> None:
+    cli = Cli(tmp_path / "var", database_url)
+    cli.json("init")
+    cli.json("orgs", "create", "--name", "Acme", "--role", "enterprise")
+    issued = tmp_path / "codes.csv"
+    run = cli.json("codes", "issue", "--org", "Acme", "--count", "50000", "--out", str(issued))
+    out = tmp_path / "labels.zip"
+    command = ["codes", "export", "--run", str(run["run"]), "--out", str(out), "--format", "zip"]
+    reprint = subprocess.Popen(
+        [sys.executable, "-m", "traceseal.cli.main", *command],
+        env=cli.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    partial = out.with_name(out.name + ".partial")
+    try:
+        deadline = time.monotonic() + HANG_GUARD
+        while not partial.exists():
+            assert reprint.poll() is None, "the reprint ended before writing"
+            assert time.monotonic() < deadline, "the reprint never started writing"
+            time.sleep(0.05)
+        # While it writes, another process writes too, without waiting for it: a writer that
+        # finds the lock taken fails at once here instead of queueing.
+        sqlite = database_url.startswith("sqlite")
+        engine = create_engine(database_url, connect_args={"timeout": 0} if sqlite else {})
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("UPDATE organizations SET name = 'Acme Ltd' WHERE id = 2"))
+        finally:
+            engine.dispose()
+        assert reprint.poll() is None, "the reprint was not running during the write"
+    finally:
+        reprint.send_signal(signal.SIGINT)
+        reprint.wait()
+    assert not partial.exists()

@@ -333,7 +333,10 @@ def read_export(job_id: PathId, caller: ReadCaller, session: ReadSessionDep) -> 
 @router.get(
     "/exports/{job_id}/result",
     response_class=StreamingResponse,
-    responses={200: {"content": {media: {} for media in _MEDIA.values()}}},
+    responses={
+        200: {"content": {media: {} for media in _MEDIA.values()}},
+        409: {"description": "The job is not done (or failed), or its file is gone."},
+    },
 )
 def export_result(
     job_id: PathId, caller: ReadCaller, session: ReadSessionDep, runner: ExportsDep

@@ -30,9 +30,11 @@ __all__ = ["NICENESS", "Spec", "Stopped", "build", "main"]
 
 log = logging.getLogger("traceseal.exports")
 
-#: How much less CPU the worker gets than the server when both want it (nice(2) steps):
-#: at 10 the scheduler gives it about a tenth of a core the server wants too.
-NICENESS = 10
+#: How much less CPU the worker gets than the server when both want it (nice(2) steps), as
+#: for EPCIS capture workers: at 5 the scheduler weighs it a third of a request thread, so a
+#: busy server keeps most of a contended core without starving the export. At 10 a
+#: million-label export under bench/export_under_load.py's load took hours (docs/benchmarks.md).
+NICENESS = 5
 
 
 @dataclass(frozen=True, slots=True)
