@@ -5,12 +5,14 @@ the edges that serve it (the CLI's ``serve``, uvicorn's factory, the tests)."""
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from traceseal import __version__
 from traceseal.alerts.api import router as alerts_router
@@ -48,62 +50,17 @@ from traceseal.web.bodylimit import BodyLimit
 from traceseal.web.headers import SecurityHeaders
 from traceseal.web.timing import ServerTiming
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
 
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.resolved_database_url)
     session_factory = make_session_factory(engine)
     keyring = Keyring(load_master_key(settings))
-    origin = settings.resolved_ledger_origin
-    background = [
-        Periodic("checkpoints", 0.5, lambda: publish_now(session_factory, keyring, origin))
-    ]
-    if engine.dialect.name == "sqlite":
-        background.append(Periodic("wal-checkpoint", 1.0, lambda: checkpoint_wal(engine)))
-    # A thread of its own: a slow or unreachable witness delays only its own cosignatures.
-    cosigners = Cosigners(session_factory, settings.resolved_ledger_witnesses)
-    if cosigners:
-        background.append(Periodic("cosignatures", 0.5, cosigners.collect))
-    # Alerts to enterprises' webhooks: a thread of its own, since a receiver may be slow.
-    deliverer = Deliverer(
-        session_factory,
-        keyring,
-        max_attempts=settings.webhook_max_attempts,
-        retry_base=settings.webhook_retry_base,
-        timeout=settings.webhook_timeout,
-        policy=settings.outbound_policy,
-    )
-    background.append(Periodic("webhooks", 1.0, deliverer.run))
-    # API keys' last use, as noted by read-only requests (orgs.deps).
-    key_uses: dict[int, datetime] = {}
-    background.append(
-        Periodic("key-uses", 30.0, lambda: record_key_uses(session_factory, key_uses))
-    )
+    background, deliverer, key_uses = _background(settings, engine, session_factory, keyring)
     # Export jobs: one at a time per process, each in a worker process (codes/runner.py).
     exports = ExportRunner(session_factory, keyring, settings)
     background.append(Periodic("exports-sweep", 30.0, exports.sweep))
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Everything built at start-up lives as long as the process: keep it out of the
-        # cyclic collector's passes, and run those less often. A full pass over a grown
-        # heap stalls every request in flight for tens of milliseconds (the slowest 1 %
-        # of verifications in bench/verify.py); requests free almost all they allocate
-        # by reference counting, so fewer passes cost little memory.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(GC_THRESHOLD, 20, 100)
-        for worker in background:
-            worker.start()
-        exports.start()
-        try:
-            yield
-        finally:
-            # First: a running export's worker is told to stop, its partial file removed and
-            # the job marked failed, within a few seconds (docs/codes.md, "Exports").
-            exports.stop()
-            for worker in background:
-                worker.stop()
-            app.state.capture_workers.close()
 
     app = FastAPI(
         title="TraceSeal",
@@ -113,7 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         # Served by home/pages.py from vendored assets, not FastAPI's CDN links.
         docs_url=None,
         redoc_url=None,
-        lifespan=lifespan,
+        lifespan=_lifespan(background, exports),
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -139,6 +96,68 @@ def create_app(settings: Settings) -> FastAPI:
     # Vendored browser assets and icons: pages work with no internet.
     app.mount("/static", StaticFiles(packages=[("traceseal", "static")]), name="static")
     return app
+
+
+def _lifespan(background: list[Periodic], exports: ExportRunner) -> Lifespan:
+    """Start the process's background work with the server; stop it when the server stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Everything built at start-up lives as long as the process: keep it out of the
+        # cyclic collector's passes, and run those less often. A full pass over a grown
+        # heap stalls every request in flight for tens of milliseconds (the slowest 1 %
+        # of verifications in bench/verify.py); requests free almost all they allocate
+        # by reference counting, so fewer passes cost little memory.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_THRESHOLD, 20, 100)
+        for worker in background:
+            worker.start()
+        exports.start()
+        try:
+            yield
+        finally:
+            # First: a running export's worker is told to stop, its partial file removed and
+            # the job marked failed, within a few seconds (docs/codes.md, "Exports").
+            exports.stop()
+            for worker in background:
+                worker.stop()
+            app.state.capture_workers.close()
+
+    return lifespan
+
+
+def _background(
+    settings: Settings, engine: Engine, session_factory: sessionmaker[Session], keyring: Keyring
+) -> tuple[list[Periodic], Deliverer, dict[int, datetime]]:
+    """The periodic work of a server process, the webhook deliverer, and the API keys' last
+    uses that read-only requests note for it."""
+    origin = settings.resolved_ledger_origin
+    background = [
+        Periodic("checkpoints", 0.5, lambda: publish_now(session_factory, keyring, origin))
+    ]
+    if engine.dialect.name == "sqlite":
+        background.append(Periodic("wal-checkpoint", 1.0, lambda: checkpoint_wal(engine)))
+    # A thread of its own: a slow or unreachable witness delays only its own cosignatures.
+    cosigners = Cosigners(session_factory, settings.resolved_ledger_witnesses)
+    if cosigners:
+        background.append(Periodic("cosignatures", 0.5, cosigners.collect))
+    # Alerts to enterprises' webhooks: a thread of its own, since a receiver may be slow.
+    deliverer = Deliverer(
+        session_factory,
+        keyring,
+        max_attempts=settings.webhook_max_attempts,
+        retry_base=settings.webhook_retry_base,
+        timeout=settings.webhook_timeout,
+        policy=settings.outbound_policy,
+    )
+    background.append(Periodic("webhooks", 1.0, deliverer.run))
+    # API keys' last use, as noted by read-only requests (orgs.deps).
+    key_uses: dict[int, datetime] = {}
+    background.append(
+        Periodic("key-uses", 30.0, lambda: record_key_uses(session_factory, key_uses))
+    )
+    return background, deliverer, key_uses
 
 
 def _register_features(app: FastAPI) -> None:

@@ -91,14 +91,22 @@ class ExportRunner:
         while not self._stopping.is_set():
             try:
                 spec = self._claim()
-                if spec is None:
-                    self._wake.wait(IDLE_POLL)
-                    self._wake.clear()
-                    continue
+            except Exception:
+                log.warning("export runner could not claim a job; trying again", exc_info=True)
+                self._stopping.wait(IDLE_POLL)
+                continue
+            if spec is None:
+                self._wake.wait(IDLE_POLL)
+                self._wake.clear()
+                continue
+            try:
                 self._run(spec)
             except Exception:
-                log.warning("export runner failed; trying again", exc_info=True)
-                self._stopping.wait(IDLE_POLL)
+                # The worker could not be started or watched: say so now, rather than
+                # leaving the job to the sweeper's one-minute lease.
+                log.exception("export job %s could not be run", spec.job_id)
+                with contextlib.suppress(Exception):
+                    self._record(spec, ("failed", "the export could not be run; it was logged"))
 
     def _claim(self) -> builder.Spec | None:
         with self._read_factory() as session, session.begin():
