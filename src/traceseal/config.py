@@ -74,6 +74,22 @@ class Settings:
     max_run_size: int = _setting(
         1_000_000_000, "Largest number of codes one issuance request may ask for."
     )
+    export_max_codes: int = _setting(
+        1_000_000,
+        "Most codes one export over HTTP may hold (codes.csv, codes.zip, labels.pdf or an "
+        "export job); a larger run answers 413 before any work. While a ZIP is built its "
+        "directory takes about 0.8 KB of memory per code. The CLI has no cap.",
+    )
+    export_sync_max_labels: int = _setting(
+        1_000,
+        "Largest run whose codes.zip or labels.pdf is built while the client waits (about a "
+        "second of one core); larger runs are export jobs: POST /api/v1/code-runs/{id}/exports.",
+    )
+    export_retention: int = _setting(
+        86_400,
+        "Seconds a finished export job (done, failed) and its file are kept before both are "
+        "deleted.",
+    )
     verify_rate_limit: int = _setting(
         120,
         "Verification requests per minute one client address may make, per server process "
@@ -412,6 +428,9 @@ def _validate(settings: Settings) -> None:
         "webhook_timeout",
         "quality_attachment_max_bytes",
         "quality_import_max_rows",
+        "export_max_codes",
+        "export_sync_max_labels",
+        "export_retention",
     ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be positive")

@@ -2,7 +2,7 @@
 
 from traceseal.alerts.models import Alert, Delivery, Webhook
 from traceseal.channels.models import ChannelMessage, ChannelToken, SmsReply
-from traceseal.codes.models import CodeRun, CodeSegment, KeySlot
+from traceseal.codes.models import CodeRun, CodeSegment, ExportJob, KeySlot
 from traceseal.counters import RateWindow
 from traceseal.db import Base
 from traceseal.epcis.models import (
@@ -56,6 +56,7 @@ __all__ = [
     "EventAccess",
     "EventBizTransaction",
     "EventEpc",
+    "ExportJob",
     "KeySlot",
     "LedgerCheckpoint",
     "LedgerCosignature",

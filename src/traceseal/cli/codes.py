@@ -14,6 +14,7 @@ from traceseal.cli.common import (
     keyring,
     operator,
     progress,
+    read_session,
     session,
     settings,
 )
@@ -140,7 +141,9 @@ def export(
     _check_url(allow_local_url)
     ring = keyring()
     try:
-        with session() as db:
+        # Read-only: a reprint of a million labels takes a quarter of an hour, and must not
+        # hold SQLite's write lock against a running server all that time.
+        with read_session() as db:
             run = service.get_run(db, operator(db), run_id)
             _write(out, fmt, run, service.run_cipher(db, ring, run))
         _publish(out)

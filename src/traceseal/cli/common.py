@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, SettingsError, load_settings
-from traceseal.db import make_engine, make_session_factory, unit_of_work
+from traceseal.db import make_engine, make_session_factory, read_only_factory, unit_of_work
 from traceseal.errors import DomainError
 from traceseal.keys import load_master_key
 from traceseal.orgs.models import Organization, Role
@@ -71,6 +71,21 @@ def session() -> Iterator[Session]:
         # The driver's own words, first line only (PostgreSQL adds CONTEXT lines).
         reason = (str(exc.orig).strip() or type(exc.orig).__name__).splitlines()[0]
         fail(f"the database refused the command, and nothing of it was saved: {reason}")
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """A read-only transaction (db.read_only_factory): on SQLite it neither takes nor waits
+    for the write lock, so a long command that only reads (an export) never stalls a
+    server's writes; a domain error exits 1."""
+    engine = make_engine(settings().resolved_database_url)
+    try:
+        with read_only_factory(engine)() as s, s.begin():
+            yield s
+    except DomainError as exc:
+        fail(exc.detail)
     finally:
         engine.dispose()
 

@@ -136,4 +136,15 @@ def serve(
         workers=workers,
         proxy_headers=True,
         log_level="info",
+        # On SIGTERM, requests in flight get this long to finish (a download, a stream of
+        # codes.csv) before their connections are closed; then the app shuts down, which
+        # stops a running export within GRACE + a chunk. uvicorn's default waits forever,
+        # and one slow download would keep a stopped server alive.
+        timeout_graceful_shutdown=SHUTDOWN_WAIT,
     )
+
+
+#: Seconds ``serve`` waits for requests in flight on SIGTERM. With the export runner's stop
+#: (codes/runner.py: at most GRACE twice plus a database write) the process is gone in under
+#: ten seconds whatever it was doing.
+SHUTDOWN_WAIT = 3

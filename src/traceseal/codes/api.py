@@ -1,31 +1,80 @@
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from fastapi import Path as InPath
 from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from traceseal.codes import labels, service
-from traceseal.codes.deps import KeyringDep
+from traceseal.codes import jobs, labels, service
+from traceseal.codes.deps import ExportsDep, KeyringDep
 from traceseal.codes.export import code_url_prefix, csv_chunks, iter_labels
-from traceseal.codes.models import CodeRun
-from traceseal.codes.schemas import RangeActivate, RangeVoid, RunCreate, RunRead, SlotKey
-from traceseal.codes.views import run_read
+from traceseal.codes.models import CodeRun, ExportState
+from traceseal.codes.schemas import (
+    ExportCreate,
+    ExportRead,
+    RangeActivate,
+    RangeVoid,
+    RunCreate,
+    RunRead,
+    SlotKey,
+)
+from traceseal.codes.views import export_path, export_read, run_read
 from traceseal.config import Settings
-from traceseal.errors import InvalidInput
+from traceseal.errors import Conflict, InvalidInput
 from traceseal.orgs.deps import Caller, ReadCaller, require
 from traceseal.orgs.models import Organization, Role
 from traceseal.quality.programmes import get_programme
 from traceseal.registry.api import owner_for
 from traceseal.registry.service import get_batch, get_product
 from traceseal.web.deps import AfterId, PathId, ReadSessionDep, SessionDep, SettingsDep
+from traceseal.web.negotiation import language
+from traceseal.web.problems import problem
 
 router = APIRouter(prefix="/api/v1", tags=["codes"])
+
+_TOO_LARGE = {
+    "zh-CN": (
+        "导出过大",
+        "发码批次 {run} 共有 {count:,} 个防伪码，超过单次导出的上限 {limit:,} 个"
+        "（TRACESEAL_EXPORT_MAX_CODES）。请分成较小的批次发码，或请平台运营方用 "
+        "traceseal codes export 命令导出。",
+    ),
+    "en": ("Export too large", ""),
+}
+
+
+def export_too_large(request: Request, exc: Exception) -> Response:
+    """413 for a run over EXPORT_MAX_CODES, worded in the caller's language (zh-CN or en, by
+    ``?lang=`` or Accept-Language, as verification answers), before any work was done."""
+    assert isinstance(exc, jobs.ExportTooLarge)
+    lang = language(request)
+    title, template = _TOO_LARGE[lang]
+    detail = template.format(run=exc.run, count=exc.count, limit=exc.limit) or exc.detail
+    response = problem(
+        413,
+        title,
+        detail,
+        type_="/problems/export-too-large",
+        field=exc.field,
+        count=exc.count,
+        limit=exc.limit,
+    )
+    response.headers["Content-Language"] = lang
+    return response
+
+
+#: What ``traceseal.app`` registers for this feature.
+EXCEPTION_HANDLERS = {jobs.ExportTooLarge: export_too_large}
+_TOO_LARGE_ANSWER: dict[int | str, dict[str, Any]] = {
+    413: {"description": "The run has more codes than one export may hold (EXPORT_MAX_CODES)."}
+}
 
 
 @router.post("/code-runs", status_code=status.HTTP_201_CREATED, response_model=RunRead)
@@ -101,7 +150,9 @@ def _prefix(run: CodeRun, settings: Settings) -> str:
     return code_url_prefix(settings.public_url, run.product.gtin if run.product else None)
 
 
-@router.get("/code-runs/{run_id}/codes.csv", response_class=StreamingResponse)
+@router.get(
+    "/code-runs/{run_id}/codes.csv", response_class=StreamingResponse, responses=_TOO_LARGE_ANSWER
+)
 def download_csv(
     run_id: PathId,
     caller: ReadCaller,
@@ -109,9 +160,11 @@ def download_csv(
     keyring: KeyringDep,
     settings: SettingsDep,
 ) -> StreamingResponse:
-    """The run's codes as CSV (`code,url[,pin]`), streamed: constant memory at any size."""
+    """The run's codes as CSV (`code,url[,pin]`), streamed in constant memory (2-3 million
+    codes a second), for runs of up to EXPORT_MAX_CODES."""
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
     run = service.get_run(session, caller, run_id)
+    jobs.check_export(run, "csv", settings)
     cipher = service.run_cipher(session, keyring, run)
     pieces = csv_chunks(
         cipher,
@@ -138,10 +191,13 @@ async def _file_download(
 ) -> FileResponse:
     require(caller, Role.ENTERPRISE, Role.OPERATOR)
     run = service.get_run(session, caller, run_id)
-    if kind == "pdf" and run.count > settings.pdf_max_labels:
+    jobs.check_export(run, kind, settings)
+    if run.count > settings.export_sync_max_labels:
         raise InvalidInput(
-            f"run {run.id} has {run.count:,} codes; PDF label sheets are for runs of up to "
-            f"{settings.pdf_max_labels:,}: use codes.zip or codes.csv",
+            f"run {run.id} has {run.count:,} codes; {kind} files are built while you wait "
+            f"for runs of up to {settings.export_sync_max_labels:,} codes (EXPORT_SYNC_MAX_"
+            f"LABELS): start an export job with POST /api/v1/code-runs/{run.id}/exports "
+            f'{{"format": "{kind}"}}, poll its Location and download its result',
             field="format",
         )
     cipher = service.run_cipher(session, keyring, run)
@@ -171,7 +227,9 @@ async def _file_download(
     return FileResponse(path, media_type=media, filename=name)
 
 
-@router.get("/code-runs/{run_id}/codes.zip", response_class=FileResponse)
+@router.get(
+    "/code-runs/{run_id}/codes.zip", response_class=FileResponse, responses=_TOO_LARGE_ANSWER
+)
 async def download_zip(
     run_id: PathId,
     caller: ReadCaller,
@@ -180,11 +238,14 @@ async def download_zip(
     settings: SettingsDep,
     background: BackgroundTasks,
 ) -> FileResponse:
-    """QR images of every code (svg/ and png/) plus codes.csv, as a ZIP."""
+    """QR images of every code (svg/ and png/) plus codes.csv, as a ZIP, built while you wait
+    for runs of up to EXPORT_SYNC_MAX_LABELS codes (larger runs: POST .../exports)."""
     return await _file_download(run_id, "zip", caller, session, keyring, settings, background)
 
 
-@router.get("/code-runs/{run_id}/labels.pdf", response_class=FileResponse)
+@router.get(
+    "/code-runs/{run_id}/labels.pdf", response_class=FileResponse, responses=_TOO_LARGE_ANSWER
+)
 async def download_pdf(
     run_id: PathId,
     caller: ReadCaller,
@@ -193,7 +254,8 @@ async def download_pdf(
     settings: SettingsDep,
     background: BackgroundTasks,
 ) -> FileResponse:
-    """A printable A4 label sheet, for small runs."""
+    """A printable A4 label sheet, built while you wait for runs of up to
+    EXPORT_SYNC_MAX_LABELS codes (larger runs, up to PDF_MAX_LABELS: POST .../exports)."""
     return await _file_download(run_id, "pdf", caller, session, keyring, settings, background)
 
 
@@ -207,3 +269,127 @@ def export_key(
 ) -> object:
     """A slot's AES key in clear, for key escrow (operator only)."""
     return service.export_slot_key(session, keyring, caller, slot)
+
+
+# --- export jobs (docs/codes.md, "Exports") -------------------------------------------------
+
+_MEDIA = {"csv": "text/csv", "zip": "application/zip", "pdf": "application/pdf"}
+_NAMES = {"csv": "run-{run}.csv", "zip": "run-{run}-qr.zip", "pdf": "run-{run}-labels.pdf"}
+
+
+@router.post(
+    "/code-runs/{run_id}/exports",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExportRead,
+    responses={
+        202: {"description": "Queued; poll the job at Location."},
+        **_TOO_LARGE_ANSWER,
+    },
+)
+def start_export(
+    run_id: PathId,
+    body: ExportCreate,
+    caller: Caller,
+    session: SessionDep,
+    settings: SettingsDep,
+    runner: ExportsDep,
+    response: Response,
+    background: BackgroundTasks,
+) -> object:
+    """Start writing the run's codes to a file: answers 202 with the job at once.
+
+    Poll the job (`Location`) for its state and progress; when `state` is `done`, download
+    `result`. Runs over EXPORT_MAX_CODES answer 413 and start nothing.
+    """
+    require(caller, Role.ENTERPRISE, Role.OPERATOR)
+    run = service.get_run(session, caller, run_id)
+    jobs.check_export(run, body.format, settings)
+    service.check_label_url(settings)
+    job = jobs.create_job(session, caller, run, body.format)
+    response.headers["Location"] = export_path(job.id)
+    # After the response, so after the commit: the runner finds the job when it looks.
+    background.add_task(runner.wake)
+    return export_read(job)
+
+
+@router.get("/exports", response_model=list[ExportRead])
+def list_exports(
+    caller: ReadCaller,
+    session: ReadSessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after_id: AfterId = 0,
+) -> object:
+    """The caller's export jobs, newest first (`after_id`: those older than that job)."""
+    found = jobs.list_jobs(session, caller, limit=limit, after_id=after_id)
+    return [export_read(job) for job in found]
+
+
+@router.get("/exports/{job_id}", response_model=ExportRead)
+def read_export(job_id: PathId, caller: ReadCaller, session: ReadSessionDep) -> object:
+    """One export job: `state` (queued, running, done, failed), `progress`, `result`, `error`."""
+    return export_read(jobs.get_job(session, caller, job_id))
+
+
+@router.get(
+    "/exports/{job_id}/result",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {media: {} for media in _MEDIA.values()}},
+        409: {"description": "The job is not done (or failed), or its file is gone."},
+    },
+)
+def export_result(
+    job_id: PathId, caller: ReadCaller, session: ReadSessionDep, runner: ExportsDep
+) -> StreamingResponse:
+    """The finished file, as an attachment; 409 while the job is not done."""
+    job = jobs.get_job(session, caller, job_id)
+    if job.state != ExportState.DONE.value:
+        raise Conflict(
+            f"export job {job.id} is {job.state}"
+            + (f" ({job.error})" if job.error else ": poll it until it is done"),
+            field="job",
+        )
+    # Opened here, so that a file deleted from now on is still sent whole, and one already
+    # gone is a problem answer rather than an error halfway through the response.
+    try:
+        handle = jobs.file_path(runner.directory, job.id, job.format).open("rb")
+    except FileNotFoundError:
+        raise Conflict(f"the file of export job {job.id} is gone", field="job") from None
+    size = os.fstat(handle.fileno()).st_size
+    name = _NAMES[job.format].format(run=job.run_id)
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            while block := handle.read(1 << 20):
+                yield block
+
+    return StreamingResponse(
+        chunks(),
+        media_type=_MEDIA[job.format],
+        headers={
+            "Content-Length": str(size),
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
+
+
+@router.delete("/exports/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_export(
+    job_id: PathId,
+    caller: Caller,
+    session: SessionDep,
+    runner: ExportsDep,
+    background: BackgroundTasks,
+) -> Response:
+    """Cancel a queued or running job, or delete a finished one, with its file.
+
+    A running job stops at its worker's next chunk and leaves no partial file. The job then
+    answers 404, as one that never existed.
+    """
+    job = jobs.delete_job(session, caller, job_id)
+    if job.state == ExportState.DONE.value:
+        # After the commit: if it failed, the job would still be there, and its file too.
+        background.add_task(
+            jobs.file_path(runner.directory, job.id, job.format).unlink, missing_ok=True
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from traceseal.codes.runner import ExportRunner
 from traceseal.codes.service import Keyring
 
 
@@ -15,3 +16,11 @@ async def _keyring(request: Request) -> Keyring:
 
 
 KeyringDep = Annotated[Keyring, Depends(_keyring)]
+
+
+async def _exports(request: Request) -> ExportRunner:
+    runner: ExportRunner = request.app.state.exports
+    return runner
+
+
+ExportsDep = Annotated[ExportRunner, Depends(_exports)]

@@ -112,3 +112,54 @@ class CodeSegment(Base):
 
     run: Mapped[CodeRun] = relationship(back_populates="segments")
     batch: Mapped[Batch | None] = relationship()
+
+
+class ExportState(enum.StrEnum):
+    QUEUED = "queued"  # waiting for a server process's export runner
+    RUNNING = "running"  # a worker process is writing the file
+    DONE = "done"  # the file is complete: GET .../result
+    FAILED = "failed"  # stopped, with ``error`` saying why (shutdown, crash, a bad run)
+
+
+_EXPORT_STATES = ", ".join(f"'{s.value}'" for s in ExportState)
+
+
+class ExportJob(Base):
+    """One export of a run's codes to a file in DATA_DIR/exports, built off the write path.
+
+    The row is the job's only shared state, so any server process can answer for it: the
+    process running it writes ``done`` and ``heartbeat_at`` about once a second, and a job
+    whose heartbeat stops is failed by whichever process notices (codes/jobs.py). A client
+    cancels by deleting the row; the runner sees its update match nothing and stops.
+    """
+
+    __tablename__ = "export_jobs"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_EXPORT_STATES})", name="state"),
+        CheckConstraint("format IN ('csv', 'zip', 'pdf')", name="format"),
+        # Runners claim the oldest queued job.
+        Index("ix_export_jobs_state_id", "state", "id"),
+        # Deleted jobs' ids are never reused (SQLite would reuse the highest one): a client
+        # still polling a job it deleted must not find another job there, and a new job's
+        # file name must not meet the leftovers of an old one.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: Who asked: only that organisation sees the job (not the run's owner, not the operator).
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("code_runs.id"), index=True)
+    format: Mapped[str] = mapped_column(String(4))
+    state: Mapped[str] = mapped_column(String(10), default=ExportState.QUEUED.value)
+    #: Codes written so far, of ``total`` (the run's count).
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger)
+    #: Bytes of the finished file.
+    size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+    run: Mapped[CodeRun] = relationship()

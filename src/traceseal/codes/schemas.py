@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from traceseal.bounds import MAX_ID
-from traceseal.codes.models import CodeState
+from traceseal.codes.models import CodeState, ExportState
 
 
 class RunCreate(BaseModel):
@@ -74,3 +75,33 @@ class RangeVoid(BaseModel):
 class SlotKey(BaseModel):
     slot: str
     key: str = Field(description="AES-256 key, 64 hex digits.")
+
+
+class ExportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["csv", "zip", "pdf"] = Field(
+        description="csv (code,url[,pin]), zip (QR SVG and PNG per code plus codes.csv) or "
+        "pdf (an A4 label sheet, for runs up to PDF_MAX_LABELS)."
+    )
+
+
+class ExportProgress(BaseModel):
+    done: int = Field(description="Codes written so far.")
+    total: int = Field(description="Codes the file will hold: the run's count.")
+
+
+class ExportRead(BaseModel):
+    """An export job: poll it until ``state`` is done (then GET ``result``) or failed."""
+
+    id: int
+    run: int
+    format: str
+    state: ExportState
+    progress: ExportProgress
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: str | None = Field(description="Where to download the file, once state is done.")
+    size: int | None = Field(description="Bytes of the finished file.")
+    error: str | None = Field(description="Why the job failed, when it did.")

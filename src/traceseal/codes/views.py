@@ -1,10 +1,11 @@
-"""The public shape of a code run, shared by the HTTP API and the CLI's --json."""
+"""The public shape of a code run and of an export job, shared by the HTTP API and the CLI's
+--json."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from traceseal.codes.models import CodeRun
+from traceseal.codes.models import CodeRun, ExportJob, ExportState
 
 
 def run_read(run: CodeRun) -> dict[str, Any]:
@@ -37,5 +38,28 @@ def run_read(run: CodeRun) -> dict[str, Any]:
             "csv": f"{base}/codes.csv",
             "zip": f"{base}/codes.zip",
             "pdf": f"{base}/labels.pdf",
+            # POST {"format": ...}: the same files built as a job, for runs of any size.
+            "exports": f"{base}/exports",
         },
+    }
+
+
+def export_path(job_id: int) -> str:
+    return f"/api/v1/exports/{job_id}"
+
+
+def export_read(job: ExportJob) -> dict[str, Any]:
+    done = job.state == ExportState.DONE.value
+    return {
+        "id": job.id,
+        "run": job.run_id,
+        "format": job.format,
+        "state": job.state,
+        "progress": {"done": job.done, "total": job.total},
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "result": f"{export_path(job.id)}/result" if done else None,
+        "size": job.size,
+        "error": job.error,
     }

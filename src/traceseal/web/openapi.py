@@ -96,7 +96,9 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 continue
             operation.setdefault("security", [])
             responses = operation.setdefault("responses", {})
-            for status in _statuses(operation, method):
+            # Error answers a route declares itself are problems too.
+            declared = [s for s in responses if s[:1] in ("4", "5")]
+            for status in dict.fromkeys(_statuses(operation, method) + declared):
                 existing = responses.get(status)
                 description = existing.get("description") if existing else None
                 responses[status] = _problem(status)

@@ -28,6 +28,7 @@ _STATUS = {
     "forbidden": 403,
     "unauthorized": 401,
     "too_many_requests": 429,
+    "too_large": 413,
 }
 log = logging.getLogger("traceseal.web")
 
