@@ -86,6 +86,13 @@ class IvrServer:
             self.handle, host, port, limit=LINE_LIMIT, backlog=1024, reuse_address=True
         )
 
+    async def idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no call is in progress (a graceful stop); False if calls remain."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.active and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        return not self.active
+
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One connection, start to end; never raises."""
         peer = writer.get_extra_info("peername")

@@ -268,7 +268,9 @@ def verdict_prompts(
     """
     if verdict is not Verdict.GENUINE_REPEAT:
         return [_VERDICTS[verdict]]
-    out = ["repeat_1", *number(count, lang), "repeat_2"]
+    # 查询两次: a count of 2 before a measure word is 两, not 二.
+    said = ["two"] if lang == "zh-CN" and count == 2 else number(count, lang)
+    out = ["repeat_1", *said, "repeat_2"]
     if first_at is not None:
         out += day(first_at, lang)
     province = f"province_{first_region[:2]}" if first_region else None
