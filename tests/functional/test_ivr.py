@@ -302,7 +302,8 @@ def test_traceseal_ivr_serve_and_the_prompts_its_calls_play(
         logs = asyncio.run(calls())
     finally:
         server.terminate()
-        server.wait(10)
+        _, log_text = server.communicate(timeout=10)  # closes the pipe
+    assert "Traceback" not in log_text, log_text
     assert [log.verdict for log in logs] == ["genuine", "genuine_repeat", "not_found", "none"]
     web = platform.client.post("/api/v1/verify", json={"code": codes[0]}).json()
     assert web["first_scan"]["channel"] == "phone"
