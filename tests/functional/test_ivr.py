@@ -72,12 +72,15 @@ def test_a_genuine_first_query_then_the_web_sees_it_second(platform: Platform, a
     ]
     assert 'SET VARIABLE TRACESEAL_VERDICT "genuine"' in log.commands
     assert log.verdict == "genuine"
-    assert log.said("genuine") and log.said("menu") and log.said("goodbye")
+    assert log.said("genuine")
+    assert log.said("menu")
+    assert log.said("goodbye")
     assert log.server_hung_up
     [scan] = scans(platform)
     assert (scan.channel, scan.verdict, scan.code) == ("phone", "genuine", code)
     # The caller id only as a keyed hash.
-    assert scan.device_hash is not None and len(scan.device_hash) == 32
+    assert scan.device_hash is not None
+    assert len(scan.device_hash) == 32
     assert "13800000000" not in scan.device_hash
 
     web = platform.client.post("/api/v1/verify", json={"code": code}).json()
@@ -111,14 +114,16 @@ def test_a_repeat_says_the_count_and_date_and_english_by_called_number(
 def test_press_2_for_english_during_the_greeting(platform: Platform, acme) -> None:
     code = issue(platform, acme, 1)[0]
     log = one_call(platform, Caller(keys=[code], during={"for_english": "2"}))
-    assert log.played[2:] and all(p.startswith("traceseal/en/") for p in log.played[2:])
+    assert log.played[2:]
+    assert all(p.startswith("traceseal/en/") for p in log.played[2:])
     assert log.verdict == "genuine"
 
 
 def test_a_typo_is_asked_again_then_the_code_is_verified(platform: Platform, acme) -> None:
     code = issue(platform, acme, 3)[2]
     log = one_call(platform, Caller(keys=[typo(code), code[:19], code]))
-    assert log.said("mistyped") and log.said("length")
+    assert log.said("mistyped")
+    assert log.said("length")
     assert log.played.count("traceseal/zh-CN/enter_code") == 3
     assert log.verdict == "genuine"
     # Only the right code was looked up: the typo is never a scan.
@@ -128,7 +133,8 @@ def test_a_typo_is_asked_again_then_the_code_is_verified(platform: Platform, acm
 def test_not_found_and_recalled(platform: Platform, acme) -> None:
     codes = issue(platform, acme, 3)
     missing = one_call(platform, Caller(keys=[never_issued(codes[0])]))
-    assert missing.verdict == "not_found" and missing.said("not_found")
+    assert missing.verdict == "not_found"
+    assert missing.said("not_found")
     recall = platform.client.post(
         "/api/v1/recalls",
         json={
@@ -142,7 +148,8 @@ def test_not_found_and_recalled(platform: Platform, acme) -> None:
     )
     assert recall.status_code == 201, recall.text
     recalled = one_call(platform, Caller(keys=[codes[1]], caller_id="13900000003"))
-    assert recalled.verdict == "recalled" and recalled.said("recalled")
+    assert recalled.verdict == "recalled"
+    assert recalled.said("recalled")
     assert [s.verdict for s in scans(platform)] == ["not_found", "recalled"]
 
 
@@ -150,7 +157,8 @@ def test_no_digits_three_times_ends_the_call_with_no_scan(platform: Platform, ac
     issue(platform, acme, 1)
     log = one_call(platform, Caller(keys=[None, None, None]))
     assert log.played.count("traceseal/zh-CN/enter_code") == 3
-    assert log.said("no_input") and log.said("too_many")
+    assert log.said("no_input")
+    assert log.said("too_many")
     assert log.verdict == "none"
     assert log.server_hung_up
     assert scans(platform) == []
@@ -227,7 +235,8 @@ def test_a_malformed_header_is_one_log_line_and_the_server_goes_on(
     assert len(bad_lines) == 1, [r.getMessage() for r in bad_lines]
     assert re.search(r"malformed|script", bad_lines[0].getMessage())
     if len(logs) == 2:
-        assert logs[0].verdict is None and logs[0].played == []
+        assert logs[0].verdict is None
+        assert logs[0].played == []
     assert logs[-1].verdict == "genuine"
     assert len(scans(platform)) == 1
 

@@ -115,7 +115,7 @@ class IvrServer:
             log.info("ivr: caller hung up at %s (%s)", step, exc)
         except AgiError as exc:
             log.warning("ivr: %s: AGI error at %s: %s", peer, call and call.step, exc)
-        except Exception as exc:  # noqa: BLE001 - one bad call must not stop the server
+        except Exception as exc:  # one bad call must never stop the server: one line, go on
             log.error("ivr: %s: call failed at %s: %r", peer, call and call.step, exc)
         finally:
             self.active -= 1
@@ -204,7 +204,7 @@ class IvrServer:
             reply = await call.agi.get_data(path(call.lang, "menu"), CHOICE_MS, 1)
             if reply.result == "2":
                 call.step = "report"
-                await self._report(call, result)
+                await self._report(call)
                 await call.play("reported")
                 break
             if reply.result != "1":
@@ -212,7 +212,7 @@ class IvrServer:
                 break
         await call.agi.hangup()
 
-    async def _report(self, call: Call, result: Verification) -> None:
+    async def _report(self, call: Call) -> None:
         """A counterfeit report; pressing 2 is the consent to be called back on the caller's
         number, which is why it is the report's contact (as a web form's typed contact)."""
         contact = "" if call.caller == "anonymous" else call.caller[:200]

@@ -72,8 +72,7 @@ _FIXED: dict[str, tuple[str, str]] = {
     ),
     "recalled": (
         "查询结果：正品，但该批次已被召回，请停止使用并联系商家。",
-        "Result: genuine, but its batch has been recalled. Stop using it and contact the "
-        "seller.",
+        "Result: genuine, but its batch has been recalled. Stop using it and contact the seller.",
     ),
     "not_found": (
         "查询结果：这不是已发放的防伪码，产品很可能是仿冒品。",
@@ -99,17 +98,47 @@ _FIXED: dict[str, tuple[str, str]] = {
     "wan": ("万", ""),
     "yi": ("亿", ""),
     "million": ("", "million"),
+    "billion": ("", "billion"),
 }
 
 _ZH_DIGITS = "零一二三四五六七八九"
-_EN_WORDS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_EN_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-_EN_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+_EN_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_EN_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_EN_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def path(lang: str, name: str) -> str:
@@ -207,7 +236,7 @@ def _en(n: int) -> list[str]:
     if n == 0:
         return ["n_0"]
     out: list[str] = []
-    for unit, size in (("million", 1_000_000), ("thousand", 1000), ("", 1)):
+    for unit, size in (("billion", 10**9), ("million", 10**6), ("thousand", 1000), ("", 1)):
         part, n = divmod(n, size)
         if part:
             out += _en_below_1000(part) + ([unit] if unit else [])

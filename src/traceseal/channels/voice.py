@@ -47,6 +47,13 @@ def missing_tools() -> list[str]:
     return [tool for tool in ("espeak-ng", "sox") if shutil.which(tool) is None]
 
 
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed (make prompts-tools)")
+    return found
+
+
 def _digest(*parts: bytes) -> str:
     digest = hashlib.sha256()
     for part in parts:
@@ -63,9 +70,22 @@ _TRIM = ["silence", "1", "0.01", "0.5%", "reverse", "silence", "1", "0.01", "0.5
 def _to_telephone(source: Path, target: Path, effects: list[str] | None = None) -> None:
     """Any audio sox reads, as 8 kHz mono signed 16-bit, written atomically."""
     partial = target.with_suffix(".part.wav")
-    subprocess.run(
-        ["sox", "-q", str(source), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer",
-         str(partial), *(effects or [])],  # fmt: skip
+    subprocess.run(  # noqa: S603 - a list of arguments, no shell; paths we made
+        [
+            _tool("sox"),
+            "-q",
+            str(source),
+            "-r",
+            str(RATE),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+            str(partial),
+            *(effects or []),
+        ],
         check=True,
         capture_output=True,
         timeout=60,
@@ -76,8 +96,8 @@ def _to_telephone(source: Path, target: Path, effects: list[str] | None = None) 
 def _synthesise(text: str, lang: str, target: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="traceseal-voice-") as tmp:
         raw = Path(tmp) / "speech.wav"
-        subprocess.run(
-            ["espeak-ng", "-v", VOICES[lang], "-s", str(SPEED), "-w", str(raw), "--", text],
+        subprocess.run(  # noqa: S603 - no shell: the catalogue's text is one argument
+            [_tool("espeak-ng"), "-v", VOICES[lang], "-s", str(SPEED), "-w", str(raw), "--", text],
             check=True,
             capture_output=True,
             timeout=60,

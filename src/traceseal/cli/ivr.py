@@ -15,7 +15,9 @@ from traceseal.cli.common import JsonOption, emit, err, fail, keyring, progress,
 from traceseal.db import make_engine, make_session_factory
 from traceseal.verify.channel import Verifier
 
-app = typer.Typer(help="The telephone channel: a FastAGI server for Asterisk.", no_args_is_help=True)
+app = typer.Typer(
+    help="The telephone channel: a FastAGI server for Asterisk.", no_args_is_help=True
+)
 
 
 @app.command("serve")
