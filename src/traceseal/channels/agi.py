@@ -153,7 +153,13 @@ class Agi:
         reply = parse_reply(line)
         if reply.result == "-1":
             self.hung_up = True
-            raise Hangup(f"result=-1 for {text.split(' ', 1)[0]}")
+            # Asterisk answers -1 for a channel that has gone, and also for STREAM FILE and
+            # GET DATA of a file it cannot find: the log line says both.
+            verb = " ".join(text.split(" ", 2)[:2])
+            missing = (
+                " (hung up, or the file is missing)" if "FILE" in verb or "DATA" in verb else ""
+            )
+            raise Hangup(f"result=-1 for {verb}{missing}")
         return reply
 
     async def _usage(self) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from traceseal.channels.agi import Agi, AgiError, Hangup, MalformedHeader, read_header
 from traceseal.channels.prompts import path, verdict_prompts
@@ -57,11 +57,9 @@ class Call:
     step: str = "header"
     verdict: Verdict | None = None
     code: str | None = None
-    heard: list[str] = field(default_factory=list)
 
     async def play(self, *names: str, escape: str = "") -> str:
         for name in names:
-            self.heard.append(name)
             pressed = await self.agi.stream_file(path(self.lang, name), escape)
             if pressed:
                 return pressed
@@ -161,7 +159,6 @@ class IvrServer:
         """The code keyed in, its check digit right; None after TRIES failures."""
         for attempt in range(TRIES):
             call.step = f"code {attempt + 1}"
-            call.heard.append("enter_code")
             reply = await call.agi.get_data(
                 path(call.lang, "enter_code"), self._digit_ms, CODE_DIGITS
             )
@@ -200,7 +197,6 @@ class IvrServer:
             call.step = "verdict"
             await call.play(*names)
             call.step = "menu"
-            call.heard.append("menu")
             reply = await call.agi.get_data(path(call.lang, "menu"), CHOICE_MS, 1)
             if reply.result == "2":
                 call.step = "report"
