@@ -320,3 +320,20 @@ def test_traceseal_ivr_serve_and_the_prompts_its_calls_play(
     assert len(played) > 20
     for name in sorted(played):
         _check_prompt(tmp_path / "sounds" / f"{name}.wav")
+
+
+def test_a_caller_over_the_failure_limit_is_refused_without_a_verification(
+    platform: Platform, acme
+) -> None:
+    codes = issue(platform, acme, 1)
+    limit = platform.settings.verify_failure_limit
+    verdicts = [
+        one_call(platform, Caller(keys=[never_issued(codes[0], n)], caller_id="13100000000"))
+        for n in range(limit + 1)
+    ]
+    assert [log.verdict for log in verdicts[:limit]] == ["not_found"] * limit
+    assert verdicts[limit].verdict == "refused"
+    assert verdicts[limit].said("wait")
+    # Another caller is not affected: the limit is per caller id.
+    other = one_call(platform, Caller(keys=[codes[0]], caller_id="13100000001"))
+    assert other.verdict == "genuine"
