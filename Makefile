@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser demo serve test fuzz lint format docs bench clean
+.PHONY: install browser prompts-tools prompts demo serve test fuzz lint format docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,23 @@ browser:
 		echo "no /usr/bin/chromium, and not root with apt-get: browser tests will be skipped"; \
 	fi
 
+## prompts-tools: espeak-ng and sox for the telephone prompts (traceseal ivr prompts), installed
+## when root with apt-get; never fails (tests that need them then skip, saying why)
+prompts-tools:
+	@if command -v espeak-ng >/dev/null && command -v sox >/dev/null; then \
+		echo "telephone prompts use $$(command -v espeak-ng) and $$(command -v sox)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's espeak-ng and sox for the telephone prompts"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox; } \
+			|| echo "could not install espeak-ng and sox: prompt tests will be skipped"; \
+	else \
+		echo "no espeak-ng or sox, and not root with apt-get: prompt tests will be skipped"; \
+	fi
+
+## prompts: every telephone prompt, zh-CN and en, under var/sounds/traceseal (docs/channels.md)
+prompts: install prompts-tools
+	$(BIN)/traceseal ivr prompts --out var/sounds
+
 ## demo: install, create the embedded database with demo data (once), serve on :8000
 ## The demo serves on this machine only, so its labels may name 127.0.0.1 (they say "demo").
 demo: install
@@ -40,7 +57,7 @@ serve: install
 ## tests/browser when Chromium is there), in two processes (pytest-xdist): most of its time is
 ## CPU, and every test has its own database, schema and files. TEST_PROCESSES=1 runs it in one.
 TEST_PROCESSES ?= 2
-test: install lint browser
+test: install lint browser prompts-tools
 	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES)
 
 ## fuzz: a long schemathesis campaign over every operation (make test runs a short one)

@@ -258,6 +258,21 @@ class Settings:
         "Base URL of WeChat's API (access_token, jsapi_ticket); tests point it at a fake.",
     )
 
+    ivr_prompts_dir: Path | None = _setting(
+        None,
+        "A directory of recorded telephone prompts (<lang>/<name>.wav) that replace the "
+        "synthesised ones name by name in `traceseal ivr prompts`. docs/channels.md.",
+    )
+    ivr_english_numbers: str = _setting(
+        "",
+        "Called numbers (comma-separated, as the dialplan's extension or DNID) whose calls "
+        "are answered in English; every other call starts in Mandarin with a "
+        "'press 2 for English' menu.",
+    )
+    ivr_digit_timeout: int = _setting(
+        10, "Seconds a caller has to key in the code (GET DATA's timeout) before a retry."
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -431,6 +446,7 @@ def _validate(settings: Settings) -> None:
         "export_max_codes",
         "export_sync_max_labels",
         "export_retention",
+        "ivr_digit_timeout",
     ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be positive")

@@ -10,6 +10,7 @@ from traceseal.cli import (
     codes,
     docs,
     doctor,
+    ivr,
     ledger,
     orgs,
     quality,
@@ -43,6 +44,7 @@ app.add_typer(quality.programmes, name="programmes")
 app.add_typer(witness.app, name="witness")
 app.add_typer(channels.app, name="channels")
 app.add_typer(analytics.app, name="analytics")
+app.add_typer(ivr.app, name="ivr")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

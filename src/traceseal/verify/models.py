@@ -50,6 +50,7 @@ class Channel(enum.StrEnum):
     VOICE = "voice"
     CHAT = "chat"
     WECHAT = "wechat"  # a message or scan in the WeChat official account (channels/)
+    PHONE = "phone"  # keyed in on a telephone call to the IVR (channels/ivr.py)
 
 
 def _values(kind: type[enum.StrEnum]) -> str:
