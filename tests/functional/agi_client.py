@@ -10,7 +10,20 @@ from __future__ import annotations
 import asyncio
 import re
 import shlex
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """``asyncio.run(main())`` in a thread of its own: a test before this one in the same
+    process (Playwright's sync API) may have left an event loop running in this thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
+
 
 _COMMAND = re.compile(r"(ANSWER|STREAM FILE|GET DATA|SET VARIABLE|HANGUP|WAIT FOR DIGIT)\b")
 

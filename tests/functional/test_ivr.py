@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import Platform
-from tests.functional.agi_client import Caller, CallLog, call
+from tests.functional.agi_client import Caller, CallLog, call, run_async
 from tests.functional.channel_helpers import never_issued, scans, typo
 from tests.functional.conftest import GTIN, LOT, issue
 from traceseal.channels.ivr import IvrServer
@@ -48,7 +48,7 @@ def run_calls(
             server.close()
             await server.wait_closed()
 
-    asyncio.run(main())
+    run_async(main)
 
 
 def one_call(platform: Platform, caller: Caller) -> CallLog:
@@ -308,7 +308,7 @@ def test_traceseal_ivr_serve_and_the_prompts_its_calls_play(
                 await call(port, Caller(keys=[None, None, None], dnid=ENGLISH_LINE)),
             ]
 
-        logs = asyncio.run(calls())
+        logs = run_async(calls)
     finally:
         server.terminate()
         _, log_text = server.communicate(timeout=10)  # closes the pipe

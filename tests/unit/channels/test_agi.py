@@ -4,6 +4,9 @@ hang-ups as Asterisk sends them."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
@@ -16,6 +19,15 @@ from traceseal.channels.agi import (
     parse_reply,
     read_header,
 )
+
+_T = TypeVar("_T")
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """``asyncio.run(main())`` in a thread of its own: a test before this one in the same
+    process (Playwright's sync API) may have left an event loop running in this thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
 
 
 class _Writer:
@@ -49,14 +61,14 @@ def _run(reply: bytes, action):  # type: ignore[no-untyped-def]
         agi = Agi(_reader(reply), writer)  # type: ignore[arg-type]
         return await action(agi), writer.data
 
-    return asyncio.run(main())
+    return run_async(main)
 
 
 def _header(raw: bytes) -> dict[str, str]:
     async def main() -> dict[str, str]:
         return await read_header(_reader(raw))
 
-    return asyncio.run(main())
+    return run_async(main)
 
 
 def test_header_block() -> None:
@@ -137,4 +149,4 @@ def test_hangup_never_raises_and_closes() -> None:
         await Agi(_reader(b""), writer).hangup()  # type: ignore[arg-type]
         return writer
 
-    assert asyncio.run(main()).closed
+    assert run_async(main).closed
