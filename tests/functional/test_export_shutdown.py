@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Any
 from sqlalchemy import create_engine, select
 
 from tests.functional.test_cli import Cli
-from tests.functional.test_crash import free_port
+from tests.functional.test_crash import served
 from traceseal.codes.models import ExportJob
 
 #: What the requirement allows from SIGTERM to a process group with nothing left in it.
@@ -42,18 +40,6 @@ def call(base: str, key: str, method: str, path: str, body: Any = None) -> Any:
         return json.loads(response.read())
 
 
-def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + HANG_GUARD
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the server exited at start"
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the server did not start")
-
-
 def group_alive(group: int) -> bool:
     try:
         os.killpg(group, 0)
@@ -66,22 +52,12 @@ def test_sigterm_mid_export_stops_the_server_within_10_s_and_leaves_no_partial_f
     tmp_path: Path, database_url: str
 ) -> None:
     data = tmp_path / "var"
-    cli = Cli(data, database_url)
-    operator = cli.json("init")["operator_api_key"]
-    brand = cli.json("orgs", "create", "--name", "Acme", "--role", "enterprise")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "traceseal.cli.main", "serve", "--port", str(port)],
-        env=cli.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # Its own process group: the fork server and the export worker are in it too, so the
-        # test can see that all of them are gone.
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, server)
+    # The server runs in a process group of its own: the fork server and the export worker
+    # are in it too, so the test can see that all of them are gone.
+    with served(tmp_path, database_url) as (server, base, operator):
+        brand = Cli(data, database_url).json(
+            "orgs", "create", "--name", "Acme", "--role", "enterprise"
+        )
         run = call(
             base, operator, "POST", "/api/v1/code-runs", {"count": 1_000_000, **owner(brand)}
         )
@@ -101,10 +77,6 @@ def test_sigterm_mid_export_stops_the_server_within_10_s_and_leaves_no_partial_f
         while group_alive(server.pid) and time.monotonic() - sent < STOP_WITHIN:
             time.sleep(0.05)
         assert not group_alive(server.pid), "a process of the server outlived it"
-    finally:
-        if group_alive(server.pid):
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
     assert sorted(p.name for p in (data / "exports").iterdir()) == []
     engine = create_engine(database_url)
