@@ -160,6 +160,17 @@ class Settings:
         "Analytics counts below this (but above 0) are shown as '<N' to anyone but the brand "
         "that owns them, so no single consumer can be singled out (docs/analytics.md).",
     )
+    analytics_hotspot_z: int = _setting(
+        4,
+        "A region and product is a hot spot when a week's figure (suspicious rate, repeat "
+        "rate, not-found count) lies this many robust standard deviations above its median "
+        "of the 8 weeks before (docs/analytics.md).",
+    )
+    analytics_hotspot_min_scans: int = _setting(
+        20,
+        "Scans a region and product needs in the week for its rates to be judged as a hot "
+        "spot: fewer say nothing but chance.",
+    )
     risk_evaluation: int = _setting(
         1,
         "1: every verification of an active code is checked for diversion and cloning "
@@ -419,6 +430,10 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("TRACESEAL_OUTBOUND_ALLOW_PRIVATE must be 0 or 1")
     if settings.analytics_min_cell < 1:
         raise SettingsError("TRACESEAL_ANALYTICS_MIN_CELL must be positive (1: show every count)")
+    if settings.analytics_hotspot_z < 1:
+        raise SettingsError("TRACESEAL_ANALYTICS_HOTSPOT_Z must be positive")
+    if settings.analytics_hotspot_min_scans < 1:
+        raise SettingsError("TRACESEAL_ANALYTICS_HOTSPOT_MIN_SCANS must be positive")
     if settings.risk_evaluation not in (0, 1):
         raise SettingsError("TRACESEAL_RISK_EVALUATION must be 0 or 1")
     if not 1 <= settings.risk_threshold <= 100:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 
-from traceseal.analytics.schemas import FiguresRead
+from traceseal.analytics.evidence import MAX_PAGE, scans_behind
+from traceseal.analytics.flows import flows
+from traceseal.analytics.hotspots import HotSpot, hot_spots
+from traceseal.analytics.schemas import FiguresRead, FlowRead, HotSpotRead, ScanRead, shown
 from traceseal.analytics.service import (
     Figures,
     Filters,
@@ -19,7 +23,7 @@ from traceseal.analytics.service import (
 )
 from traceseal.orgs.deps import ReadCaller
 from traceseal.orgs.models import Organization
-from traceseal.verify.models import Channel
+from traceseal.verify.models import Channel, Verdict
 from traceseal.verify.rollups import CHINA
 from traceseal.web.deps import ReadSessionDep, SettingsDep
 
@@ -128,3 +132,132 @@ def get_verdicts(
     return _answer(
         caller, settings.analytics_min_cell, lambda: verdict_mix(session, caller, filters)
     )
+
+
+@router.get("/hotspots", response_model=list[HotSpotRead], responses=_RESPONSES)
+def get_hotspots(
+    session: ReadSessionDep,
+    caller: ReadCaller,
+    settings: SettingsDep,
+    end: To = None,
+    product_id: ProductId = None,
+) -> list[HotSpotRead]:
+    """Provinces and products whose week (the 7 days ending 'to') stands out against the
+    8 weeks before: suspicious rate, repeat rate, made-up codes. 异常热点。"""
+    last = end or datetime.now(CHINA).date()
+    # A week and its 8-week baseline need 63 days of calendar before 'to'.
+    last = max(last, date.min + timedelta(days=63))
+    spots = hot_spots(
+        session,
+        caller,
+        end=last,
+        threshold=settings.analytics_hotspot_z,
+        min_scans=settings.analytics_hotspot_min_scans,
+        product_id=product_id,
+    )
+    hide = not owns_all(caller)
+    minimum = settings.analytics_min_cell
+    return [_hot_spot(spot, minimum=minimum, hide=hide) for spot in spots]
+
+
+def _hot_spot(spot: HotSpot, *, minimum: int, hide: bool) -> HotSpotRead:
+    week = spot.week
+    evidence = None
+    if not hide:
+        verdict = {"suspicious_rate": "suspicious", "not_found": "not_found"}.get(spot.measure)
+        query = {"from": spot.start, "to": spot.end, "province": spot.province}
+        if spot.product_id:
+            query["product_id"] = spot.product_id
+        if verdict:
+            query["verdict"] = verdict
+        evidence = f"{router.prefix}/scans?{urlencode(query)}"
+    return HotSpotRead(
+        province=spot.province,
+        product_id=spot.product_id,
+        measure=spot.measure,
+        value=round(spot.deviation.value, 6),
+        baseline=round(spot.deviation.median, 6),
+        spread=round(spot.deviation.spread, 6),
+        z=round(spot.deviation.z, 2),
+        start=spot.start.isoformat(),
+        end=spot.end.isoformat(),
+        scans=shown(week.scans, minimum, hide=hide),
+        suspicious=shown(week.suspicious, minimum, hide=hide),
+        repeats=shown(week.repeats, minimum, hide=hide),
+        not_found=shown(week.not_found, minimum, hide=hide),
+        evidence=evidence,
+    )
+
+
+@router.get("/flows", response_model=list[FlowRead], responses=_RESPONSES)
+def get_flows(
+    session: ReadSessionDep,
+    caller: ReadCaller,
+    settings: SettingsDep,
+    start: From = None,
+    end: To = None,
+    product_id: ProductId = None,
+    batch_id: BatchId = None,
+) -> list[FlowRead]:
+    """Diversion flows: a distributor's goods scanned outside its territory, per place,
+    the largest first. 窜货流向。"""
+    filters = _filters(start, end, product_id, batch_id, None)
+    hide = not owns_all(caller)
+    minimum = settings.analytics_min_cell
+    return [
+        FlowRead(
+            distributor_id=flow.distributor_id,
+            distributor=flow.distributor,
+            territory=list(flow.territory),
+            province=flow.province,
+            city=flow.city,
+            scans=shown(flow.scans, minimum, hide=hide),
+            trade=shown(flow.trade, minimum, hide=hide),
+        )
+        for flow in flows(session, caller, filters)
+    ]
+
+
+@router.get(
+    "/scans",
+    response_model=list[ScanRead],
+    responses=_RESPONSES | {403: {"description": "Only the brand reads its own scans."}},
+)
+def get_scans(
+    session: ReadSessionDep,
+    caller: ReadCaller,
+    start: From = None,
+    end: To = None,
+    product_id: ProductId = None,
+    batch_id: BatchId = None,
+    channel: ChannelFilter = None,
+    province: Province = None,
+    verdict: Annotated[Verdict | None, Query()] = None,
+    before: Annotated[int | None, _ID] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> list[ScanRead]:
+    """The brand's own scans behind a figure, newest first; page with 'before' (the last
+    id of the page before). 明细（仅品牌方本身）。"""
+    filters = _filters(start, end, product_id, batch_id, channel)
+    rows = scans_behind(
+        session,
+        caller,
+        filters,
+        province=province,
+        verdict=None if verdict is None else verdict.value,
+        before=before,
+        limit=limit,
+    )
+    return [
+        ScanRead(
+            id=row.id,
+            at=row.at.isoformat(),
+            code=row.code,
+            verdict=row.verdict,
+            channel=row.channel,
+            region=row.region,
+            count=row.count,
+            trade=row.trade,
+        )
+        for row in rows
+    ]

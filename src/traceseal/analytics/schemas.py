@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from traceseal.analytics.service import Figures
 
-__all__ = ["Count", "FiguresRead", "shown"]
+__all__ = ["Count", "FiguresRead", "FlowRead", "HotSpotRead", "ScanRead", "shown"]
 
 #: A count, or "<N" when it is under the small-cell threshold and the viewer is not the
 #: brand that owns it.
@@ -37,3 +37,49 @@ def shown(value: int, minimum: int, *, hide: bool) -> Count:
     if hide and 0 < value < minimum:
         return f"<{minimum}"
     return value
+
+
+class HotSpotRead(BaseModel):
+    """A province and product whose week stood out against the 8 weeks before it."""
+
+    province: str = Field(description="GB/T 2260 province code.")
+    product_id: int = Field(description="The product; 0 for made-up codes (not found).")
+    measure: str = Field(description="suspicious_rate, repeat_rate or not_found.")
+    value: float = Field(description="The figure in the week.")
+    baseline: float = Field(description="Its median over the 8 weeks before.")
+    spread: float = Field(description="Their robust standard deviation (1.4826 × MAD).")
+    z: float = Field(description="How many spreads the week lies above the baseline.")
+    start: str = Field(description="First day of the week (CST).")
+    end: str = Field(description="Last day of the week (CST).")
+    scans: Count = Field(description="Scans in the week.")
+    suspicious: Count = Field(description="Suspicious answers in the week.")
+    repeats: Count = Field(description="Consumers' repeat queries in the week.")
+    not_found: Count = Field(description="Made-up codes queried in the week.")
+    evidence: str | None = Field(
+        description="The scans behind it (the brand only): a path of this API."
+    )
+
+
+class FlowRead(BaseModel):
+    """Scans of one distributor's goods seen in one place outside its territory."""
+
+    distributor_id: int
+    distributor: str = Field(description="The distributor's name.")
+    territory: list[str] = Field(description="Its territory: GB/T 2260 region codes.")
+    province: str = Field(description="Where the goods were scanned: province code.")
+    city: str = Field(description="... and city code.")
+    scans: Count = Field(description="Scans there, outside the territory.")
+    trade: Count = Field(description="Of which trade checks by shops and distributors.")
+
+
+class ScanRead(BaseModel):
+    """One scan of the brand's own codes, as logged (no address, no device)."""
+
+    id: int
+    at: str = Field(description="When, ISO 8601 UTC.")
+    code: str
+    verdict: str
+    channel: str
+    region: str = Field(description="GB/T 2260 district code, '' if unplaced.")
+    count: int = Field(description="The code's query count after this scan.")
+    trade: bool = Field(description="A trade check rather than a consumer's query.")

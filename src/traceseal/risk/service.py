@@ -21,9 +21,10 @@ from traceseal.config import Settings
 from traceseal.counters import RateWindow
 from traceseal.db import Prepared, db_time, insert_for, py_time
 from traceseal.epcis.trace import Trace
+from traceseal.geo.buckets import bucket, place
 from traceseal.geo.regions import level_of, table
 from traceseal.logistics.service import Custody, expected_custody
-from traceseal.risk.models import CodeRisk
+from traceseal.risk.models import CodeRisk, DiversionFlow
 from traceseal.risk.signals import Finding, Memory, Policy, Sighting, assess
 
 __all__ = ["RiskEngine", "Scanned"]
@@ -97,6 +98,41 @@ def _window(dialect: str) -> Prepared:
 
 
 _WINDOW = {name: _window(name) for name in ("sqlite", "postgresql")}
+
+
+def _flow(dialect: str) -> Prepared:
+    keys = ("day", "organization_id", "distributor_id", "batch_id", "province", "city")
+    upsert = insert_for(dialect, DiversionFlow).values(
+        **{name: bindparam(name) for name in keys}, scans=1, trade=bindparam("trade")
+    )
+    return Prepared(
+        upsert.on_conflict_do_update(
+            index_elements=[getattr(DiversionFlow, name) for name in keys],
+            set_={
+                "scans": DiversionFlow.scans + 1,
+                "trade": DiversionFlow.trade + upsert.excluded.trade,
+            },
+        )
+    )
+
+
+_FLOW = {name: _flow(name) for name in ("sqlite", "postgresql")}
+
+
+def _count_flow(connection: Connection, scan: Scanned, custody: Custody, now: datetime) -> None:
+    """One scan outside ``custody``'s territory added to the diversion flows (an upsert)."""
+    day, _ = bucket(now)
+    province, city = place(scan.region)
+    params = {
+        "day": day.isoformat() if connection.dialect.name == "sqlite" else day,
+        "organization_id": scan.owner,
+        "distributor_id": custody.distributor_id,
+        "batch_id": scan.batch_id or 0,
+        "province": province,
+        "city": city,
+        "trade": int(scan.trade),
+    }
+    _FLOW[connection.dialect.name].run(connection, params)
 
 
 def _bump_window(connection: Connection, key: str, start: int) -> int:
@@ -199,6 +235,8 @@ class RiskEngine:
                     "score": remembered.score,
                 },
             )
+        if custody is not None and finding.outside:
+            _count_flow(connection, scan, custody, now)
         # While a code's alert is open, raising it again is a no-op (its dedupe key); once
         # acknowledged, the next scan that still shows the problem opens a new one.
         policy = self.policy
