@@ -7,19 +7,26 @@ import csv
 import io
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import func, select
 
 from tests.conftest import Platform, Tenant
 from tests.functional.conftest import GTIN, LOT, issue
+from tests.functional.test_cli import Cli
 from tests.functional.test_diversion import register, scan
 from traceseal.db import unit_of_work
 from traceseal.geo.buckets import CHINA
 from traceseal.orgs.models import Role
 from traceseal.registry.models import Product
+from traceseal.risk.models import DiversionFlow
 from traceseal.risk.service import RiskEngine
-from traceseal.verify.models import Channel, Scan
+from traceseal.simulation import simulate
+from traceseal.verify.models import Channel, Scan, ScanRollup
 from traceseal.verify.records import Query
 from traceseal.verify.service import verify
 
@@ -187,3 +194,90 @@ def test_bad_hot_spot_and_scan_filters_are_refused_not_failed(
     ):
         response = platform.client.get(path, params=params, headers=acme.auth)
         assert response.status_code == 422, (path, params, response.text)
+
+
+def test_the_log_rollups_and_flows_export_to_parquet_as_the_database_holds_them(
+    platform: Platform, tmp_path: Path
+) -> None:
+    result = simulate(
+        platform.session_factory,
+        platform.app.state.keyring,
+        platform.settings,
+        codes_count=160,
+        diverted=4,
+        cloned=4,
+        seed=11,
+    )
+    cli = Cli(platform.settings.data_dir, platform.settings.resolved_database_url)
+    window = ("--from", "2026-09-30", "--to", "2026-11-30")
+    with unit_of_work(platform.session_factory) as session:
+        scans = session.execute(select(Scan.id, Scan.code, Scan.verdict).order_by(Scan.id)).all()
+        rollups = session.scalar(select(func.sum(ScanRollup.scans)))
+        flows = session.execute(
+            select(func.count(), func.sum(DiversionFlow.scans)).select_from(DiversionFlow)
+        ).one()
+    assert len(scans) == result.scans
+    assert flows[0] > 0  # the simulation's diverted codes were scanned outside their territory
+
+    out = tmp_path / "scans.parquet"
+    answer = cli.json("analytics", "export", "scans", "--out", str(out), *window)
+    assert answer["rows"] == len(scans)
+    table = pq.read_table(out)
+    assert [tuple(r.values()) for r in table.select(["id", "code", "verdict"]).to_pylist()] == [
+        tuple(row) for row in scans
+    ]
+    # No consumer's coordinates, address or device leave the platform this way.
+    assert not {"latitude", "longitude", "ip_hash", "device_hash"} & set(table.column_names)
+    assert table.schema.field("scanned_at").type == pa.timestamp("us", tz="UTC")
+
+    out = tmp_path / "rollups.parquet"
+    cli.json("analytics", "export", "rollups", "--out", str(out), *window)
+    assert pc.sum(pq.read_table(out)["scans"]).as_py() == rollups == len(scans)
+    out = tmp_path / "flows.parquet"
+    cli.json("analytics", "export", "flows", "--out", str(out), *window)
+    exported = pq.read_table(out)
+    assert (exported.num_rows, pc.sum(exported["scans"]).as_py()) == tuple(flows)
+
+    # One brand's rows only; another brand's are none; a later month is empty.
+    mine = cli.json(
+        "analytics",
+        "export",
+        "scans",
+        "--out",
+        str(out),
+        *window,
+        "--org",
+        str(result.enterprise_id),
+    )
+    assert mine["rows"] == len(scans)
+    rival = platform.org("Rival Co")
+    theirs = cli.json(
+        "analytics", "export", "scans", "--out", str(out), *window, "--org", str(rival.id)
+    )
+    assert theirs["rows"] == 0
+    assert pq.read_table(out).num_rows == 0
+    # Bad requests are refused with a reason; nothing half-written is left behind.
+    for args in (
+        ("codes", "--out", str(tmp_path / "x.parquet"), *window),
+        ("scans", "--out", str(tmp_path / "x.parquet"), "--from", "1/10", "--to", "2026-10-31"),
+        (
+            "scans",
+            "--out",
+            str(tmp_path / "x.parquet"),
+            "--from",
+            "2026-10-31",
+            "--to",
+            "2026-10-01",
+        ),
+        ("scans", "--out", str(tmp_path / "nowhere" / "x.parquet"), *window),
+    ):
+        failed = cli.run("analytics", "export", *args, ok=False)
+        assert failed.returncode == 2, failed.stderr
+        assert "error:" in failed.stderr
+    assert sorted(
+        p.name for p in tmp_path.iterdir() if p.suffix == ".parquet" or p.name.startswith(".")
+    ) == [
+        "flows.parquet",
+        "rollups.parquet",
+        "scans.parquet",
+    ]

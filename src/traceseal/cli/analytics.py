@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import typer
 
-from traceseal.cli.common import JsonOption, emit, fail, progress, session
+from traceseal.cli.common import JsonOption, emit, fail, progress, read_session, session
+from traceseal.orgs.service import find_organization
 
 app = typer.Typer(help="Scan analytics: rollups kept as scans arrive.", no_args_is_help=True)
 
@@ -43,3 +45,47 @@ def rebuild(
         {"scans": scans, "since": first},
         f"rollups rebuilt from {scans:,} scans" + ("" if first is None else f" since {first}"),
     )
+
+
+@app.command()
+def export(
+    table: str = typer.Argument(..., help="What to export: scans, rollups or flows."),
+    out: Path = typer.Option(..., "--out", help="The Parquet file to write."),
+    start: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD, China Standard Time)."),
+    end: str = typer.Option(..., "--to", help="Last day, included."),
+    org: str | None = typer.Option(None, help="One organisation's rows only (its name or id)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Write the scan log, the rollups or the diversion flows of a range of days to a
+    Parquet file (streamed; the scans without coordinates or address and device hashes)."""
+    from traceseal.analytics.export import TABLES, export_parquet
+
+    if table not in TABLES:
+        fail(f"{table!r} cannot be exported: choose one of {', '.join(TABLES)}", 2)
+    first, last = _day(start, "--from"), _day(end, "--to")
+    if last < first:
+        fail("--to is before --from", 2)
+    if not out.parent.is_dir():
+        fail(f"{out.parent} is not a directory", 2)
+    with progress() as bar, read_session() as db:
+        owner = None if org is None else find_organization(db, org).id
+        task = bar.add_task(f"{table:8}", total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        rows = export_parquet(
+            db.connection(), table, out, start=first, end=last, organization_id=owner, progress=step
+        )
+    emit(
+        as_json,
+        {"table": table, "rows": rows, "file": str(out), "from": first, "to": last},
+        f"{rows:,} {table} rows of {first} to {last} written to {out}",
+    )
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {text!r} is not a date (YYYY-MM-DD)", 2)
