@@ -18,6 +18,7 @@ from traceseal import __version__
 from traceseal.alerts.api import router as alerts_router
 from traceseal.alerts.webhooks import Deliverer
 from traceseal.analytics.api import router as analytics_router
+from traceseal.analytics.fold import fold_job
 from traceseal.background import Periodic
 from traceseal.channels.api import router as channels_router
 from traceseal.channels.jssdk import WeChatTokens
@@ -176,6 +177,8 @@ def _background(
     sms_sender = SmsSender(session_factory, keyring, settings)
     if settings.sms_provider != "none":
         background.append(Periodic("sms", 1.0, sms_sender.run))
+    # The analytics' day and month sums, folded from the rollups once a day is over.
+    background.append(Periodic("analytics-fold", 60.0, lambda: fold_job(session_factory)))
     # API keys' last use, as noted by read-only requests (orgs.deps).
     key_uses: dict[int, datetime] = {}
     background.append(

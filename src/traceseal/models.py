@@ -1,6 +1,7 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
 from traceseal.alerts.models import Alert, Delivery, Webhook
+from traceseal.analytics.models import CitySums, FoldState, ProductSums, ProvinceSums
 from traceseal.channels.models import ChannelMessage, ChannelToken, SmsReply
 from traceseal.codes.models import CodeRun, CodeSegment, ExportJob, KeySlot
 from traceseal.counters import RateWindow
@@ -31,8 +32,8 @@ from traceseal.quality.models import (
 )
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
-from traceseal.risk.models import CodeRisk
-from traceseal.verify.models import Scan, ScannedCode, ScanRollup
+from traceseal.risk.models import CodeRisk, DiversionFlow
+from traceseal.verify.models import Scan, ScannedCode, ScanRollup, StaleDay
 from traceseal.verify.reports.models import CounterfeitReport, ReportPhoto
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "CaptureJob",
     "ChannelMessage",
     "ChannelToken",
+    "CitySums",
     "CodeRisk",
     "CodeRun",
     "CodeSegment",
@@ -52,11 +54,13 @@ __all__ = [
     "Delivery",
     "Distributor",
     "DistributorLocation",
+    "DiversionFlow",
     "Event",
     "EventAccess",
     "EventBizTransaction",
     "EventEpc",
     "ExportJob",
+    "FoldState",
     "KeySlot",
     "LedgerCheckpoint",
     "LedgerCosignature",
@@ -66,7 +70,9 @@ __all__ = [
     "LedgerNode",
     "Organization",
     "Product",
+    "ProductSums",
     "Programme",
+    "ProvinceSums",
     "QualityRecord",
     "QualityScope",
     "RateWindow",
@@ -77,6 +83,7 @@ __all__ = [
     "ScannedCode",
     "SigningKey",
     "SmsReply",
+    "StaleDay",
     "TerritoryRegion",
     "Webhook",
 ]

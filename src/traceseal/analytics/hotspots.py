@@ -18,18 +18,18 @@ A figure is hot when its robust z-score (analytics/baseline.py) reaches the sett
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from traceseal.analytics.baseline import Deviation, deviation
-from traceseal.analytics.service import check_viewer, scoped
+from traceseal.analytics.service import Filters, check_viewer, narrowed, needs
+from traceseal.analytics.sums import plan, summed
 from traceseal.orgs.models import Organization
-from traceseal.verify.models import ScanRollup, Verdict
+from traceseal.verify.models import Verdict
 
 __all__ = ["BASELINE_WEEKS", "MEASURES", "HotSpot", "Week", "hot_spots"]
 
@@ -117,32 +117,34 @@ def _weeks(
 ) -> dict[tuple[str, int], dict[int, Week]]:
     """Sums per province and product and week (0: the week ending ``end``; 1..8 before)."""
     first = end - timedelta(days=7 * (BASELINE_WEEKS + 1) - 1)
-    of_verdict: Callable[[Verdict], Any] = lambda verdict: func.sum(  # noqa: E731
-        case((ScanRollup.verdict == verdict.value, ScanRollup.scans), else_=0)
-    )
-    query = (
-        select(
-            ScanRollup.province,
-            ScanRollup.product_id,
-            ScanRollup.day,
-            func.sum(ScanRollup.scans),
-            func.sum(ScanRollup.repeats),
-            of_verdict(Verdict.SUSPICIOUS),
-            of_verdict(Verdict.NOT_FOUND),
+    filters = Filters(first, end)
+
+    def build(table: Any) -> Select[Any]:
+        def of(verdict: Verdict) -> Any:
+            return func.sum(case((table.verdict == verdict.value, table.scans), else_=0))
+
+        keys = (table.province, table.product_id, table.day)
+        query = (
+            select(
+                *keys,
+                func.sum(table.scans),
+                func.sum(table.repeats),
+                of(Verdict.SUSPICIOUS),
+                of(Verdict.NOT_FOUND),
+            )
+            .where(table.province != "")
+            .group_by(*keys)
         )
-        .where(ScanRollup.day >= first, ScanRollup.day <= end, ScanRollup.province != "")
-        .group_by(ScanRollup.province, ScanRollup.product_id, ScanRollup.day)
-    )
-    if product_id is not None:
-        query = query.where(ScanRollup.product_id.in_((product_id, 0)))
+        if product_id is not None:
+            query = query.where(table.product_id.in_((product_id, 0)))
+        return narrowed(query, table, viewer, filters)
+
+    columns = needs(viewer, filters, "province", "product_id", "day", "verdict")
+    segments = plan(session, first, end, columns, daily=True)
     weeks: dict[tuple[str, int], dict[int, Week]] = defaultdict(lambda: defaultdict(Week))
-    for province, product, day, scans, repeats, suspicious, not_found in session.execute(
-        scoped(query, viewer)
-    ):
+    for (province, product, day), sums in summed(session, segments, build, 3).items():
         index = (end - _day(day)).days // 7
-        weeks[(province, int(product))][index].add(
-            int(scans), int(repeats), int(suspicious), int(not_found)
-        )
+        weeks[(province, int(product))][index].add(*sums)
     return weeks
 
 

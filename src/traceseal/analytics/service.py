@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, Select, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from traceseal.analytics.fold import reset
+from traceseal.analytics.sums import plan, summed
 from traceseal.db import py_time
 from traceseal.errors import Forbidden, InvalidInput
 from traceseal.logistics.models import Distributor, TerritoryRegion
@@ -76,27 +78,28 @@ def check_viewer(viewer: Organization) -> None:
         )
 
 
-def scoped(query: Select[Any], viewer: Organization) -> Select[Any]:
-    """``query`` over the rollups narrowed to what the viewer may see (tenancy.mine), or for
-    a distributor to the brands that registered it, within its territory there.
+def scoped(query: Select[Any], viewer: Organization, table: Any = ScanRollup) -> Select[Any]:
+    """``query`` over the rollups (or a sum table of analytics/models.py with the same
+    columns) narrowed to what the viewer may see (tenancy.mine), or for a distributor to
+    the brands that registered it, within its territory there.
 
     A territory's province or city matches the rollups' own; a district of a territory
     matches nothing, as the rollups go down to cities only (docs/analytics.md).
     """
     if viewer.role != Role.DISTRIBUTOR.value:
-        return mine(query, ScanRollup.organization_id, viewer, OVERSIGHT)
+        return mine(query, table.organization_id, viewer, OVERSIGHT)
     territory = (
         select(TerritoryRegion.region)
         .join(Distributor, Distributor.id == TerritoryRegion.distributor_id)
         .where(
             Distributor.organization_id == viewer.id,
-            Distributor.enterprise_id == ScanRollup.organization_id,
+            Distributor.enterprise_id == table.organization_id,
             or_(
-                TerritoryRegion.region == ScanRollup.province,
-                TerritoryRegion.region == ScanRollup.city,
+                TerritoryRegion.region == table.province,
+                TerritoryRegion.region == table.city,
             ),
         )
-        .correlate(ScanRollup)
+        .correlate(table)
     )
     return query.where(territory.exists())
 
@@ -120,8 +123,8 @@ def series(
     """Counts per day (``2026-10-01``) or hour (``2026-10-01T08``, CST), oldest first;
     buckets without scans are left out."""
     if hourly:
-        return _grouped(session, viewer, filters, ScanRollup.day, ScanRollup.hour)
-    return _grouped(session, viewer, filters, ScanRollup.day)
+        return _grouped(session, viewer, filters, "day", "hour")
+    return _grouped(session, viewer, filters, "day")
 
 
 def regions(
@@ -129,41 +132,62 @@ def regions(
 ) -> list[Figures]:
     """Counts per province, or per city of ``province``; '' is the unplaced scans."""
     if province is None:
-        return _grouped(session, viewer, filters, ScanRollup.province)
-    return _grouped(
-        session, viewer, filters, ScanRollup.city, where=ScanRollup.province == province
-    )
+        return _grouped(session, viewer, filters, "province")
+    return _grouped(session, viewer, filters, "city", equal={"province": province})
 
 
 def verdict_mix(session: Session, viewer: Organization, filters: Filters) -> list[Figures]:
     """Counts per verdict."""
-    return _grouped(session, viewer, filters, ScanRollup.verdict)
+    return _grouped(session, viewer, filters, "verdict")
+
+
+def needs(viewer: Organization, filters: Filters, *names: str) -> set[str]:
+    """The columns a question grouped by ``names`` reads, with the filters' and the
+    viewer's scope (a distributor's territory is matched by province and city)."""
+    columns = {"organization_id", *names}
+    for name in ("product_id", "batch_id", "channel"):
+        if getattr(filters, name) is not None:
+            columns.add(name)
+    if viewer.role == Role.DISTRIBUTOR.value:
+        columns |= {"province", "city"}
+    return columns
+
+
+def narrowed(query: Select[Any], table: Any, viewer: Organization, filters: Filters) -> Select[Any]:
+    """``query`` over ``table`` with the filters' products, batch and channel, and scoped."""
+    if filters.product_id is not None:
+        query = query.where(table.product_id == filters.product_id)
+    if filters.batch_id is not None:
+        query = query.where(table.batch_id == filters.batch_id)
+    if filters.channel is not None:
+        query = query.where(table.channel == filters.channel)
+    return scoped(query, viewer, table)
 
 
 def _grouped(
-    session: Session, viewer: Organization, filters: Filters, *columns: Any, where: Any = None
+    session: Session,
+    viewer: Organization,
+    filters: Filters,
+    *names: str,
+    equal: dict[str, str] | None = None,
 ) -> list[Figures]:
     check_viewer(viewer)
     check_filters(filters)
-    sums = [func.sum(getattr(ScanRollup, name)).label(name) for name in COUNTS]
-    query = (
-        select(*columns, *sums)
-        .where(ScanRollup.day >= filters.start, ScanRollup.day <= filters.end)
-        .group_by(*columns)
-        .order_by(*columns)
-    )
-    if where is not None:
-        query = query.where(where)
-    if filters.product_id is not None:
-        query = query.where(ScanRollup.product_id == filters.product_id)
-    if filters.batch_id is not None:
-        query = query.where(ScanRollup.batch_id == filters.batch_id)
-    if filters.channel is not None:
-        query = query.where(ScanRollup.channel == filters.channel)
-    width = len(columns)
+    equal = equal or {}
+
+    def build(table: Any) -> Select[Any]:
+        columns = [getattr(table, name) for name in names]
+        sums = [func.sum(getattr(table, name)) for name in COUNTS]
+        query = select(*columns, *sums).group_by(*columns)
+        for name, value in equal.items():
+            query = query.where(getattr(table, name) == value)
+        return narrowed(query, table, viewer, filters)
+
+    columns = needs(viewer, filters, *names) | set(equal)
+    segments = plan(session, filters.start, filters.end, columns, daily="day" in names)
+    totals = summed(session, segments, build, len(names))
     return [
-        Figures(_key(row[:width]), {name: int(row[width + i]) for i, name in enumerate(COUNTS)})
-        for row in session.execute(scoped(query, viewer))
+        Figures(_key(key), dict(zip(COUNTS, totals[key], strict=True))) for key in sorted(totals)
     ]
 
 
@@ -213,6 +237,7 @@ def rebuild(
         connection.execute(text("LOCK TABLE scan_rollups IN SHARE ROW EXCLUSIVE MODE"))
     count = int(connection.execute(total).scalar_one())
     connection.execute(wipe)
+    reset(connection, since)  # the day and month sums are refolded from the new rollups
     sums: dict[tuple[Any, ...], list[int]] = {}
     done = 0
     for row in connection.execution_options(yield_per=FLUSH_EVERY).execute(scans):

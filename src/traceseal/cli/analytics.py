@@ -40,11 +40,39 @@ def rebuild(
             bar.update(task, completed=done, total=total)
 
         scans = run(db.connection(), since=first, progress=step)
+    days = _fold_all()
     emit(
         as_json,
-        {"scans": scans, "since": first},
-        f"rollups rebuilt from {scans:,} scans" + ("" if first is None else f" since {first}"),
+        {"scans": scans, "since": first, "days_folded": days},
+        f"rollups rebuilt from {scans:,} scans"
+        + ("" if first is None else f" since {first}")
+        + f"; {days:,} days folded into the day and month sums",
     )
+
+
+@app.command()
+def fold(as_json: bool = JsonOption) -> None:
+    """Fold every day that is over into the day and month sums now (a server does it
+    every minute, a week at a time)."""
+    days = _fold_all()
+    emit(as_json, {"days_folded": days}, f"{days:,} days folded into the day and month sums")
+
+
+def _fold_all() -> int:
+    """Fold until nothing is left, a month per transaction, with progress."""
+    from traceseal.analytics.fold import fold as run
+    from traceseal.db import utcnow
+
+    days = 0
+    with progress() as bar:
+        task = bar.add_task("days   ", total=None)
+        while True:
+            with session() as db:
+                folded = run(db.connection(), now=utcnow())
+            days += folded.days
+            bar.update(task, completed=days)
+            if folded.done:
+                return days
 
 
 @app.command()

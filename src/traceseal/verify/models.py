@@ -174,3 +174,13 @@ class ScanRollup(Base):
     repeats: Mapped[int] = mapped_column(BigInteger)
     #: Trade checks (a shop's or distributor's authenticated scan).
     trade: Mapped[int] = mapped_column(BigInteger)
+
+
+class StaleDay(Base):
+    """A day (CST) a late scan was counted in after the day was over: the analytics' day
+    and month sums (analytics/models.py) may have been folded without it, so they are read
+    from the rollups for that day until the next fold refolds it and deletes the mark."""
+
+    __tablename__ = "rollup_stale"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)

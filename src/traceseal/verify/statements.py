@@ -18,9 +18,9 @@ from traceseal.orgs.models import Organization
 from traceseal.quality.models import Programme, QualityRecord
 from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
-from traceseal.verify.models import Scan, ScannedCode, ScanRollup
+from traceseal.verify.models import Scan, ScannedCode, ScanRollup, StaleDay
 
-__all__ = ["CONTEXT", "COUNTER", "LOG", "PARTNER", "RECALL", "ROLLUP", "STATE"]
+__all__ = ["CONTEXT", "COUNTER", "LOG", "PARTNER", "RECALL", "ROLLUP", "STALE", "STATE"]
 
 
 # The segment holding a sequence number: the subquery walks the (slot, start) index
@@ -224,3 +224,9 @@ def _rollup(dialect: str) -> Any:
 
 #: One scan's counts added to its rollup bucket (verify/rollups.py builds the parameters).
 ROLLUP = {name: Prepared(_rollup(name)) for name in ("sqlite", "postgresql")}
+
+#: A day already over that a late scan was counted in (analytics/fold.py refolds it).
+STALE = {
+    name: Prepared(insert_for(name, StaleDay).values(day=bindparam("day")).on_conflict_do_nothing())
+    for name in ("sqlite", "postgresql")
+}
