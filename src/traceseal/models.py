@@ -1,7 +1,14 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
 from traceseal.alerts.models import Alert, Delivery, Webhook
-from traceseal.analytics.models import CitySums, FoldState, ProductSums, ProvinceSums
+from traceseal.analytics.models import (
+    CitySums,
+    FoldState,
+    HourSums,
+    ProductSums,
+    ProvinceSums,
+    TotalSums,
+)
 from traceseal.channels.models import ChannelMessage, ChannelToken, SmsReply
 from traceseal.codes.models import CodeRun, CodeSegment, ExportJob, KeySlot
 from traceseal.counters import RateWindow
@@ -61,6 +68,7 @@ __all__ = [
     "EventEpc",
     "ExportJob",
     "FoldState",
+    "HourSums",
     "KeySlot",
     "LedgerCheckpoint",
     "LedgerCosignature",
@@ -85,5 +93,6 @@ __all__ = [
     "SmsReply",
     "StaleDay",
     "TerritoryRegion",
+    "TotalSums",
     "Webhook",
 ]

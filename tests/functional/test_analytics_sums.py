@@ -81,11 +81,19 @@ def test_the_sums_answer_what_the_rollups_answer(platform: Platform) -> None:
         # October is read from month rows, its neighbours' days from day rows.
         segments = plan(session, date(2026, 9, 30), date(2026, 11, 2), {"verdict"}, daily=False)
         assert {(s.table.__tablename__, s.span) for s in segments} == {
-            ("scan_sums_products", "month"),
-            ("scan_sums_products", "day"),
+            ("scan_sums_totals", "month"),
+            ("scan_sums_totals", "day"),
         }
-        # An hourly series, or a batch filter, is beyond the sums: the rollups answer.
-        (only,) = plan(session, date(2026, 10, 1), date(2026, 10, 31), {"hour"}, daily=True)
+        # A channel needs the products' sums; hours their own, day rows only; a batch
+        # filter is beyond the sums: the rollups answer.
+        wanted = {"verdict", "channel"}
+        segments = plan(session, date(2026, 10, 1), date(2026, 10, 31), wanted, daily=False)
+        assert [(s.table.__tablename__, s.span) for s in segments] == [
+            ("scan_sums_products", "month")
+        ]
+        (hours,) = plan(session, date(2026, 10, 1), date(2026, 10, 31), {"hour"}, daily=True)
+        assert (hours.table.__tablename__, hours.span) == ("scan_sums_hours", "day")
+        (only,) = plan(session, date(2026, 10, 1), date(2026, 10, 31), {"batch_id"}, daily=True)
         assert only.table is ScanRollup
     assert _answers(platform, viewers) == unfolded
 

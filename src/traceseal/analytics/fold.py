@@ -23,7 +23,14 @@ from typing import Any
 from sqlalchemy import Connection, Date, delete, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from traceseal.analytics.models import CitySums, FoldState, ProductSums, ProvinceSums
+from traceseal.analytics.models import (
+    CitySums,
+    FoldState,
+    HourSums,
+    ProductSums,
+    ProvinceSums,
+    TotalSums,
+)
 from traceseal.db import unit_of_work, utcnow
 from traceseal.geo.buckets import CHINA
 from traceseal.verify.models import ScanRollup, StaleDay
@@ -42,7 +49,7 @@ __all__ = [
 ]
 
 #: The sum tables, smallest first (analytics/sums.py picks the first that can answer).
-SUM_TABLES: tuple[Any, ...] = (ProductSums, ProvinceSums, CitySums)
+SUM_TABLES: tuple[Any, ...] = (TotalSums, ProductSums, ProvinceSums, CitySums, HourSums)
 #: How long after midnight a day is left open: no verification transaction lasts this long.
 MARGIN = timedelta(minutes=10)
 #: Days folded by one call at most, so that catching up on a year is many short
@@ -141,6 +148,8 @@ def _fold_month(connection: Connection, month: date) -> None:
     last = month_end(month)
     for table in SUM_TABLES:
         keys = _keys(table)
+        if "hour" in keys:
+            continue  # hours are only ever asked per day
         connection.execute(delete(table).where(table.span == "month", table.day == month))
         source = (
             select(

@@ -115,15 +115,14 @@ def _judged(measure: str, product: int, week: Week, min_scans: int) -> bool:
 def _weeks(
     session: Session, viewer: Organization, end: date, product_id: int | None
 ) -> dict[tuple[str, int], dict[int, Week]]:
-    """Sums per province and product and week (0: the week ending ``end``; 1..8 before)."""
-    first = end - timedelta(days=7 * (BASELINE_WEEKS + 1) - 1)
-    filters = Filters(first, end)
+    """Sums per province and product and week (0: the week ending ``end``; 1..8 before),
+    asked one week at a time so each answer is a row per province and product."""
 
     def build(table: Any) -> Select[Any]:
         def of(verdict: Verdict) -> Any:
             return func.sum(case((table.verdict == verdict.value, table.scans), else_=0))
 
-        keys = (table.province, table.product_id, table.day)
+        keys = (table.province, table.product_id)
         query = (
             select(
                 *keys,
@@ -137,17 +136,14 @@ def _weeks(
         )
         if product_id is not None:
             query = query.where(table.product_id.in_((product_id, 0)))
-        return narrowed(query, table, viewer, filters)
+        return narrowed(query, table, viewer, Filters(end, end))
 
-    columns = needs(viewer, filters, "province", "product_id", "day", "verdict")
-    segments = plan(session, first, end, columns, daily=True)
     weeks: dict[tuple[str, int], dict[int, Week]] = defaultdict(lambda: defaultdict(Week))
-    for (province, product, day), sums in summed(session, segments, build, 3).items():
-        index = (end - _day(day)).days // 7
-        weeks[(province, int(product))][index].add(*sums)
+    for index in range(BASELINE_WEEKS + 1):
+        last = end - timedelta(days=7 * index)
+        first = last - timedelta(days=6)
+        columns = needs(viewer, Filters(first, last), "province", "product_id", "verdict")
+        segments = plan(session, first, last, columns, daily=False)
+        for (province, product), sums in summed(session, segments, build, 2).items():
+            weeks[(province, int(product))][index].add(*sums)
     return weeks
-
-
-def _day(value: Any) -> date:
-    """A Date column's value (SQLite may hand back the ISO text of a grouped date)."""
-    return value if isinstance(value, date) else date.fromisoformat(str(value))

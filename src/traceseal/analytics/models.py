@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from traceseal.db import Base, BigId
@@ -25,9 +25,11 @@ __all__ = [
     "SPANS",
     "CitySums",
     "FoldState",
+    "HourSums",
     "ProductSums",
     "ProvinceSums",
     "Sums",
+    "TotalSums",
 ]
 
 SPANS = ("day", "month")
@@ -51,6 +53,15 @@ class Sums:
             Index(f"ix_{name}_organization_day", "organization_id", "span", "day"),
             Index(f"ix_{name}_span_day", "span", "day"),
         )
+
+
+class TotalSums(Sums, Base):
+    """Per brand and verdict: the series with no filter, the verdict mix."""
+
+    __tablename__ = "scan_sums_totals"
+
+    organization_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    verdict: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
 class ProductSums(Sums, Base):
@@ -83,6 +94,19 @@ class CitySums(Sums, Base):
     organization_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     province: Mapped[str] = mapped_column(String(6), primary_key=True)
     city: Mapped[str] = mapped_column(String(6), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class HourSums(Sums, Base):
+    """Per hour (CST), brand, product, channel and verdict: the hourly series. Day rows
+    only: a month of hours is never asked as one."""
+
+    __tablename__ = "scan_sums_hours"
+
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    organization_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    product_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
     verdict: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 

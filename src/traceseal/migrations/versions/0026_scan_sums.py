@@ -19,6 +19,10 @@ depends_on: str | Sequence[str] | None = None
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 #: Each sum table's key columns between (day, span) and the counts.
 _SUMS: dict[str, list[sa.Column[Any]]] = {
+    "scan_sums_totals": [
+        sa.Column("organization_id", _ID, nullable=False),
+        sa.Column("verdict", sa.String(length=16), nullable=False),
+    ],
     "scan_sums_products": [
         sa.Column("organization_id", _ID, nullable=False),
         sa.Column("product_id", _ID, nullable=False),
@@ -35,6 +39,13 @@ _SUMS: dict[str, list[sa.Column[Any]]] = {
         sa.Column("organization_id", _ID, nullable=False),
         sa.Column("province", sa.String(length=6), nullable=False),
         sa.Column("city", sa.String(length=6), nullable=False),
+        sa.Column("verdict", sa.String(length=16), nullable=False),
+    ],
+    "scan_sums_hours": [
+        sa.Column("hour", sa.SmallInteger(), nullable=False),
+        sa.Column("organization_id", _ID, nullable=False),
+        sa.Column("product_id", _ID, nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
         sa.Column("verdict", sa.String(length=16), nullable=False),
     ],
 }
