@@ -3,6 +3,7 @@
 from traceseal.alerts.models import Alert, Delivery, Webhook
 from traceseal.analytics.models import (
     CitySums,
+    DeviceSketch,
     FoldState,
     HourSums,
     ProductSums,
@@ -59,6 +60,7 @@ __all__ = [
     "CodeSegment",
     "CounterfeitReport",
     "Delivery",
+    "DeviceSketch",
     "Distributor",
     "DistributorLocation",
     "DiversionFlow",

@@ -69,6 +69,7 @@ def test_the_sums_answer_what_the_rollups_answer(platform: Platform) -> None:
     unfolded = _answers(platform, viewers)
     assert sum(len(a) for a in unfolded.values()) > 50
 
+    devices = _devices(platform, viewers)
     cli = Cli(platform.settings.data_dir, platform.settings.resolved_database_url)
     folded = cli.json("analytics", "fold")
     assert folded["days_folded"] > 30
@@ -96,6 +97,7 @@ def test_the_sums_answer_what_the_rollups_answer(platform: Platform) -> None:
         (only,) = plan(session, date(2026, 10, 1), date(2026, 10, 31), {"batch_id"}, daily=True)
         assert only.table is ScanRollup
     assert _answers(platform, viewers) == unfolded
+    assert _devices(platform, viewers) == devices
 
     # A late scan in a day already folded counts at once, and after the next fold too.
     with unit_of_work(platform.session_factory) as session:
@@ -120,6 +122,28 @@ def test_the_sums_answer_what_the_rollups_answer(platform: Platform) -> None:
         total = session.scalar(select(func.sum(ScanRollup.scans)))
         days = session.scalar(select(func.sum(ProductSums.scans)).where(ProductSums.span == "day"))
     assert days == total == result.scans + 1
+
+
+def _devices(platform: Platform, viewers: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Distinct devices as each viewer sees them, checked against the raw log's count."""
+    with unit_of_work(platform.session_factory) as session:
+        exact = session.scalar(select(func.count(Scan.device_hash.distinct())))
+    answers = {}
+    for name, auth in viewers.items():
+        response = platform.client.get("/api/v1/analytics/devices", params=MONTH, headers=auth)
+        if name == "distributor":
+            assert response.status_code == 403, response.text
+            continue
+        assert response.status_code == 200, response.text
+        answers[name] = response.json()
+    brand = answers["brand"]
+    assert exact > 100
+    assert abs(brand["devices"] - exact) <= exact * 0.02
+    assert "HyperLogLog" in brand["method"]
+    # A device that queried in two provinces counts in each, once in all.
+    assert sum(brand["provinces"].values()) >= brand["devices"]
+    assert answers["regulator"]["devices"] == brand["devices"]
+    return answers
 
 
 def _day_scans(platform: Platform, auth: dict[str, str], day: str) -> int:

@@ -9,10 +9,18 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 
+from traceseal.analytics.devices import METHOD, count_devices
 from traceseal.analytics.evidence import MAX_PAGE, scans_behind
 from traceseal.analytics.flows import flows
 from traceseal.analytics.hotspots import HotSpot, hot_spots
-from traceseal.analytics.schemas import FiguresRead, FlowRead, HotSpotRead, ScanRead, shown
+from traceseal.analytics.schemas import (
+    DevicesRead,
+    FiguresRead,
+    FlowRead,
+    HotSpotRead,
+    ScanRead,
+    shown,
+)
 from traceseal.analytics.service import (
     Figures,
     Filters,
@@ -261,3 +269,26 @@ def get_scans(
         )
         for row in rows
     ]
+
+
+@router.get("/devices", response_model=DevicesRead, responses=_RESPONSES)
+def get_devices(
+    session: ReadSessionDep,
+    caller: ReadCaller,
+    settings: SettingsDep,
+    start: From = None,
+    end: To = None,
+    product_id: ProductId = None,
+    province: Province = None,
+) -> DevicesRead:
+    """Distinct devices that queried the codes in the range, in all and per province: a
+    device seen on many days counts once. 独立设备数（估计值）。"""
+    filters = _filters(start, end, product_id, None, None)
+    found = count_devices(session, caller, filters, province=province)
+    hide = not owns_all(caller)
+    minimum = settings.analytics_min_cell
+    return DevicesRead(
+        devices=shown(found.total, minimum, hide=hide),
+        provinces={k: shown(v, minimum, hide=hide) for k, v in found.provinces.items()},
+        method=METHOD,
+    )

@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from traceseal.analytics.models import (
     CitySums,
+    DeviceSketch,
     FoldState,
     HourSums,
     ProductSums,
     ProvinceSums,
     TotalSums,
 )
+from traceseal.analytics.sketches import fold_device_days, fold_device_month
 from traceseal.db import unit_of_work, utcnow
 from traceseal.geo.buckets import CHINA
 from traceseal.verify.models import ScanRollup, StaleDay
@@ -101,10 +103,12 @@ def fold(connection: Connection, *, now: datetime, max_days: int = MAX_DAYS) -> 
     days = sorted(stale | set(_range(start, end)))
     for first, last in runs(days):
         _fold_days(connection, first, last)
+        fold_device_days(connection, first, last)
     new_through = max(end, through) if through is not None else end
     months = sorted({d.replace(day=1) for d in days if month_end(d) <= new_through})
     for month in months:
         _fold_month(connection, month)
+        fold_device_month(connection, month, month_end(month))
     if end >= start:
         _set_through(connection, end)
     return Folded(len(days), len(months), new_through, done=end >= last_over)
@@ -113,7 +117,7 @@ def fold(connection: Connection, *, now: datetime, max_days: int = MAX_DAYS) -> 
 def reset(connection: Connection, since: date | None) -> None:
     """Forget the sums from ``since`` (all of them without it): the next folds redo them.
     For a rebuild of the rollups."""
-    for table in SUM_TABLES:
+    for table in (*SUM_TABLES, DeviceSketch):
         wipe = delete(table)
         if since is not None:
             wipe = wipe.where(table.day >= since.replace(day=1))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Index, SmallInteger, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, Index, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from traceseal.db import Base, BigId
@@ -24,6 +24,7 @@ from traceseal.db import Base, BigId
 __all__ = [
     "SPANS",
     "CitySums",
+    "DeviceSketch",
     "FoldState",
     "HourSums",
     "ProductSums",
@@ -108,6 +109,29 @@ class HourSums(Sums, Base):
     product_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     channel: Mapped[str] = mapped_column(String(8), primary_key=True)
     verdict: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class DeviceSketch(Base):
+    """Distinct devices per brand, product and province: a HyperLogLog sketch (Apache
+    DataSketches, lg_k 12: about 1.6 % standard error) of the devices' keyed hashes.
+
+    Folded from the scan log with the sums (analytics/devices.py); a range's count is the
+    union of its days' and months' sketches, so a device seen on many days counts once.
+    """
+
+    __tablename__ = "scan_devices"
+    __table_args__ = (
+        CheckConstraint("span IN ('day', 'month')", name="span"),
+        Index("ix_scan_devices_organization_day", "organization_id", "span", "day"),
+        Index("ix_scan_devices_span_day", "span", "day"),
+    )
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    span: Mapped[str] = mapped_column(String(5), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    product_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    province: Mapped[str] = mapped_column(String(6), primary_key=True)
+    sketch: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class FoldState(Base):

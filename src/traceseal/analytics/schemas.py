@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from traceseal.analytics.service import Figures
 
-__all__ = ["Count", "FiguresRead", "FlowRead", "HotSpotRead", "ScanRead", "shown"]
+__all__ = ["Count", "DevicesRead", "FiguresRead", "FlowRead", "HotSpotRead", "ScanRead", "shown"]
 
 #: A count, or "<N" when it is under the small-cell threshold and the viewer is not the
 #: brand that owns it.
@@ -83,3 +83,11 @@ class ScanRead(BaseModel):
     region: str = Field(description="GB/T 2260 district code, '' if unplaced.")
     count: int = Field(description="The code's query count after this scan.")
     trade: bool = Field(description="A trade check rather than a consumer's query.")
+
+
+class DevicesRead(BaseModel):
+    """Distinct devices that queried the codes in the range (HyperLogLog estimates)."""
+
+    devices: Count = Field(description="Distinct devices over the whole range.")
+    provinces: dict[str, Count] = Field(description="Per GB/T 2260 province ('' unplaced).")
+    method: str = Field(description="How they are counted, and how exactly.")

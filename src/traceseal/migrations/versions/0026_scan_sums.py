@@ -72,6 +72,23 @@ def upgrade() -> None:
         op.create_index(f"ix_{name}_organization_day", name, ["organization_id", "span", "day"])
         op.create_index(f"ix_{name}_span_day", name, ["span", "day"])
     op.create_table(
+        "scan_devices",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("span", sa.String(length=5), nullable=False),
+        sa.Column("organization_id", _ID, nullable=False),
+        sa.Column("product_id", _ID, nullable=False),
+        sa.Column("province", sa.String(length=6), nullable=False),
+        sa.Column("sketch", sa.LargeBinary(), nullable=False),
+        sa.CheckConstraint("span IN ('day', 'month')", name=op.f("ck_scan_devices_span")),
+        sa.PrimaryKeyConstraint(
+            "day", "span", "organization_id", "product_id", "province", name=op.f("pk_scan_devices")
+        ),
+    )
+    op.create_index(
+        "ix_scan_devices_organization_day", "scan_devices", ["organization_id", "span", "day"]
+    )
+    op.create_index("ix_scan_devices_span_day", "scan_devices", ["span", "day"])
+    op.create_table(
         "rollup_folds",
         sa.Column("name", sa.String(length=20), nullable=False),
         sa.Column("day", sa.Date(), nullable=True),
@@ -87,6 +104,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("rollup_stale")
     op.drop_table("rollup_folds")
+    op.drop_index("ix_scan_devices_span_day", table_name="scan_devices")
+    op.drop_index("ix_scan_devices_organization_day", table_name="scan_devices")
+    op.drop_table("scan_devices")
     for name in reversed(list(_SUMS)):
         op.drop_index(f"ix_{name}_span_day", table_name=name)
         op.drop_index(f"ix_{name}_organization_day", table_name=name)
