@@ -7,6 +7,8 @@ from traceseal.counters import RateWindow
 from traceseal.db import Base
 from traceseal.epcis.models import (
     CaptureJob,
+    CorrectiveEvent,
+    ErrorDeclaration,
     Event,
     EventAccess,
     EventBizTransaction,
@@ -48,10 +50,12 @@ __all__ = [
     "CodeRisk",
     "CodeRun",
     "CodeSegment",
+    "CorrectiveEvent",
     "CounterfeitReport",
     "Delivery",
     "Distributor",
     "DistributorLocation",
+    "ErrorDeclaration",
     "Event",
     "EventAccess",
     "EventBizTransaction",

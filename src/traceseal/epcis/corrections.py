@@ -1,0 +1,171 @@
+"""Error declarations (EPCIS 2.0 §7.4.1.2): a wrong event is never deleted, it is declared.
+
+A later event with the same ``eventID`` and an ``errorDeclaration`` (declarationTime, reason,
+correctiveEventIDs) says the event did not happen as recorded. Here:
+
+- The declaration is honoured when it names an event its declarer may declare: one the
+  declaring organisation captured, or any for the operator. The original stays stored and in
+  the log; an ``epcis_error_declarations`` row marks it erroneous, and the declaration is a
+  log leaf of its own (kind ``epcis.errorDeclaration``). Its correctiveEventIDs are indexed.
+- Anything else (an eventID unknown here, or another organisation's event) declares nothing
+  here and gets exactly the answer an unknown eventID gets: the event is stored like any
+  other, carrying its errorDeclaration, and marks only itself. GS1's own examples carry
+  declarations of events no repository holds, so that answer is acceptance; what the declarer
+  cannot do is mark someone else's event, or learn whether it exists.
+- Journeys, custody, aggregation state and diversion evidence (``trace.trace``) skip every
+  event that has a row here, and so follow the corrective events instead.
+
+A declaration repeated with the same errorDeclaration is a duplicate (idempotent capture); a
+different declaration of an event already declared is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.orm import Session
+
+from traceseal.epcis.capture import Chunk, Declared
+from traceseal.epcis.errors import ValidationException
+from traceseal.epcis.models import CorrectiveEvent, ErrorDeclaration, Event
+from traceseal.ledger import service as ledger
+
+#: The log leaf of an honoured declaration (docs/ledger.md).
+DECLARATION_KIND = "epcis.errorDeclaration"
+
+_ORIGINALS = (
+    select(Event.id, Event.body, ErrorDeclaration.event, ErrorDeclaration.body)
+    .outerjoin(ErrorDeclaration, ErrorDeclaration.event == Event.id)
+    .order_by(Event.id)
+)
+
+
+class Declarations:
+    """Honours the declarations of one document, chunk by chunk, in the caller's transaction."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        organization_id: int,
+        operator: bool,
+        job_id: int,
+        capture_id: str,
+        now: Any,
+    ) -> None:
+        self.session = session
+        self.organization_id = organization_id
+        self.operator = operator
+        self.job_id = job_id
+        self.capture_id = capture_id
+        self.now = now
+
+    def honour(self, chunk: Chunk, seen: dict[str, int]) -> tuple[set[int], int]:
+        """Record the chunk's declarations of stored events.
+
+        Returns the positions (in the chunk) it handled, which the writer must not store as
+        events, and how many of them repeated a declaration already stored. ``seen``: eventID
+        -> document position of the events before this chunk, so that an event and its
+        declaration in one document are refused (the declaration would otherwise count as the
+        same event: the event hash leaves errorDeclaration out).
+        """
+        handled: set[int] = set()
+        repeats = 0
+        first: dict[str, int] = {}
+        for j, event_id in enumerate(chunk.ids):
+            first.setdefault(event_id, chunk.start + j)
+        for i, declared in sorted(chunk.declarations.items()):
+            event_id, position = chunk.ids[i], chunk.start + i
+            earlier = seen.get(event_id, first[event_id])
+            if earlier < position:
+                raise ValidationException(
+                    f"event {position} declares event {earlier} of the same document "
+                    "erroneous: send the declaration in a later document",
+                    event_index=position,
+                    field=f"/epcisBody/eventList/{position}/errorDeclaration",
+                )
+            targets = self._targets(event_id, declared, position)
+            if targets is None:
+                continue  # declares nothing here: stored as an ordinary event
+            handled.add(i)
+            seen[event_id] = position
+            if not targets:
+                repeats += 1
+                continue
+            self._record(chunk, i, declared, targets)
+        return handled, repeats
+
+    def standalone(self, rows: list[tuple[int, Declared]]) -> None:
+        """Mark stored events that carry a declaration of nothing here (row id, declaration)."""
+        for row, declared in rows:
+            self._insert(row, row, declared, None)
+
+    def _targets(self, event_id: str, declared: Declared, position: int) -> list[int] | None:
+        """The rows ``declared`` marks: None when it names nothing its declarer may declare,
+        [] when they already carry this very declaration."""
+        statement = _ORIGINALS.where(Event.event_id == event_id)
+        if not self.operator:
+            statement = statement.where(Event.organization_id == self.organization_id)
+        rows = self.session.execute(statement).all()
+        if not rows:
+            return None
+        wanted = json.loads(declared.member)
+        targets = []
+        for row, body, marked, declaration_body in rows:
+            if marked is None:
+                targets.append(row)
+                continue
+            before = json.loads(declaration_body if declaration_body is not None else body)
+            if before.get("errorDeclaration") != wanted:
+                raise ValidationException(
+                    f"event {position}: the event {event_id!r} is already declared erroneous "
+                    "with another errorDeclaration",
+                    event_index=position,
+                    field=f"/epcisBody/eventList/{position}/errorDeclaration",
+                )
+        return targets
+
+    def _record(self, chunk: Chunk, i: int, declared: Declared, targets: list[int]) -> None:
+        digest = chunk.hashes[i]
+        leaf = ledger.leaf_record(
+            DECLARATION_KIND,
+            digest,
+            {
+                "captureID": self.capture_id,
+                "eventHash": digest,
+                "eventID": chunk.ids[i],
+                "errorDeclaration": json.loads(declared.member),
+            },
+        )
+        [leaf_index] = ledger.append(self.session, [(DECLARATION_KIND, leaf)], now=self.now)
+        body = chunk.rows[i][-1]  # the declaration event's JSON, with eventID and recordTime
+        for target in targets:
+            self._insert(target, leaf_index, declared, body)
+
+    def _insert(self, event: int, leaf_index: int, declared: Declared, body: str | None) -> None:
+        connection: Connection = self.session.connection()
+        connection.execute(
+            insert(ErrorDeclaration).values(
+                event=event,
+                leaf_index=leaf_index,
+                organization_id=self.organization_id,
+                capture_job_id=self.job_id,
+                declaration_time=declared.time,
+                reason=declared.reason,
+                body=body,
+            )
+        )
+        if declared.corrective_ids:
+            connection.execute(
+                insert(CorrectiveEvent),
+                [{"corrective_event_id": cid, "event": event} for cid in declared.corrective_ids],
+            )
+
+
+def declaration_of(body: dict[str, Any], declaration: str | None) -> dict[str, Any]:
+    """An event as the queries show it: with the errorDeclaration that marks it, if any."""
+    if declaration is None:
+        return body
+    return {**body, "errorDeclaration": json.loads(declaration)["errorDeclaration"]}
