@@ -62,55 +62,53 @@ class Declarations:
         self.capture_id = capture_id
         self.now = now
 
-    def honour(self, chunk: Chunk, seen: dict[str, int]) -> tuple[set[int], int]:
-        """Record the chunk's declarations of stored events.
+    def claimed(self, chunk: Chunk, seen: dict[str, int]) -> set[int]:
+        """Positions (in the chunk) of the declarations that name an event their declarer
+        may declare: the writer does not store them as events, and calls :meth:`honour`
+        with them once the chunk's events are stored.
 
-        Returns the positions (in the chunk) it handled, which the writer must not store as
-        events, and how many of them repeated a declaration already stored. ``seen``: eventID
-        -> document position of the events before this chunk, so that an event and its
-        declaration in one document are refused (the declaration would otherwise count as the
-        same event: the event hash leaves errorDeclaration out).
+        The event declared may be stored already, or come earlier in the same document
+        (``seen``: eventID -> position of the events of earlier chunks; 1.2 exports put an
+        event and its declaration in one document). The event hash leaves errorDeclaration
+        out, so without this a declaration would count as a repeat of its own event.
         """
-        handled: set[int] = set()
-        repeats = 0
         first: dict[str, int] = {}
         for j, event_id in enumerate(chunk.ids):
             first.setdefault(event_id, chunk.start + j)
-        for i, declared in sorted(chunk.declarations.items()):
-            event_id, position = chunk.ids[i], chunk.start + i
-            earlier = seen.get(event_id, first[event_id])
-            if earlier < position:
-                raise ValidationException(
-                    f"event {position} declares event {earlier} of the same document "
-                    "erroneous: send the declaration in a later document",
-                    event_index=position,
-                    field=f"/epcisBody/eventList/{position}/errorDeclaration",
-                )
-            targets = self._targets(event_id, declared, position)
-            if targets is None:
-                continue  # declares nothing here: stored as an ordinary event
-            handled.add(i)
-            seen[event_id] = position
+        claimed = set()
+        for i in sorted(chunk.declarations):
+            event_id = chunk.ids[i]
+            if seen.get(event_id, first[event_id]) < chunk.start + i or self._originals(event_id):
+                claimed.add(i)
+        return claimed
+
+    def honour(self, chunk: Chunk, claimed: set[int]) -> int:
+        """Record the claimed declarations; returns how many repeated one already stored."""
+        repeats = 0
+        for i in sorted(claimed):
+            declared = chunk.declarations[i]
+            targets = self._targets(chunk.ids[i], declared, chunk.start + i)
             if not targets:
                 repeats += 1
                 continue
             self._record(chunk, i, declared, targets)
-        return handled, repeats
+        return repeats
 
     def standalone(self, rows: list[tuple[int, Declared]]) -> None:
         """Mark stored events that carry a declaration of nothing here (row id, declaration)."""
         for row, declared in rows:
             self._insert(row, row, declared, None)
 
-    def _targets(self, event_id: str, declared: Declared, position: int) -> list[int] | None:
-        """The rows ``declared`` marks: None when it names nothing its declarer may declare,
-        [] when they already carry this very declaration."""
+    def _originals(self, event_id: str) -> list[Any]:
+        """The stored events with ``event_id`` this declarer may declare."""
         statement = _ORIGINALS.where(Event.event_id == event_id)
         if not self.operator:
             statement = statement.where(Event.organization_id == self.organization_id)
-        rows = self.session.execute(statement).all()
-        if not rows:
-            return None
+        return list(self.session.execute(statement).all())
+
+    def _targets(self, event_id: str, declared: Declared, position: int) -> list[int]:
+        """The rows ``declared`` marks ([] when they already carry this very declaration)."""
+        rows = self._originals(event_id)
         wanted = json.loads(declared.member)
         targets = []
         for row, body, marked, declaration_body in rows:

@@ -41,7 +41,13 @@ def adjusted_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_problem(event: Mapping[str, Any]) -> tuple[str, str] | None:
-    """The first of these rules ``event`` breaks, as (JSON pointer in the event, why)."""
+    """The first of these rules ``event`` breaks, as (JSON pointer in the event, why).
+
+    Runs before the schema, so ``event`` may have any shape; what is not an object is left
+    to the schema.
+    """
+    if not isinstance(event, Mapping):
+        return None
     kind = event.get("type")
     if "persistentDisposition" in event and kind not in PERSISTENT_DISPOSITION_TYPES:
         return (

@@ -100,15 +100,17 @@ class Writer:
 
     def add(self, chunk: Chunk) -> None:
         self._authorise(chunk, self._brand_owners(chunk))
-        declared: set[int] = set()
-        if chunk.declarations:
-            # Declarations of stored events mark them (corrections.py); they are no new events.
-            declared, repeats = self._declarations.honour(chunk, self._ids)
-            self.job.duplicate_count += repeats
+        # Declarations of events their declarer may declare mark those events once this
+        # chunk is stored (corrections.py); they are no new events themselves.
+        declared = self._declarations.claimed(chunk, self._ids) if chunk.declarations else set()
         fresh = self._fresh(chunk, declared)
         self.job.duplicate_count += len(chunk) - len(fresh) - len(declared)
-        if not fresh:
-            return
+        if fresh:
+            self._store(chunk, fresh)
+        if declared:
+            self.job.duplicate_count += self._declarations.honour(chunk, declared)
+
+    def _store(self, chunk: Chunk, fresh: list[int]) -> None:
         ids = ledger.append(
             self.session,
             [(LEAF_KIND, chunk.leaves[i]) for i in fresh],
