@@ -162,8 +162,16 @@ class Declarations:
             )
 
 
-def declaration_of(body: dict[str, Any], declaration: str | None) -> dict[str, Any]:
-    """An event as the queries show it: with the errorDeclaration that marks it, if any."""
+def declaration_of(
+    body: dict[str, Any], declaration: str | None, leaf_index: int | None
+) -> dict[str, Any]:
+    """An event as the queries show it: an event declared erroneous carries the
+    errorDeclaration that marks it, and the declaration's own leaf in the log as the
+    ``traceseal:errorDeclarationLeafIndex`` extension member."""
     if declaration is None:
         return body
-    return {**body, "errorDeclaration": json.loads(declaration)["errorDeclaration"]}
+    return {
+        **body,
+        "errorDeclaration": json.loads(declaration)["errorDeclaration"],
+        "traceseal:errorDeclarationLeafIndex": leaf_index,
+    }

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from traceseal.bounds import MAX_ID
 from traceseal.db import py_time
@@ -63,6 +63,9 @@ _DECLARATION_TIMES = {
     "GE_errorDeclarationTime": True,
     "LT_errorDeclarationTime": False,
 }
+#: The declaration shown with an event (an alias: the filters' EXISTS terms must not
+#: correlate with it).
+_SHOWN = aliased(ErrorDeclaration)
 _TIME_BOUNDS = {
     "GE_eventTime": (Event.event_time, True),
     "LT_eventTime": (Event.event_time, False),
@@ -169,7 +172,7 @@ def _exists(name: str, raw: Any) -> bool:
 def _declaration_filter(name: str, raw: Any) -> ColumnElement[bool] | None:
     """The term for an errorDeclaration parameter; None when ``name`` is none of them."""
     if name == "EXISTS_errorDeclaration":
-        return _declared() if _exists(name, raw) else and_(True)
+        return _declared() if _exists(name, raw) else true()
     if name in _DECLARATION_TIMES:
         bound = _time(name, raw)
         column = ErrorDeclaration.declaration_time
@@ -323,8 +326,15 @@ def run(
 
     take = order.per_page if order.limit is None else min(order.per_page, order.limit - served)
     rows = session.execute(
-        select(Event.id, Event.body, Event.capture_job_id, order.column, ErrorDeclaration.body)
-        .outerjoin(ErrorDeclaration, ErrorDeclaration.event == Event.id)
+        select(
+            Event.id,
+            Event.body,
+            Event.capture_job_id,
+            order.column,
+            _SHOWN.body,
+            _SHOWN.leaf_index,
+        )
+        .outerjoin(_SHOWN, _SHOWN.event == Event.id)
         .where(*where)
         .order_by(*order.keys())
         .limit(take + 1)
@@ -341,7 +351,7 @@ def run(
         next_token = _encode_token([mark, last[0], served, fingerprint])
     return Page(
         # An event declared erroneous is shown with the declaration that marks it.
-        events=[declaration_of(json.loads(row[1]), row[4]) for row in rows],
+        events=[declaration_of(json.loads(row[1]), row[4], row[5]) for row in rows],
         context=_contexts(session, {row[2] for row in rows}),
         next_token=next_token,
         leaf_indexes=[row[0] for row in rows],
