@@ -61,7 +61,9 @@ def test_an_xml_document_and_its_json_ld_twin_get_the_same_answer(
     platform: Platform, path: Path
 ) -> None:
     name = path.relative_to(CONFORMANCE).as_posix()
-    as_xml = _answer(capture(platform, platform.org(f"xml {name}"), path.read_bytes(), "application/xml"))
+    as_xml = _answer(
+        capture(platform, platform.org(f"xml {name}"), path.read_bytes(), "application/xml")
+    )
     twin = _twin(path)
     if twin is None:
         assert as_xml[:2] == (400, "epcisException:ValidationException")

@@ -21,6 +21,7 @@ from tests.functional.conftest import issue
 from tests.functional.test_diversion import DEPOT, DEPOT_GLN, EAST_GLN, FACTORY, alerts, register
 from tests.functional.test_diversion import scan as verify_scan
 from tests.functional.test_epcis_capture import capture, query
+from tests.functional.test_epcis_conformance import GS1, LEGACY_DIR
 from tests.functional.test_trace import doc, event
 
 EAST = "urn:epc:id:sgln:9506000.00004.0"  # GLN 9506000000046, the east China warehouse
@@ -162,7 +163,8 @@ def test_the_error_declaration_parameters_find_exactly_the_declared_event(
     }.items():
         assert query(platform, acme, **{name: value}) == [], name
     # false means no filter; combined with others, terms are ANDed.
-    assert len(query(platform, acme, EXISTS_errorDeclaration="false")) == 3  # the declaration marks, it adds no event
+    # The declaration marks its event; it adds none.
+    assert len(query(platform, acme, EXISTS_errorDeclaration="false")) == 3
     assert query(platform, acme, EXISTS_errorDeclaration="", EQ_bizStep="commissioning") == []
     bad = platform.client.get(
         "/epcis/events?EXISTS_errorDeclaration=maybe", headers=acme.auth
@@ -225,12 +227,35 @@ def test_declarations_in_xml_and_in_the_same_document_as_their_event(
     platform: Platform, acme: Tenant
 ) -> None:
     # EPCIS 1.2: the declaration rides in baseExtension, after its event in one document.
-    from tests.functional.test_epcis_conformance import LEGACY_DIR
-
-    data = (LEGACY_DIR / "openepcis/ObjectEvent_with_baseExtension_errorDeclaration.xml").read_bytes()
+    name = "openepcis/ObjectEvent_with_baseExtension_errorDeclaration.xml"
+    data = (LEGACY_DIR / name).read_bytes()
     response = capture(platform, acme, data, "application/xml")
     assert response.status_code == 202, response.text
     declared = query(platform, acme, EXISTS_errorDeclaration="")
     assert len(declared) == 1
     assert declared[0]["errorDeclaration"]["declarationTime"]
     assert len(query(platform, acme, EQ_eventID=declared[0]["eventID"])) == 1
+
+
+def test_an_epcis_2_0_xml_declaration_marks_an_event_captured_in_json_ld(
+    platform: Platform, acme: Tenant
+) -> None:
+    # GS1's example declares a TransformationEvent erroneous and names its correction.
+    example = GS1 / "JSON/WithErrorDeclaration/ErrorDeclarationAndCorrectiveEvent.jsonld"
+    json_ld = json.loads(example.read_bytes())
+    original = dict(json_ld["epcisBody"]["eventList"][0])
+    del original["errorDeclaration"]
+    json_ld["epcisBody"]["eventList"] = [original]
+    assert capture(platform, acme, json_ld).status_code == 202
+    assert query(platform, acme, EXISTS_errorDeclaration="") == []
+
+    xml = (GS1 / "XML/WithErrorDeclaration/ErrorDeclarationAndCorrectiveEvent.xml").read_bytes()
+    response = capture(platform, acme, xml, "application/xml")
+    assert response.status_code == 202, response.text
+    [declared] = query(platform, acme, EXISTS_errorDeclaration="")
+    assert declared["eventID"] == original["eventID"]
+    assert declared["readPoint"] == original["readPoint"]  # the original, as captured
+    assert declared["errorDeclaration"]["reason"] == "incorrect_data"  # as XML reads it
+    corrective = "urn:uuid:404d95fc-9457-4a51-bd6a-0bba133845a8"
+    assert _ids(query(platform, acme, EQ_correctiveEventID=corrective)) == [original["eventID"]]
+    assert _ids(query(platform, acme, EQ_eventID=corrective)) == [corrective]

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session, aliased
 from traceseal.bounds import MAX_ID
 from traceseal.db import py_time
 from traceseal.epcis import vocab
+from traceseal.epcis.corrections import declaration_of
 from traceseal.epcis.errors import QueryParameterException, QueryTooLargeException
 from traceseal.epcis.identifiers import location_key, to_digital_link
-from traceseal.epcis.corrections import declaration_of
 from traceseal.epcis.models import (
     CaptureJob,
     CorrectiveEvent,
