@@ -325,20 +325,7 @@ def run(
             )
 
     take = order.per_page if order.limit is None else min(order.per_page, order.limit - served)
-    rows = session.execute(
-        select(
-            Event.id,
-            Event.body,
-            Event.capture_job_id,
-            order.column,
-            _SHOWN.body,
-            _SHOWN.leaf_index,
-        )
-        .outerjoin(_SHOWN, _SHOWN.event == Event.id)
-        .where(*where)
-        .order_by(*order.keys())
-        .limit(take + 1)
-    ).all()
+    rows = _rows(session, where, order, take + 1)
     more = len(rows) > take
     rows = rows[:take]
     served += len(rows)
@@ -356,6 +343,27 @@ def run(
         next_token=next_token,
         leaf_indexes=[row[0] for row in rows],
     )
+
+
+def _rows(
+    session: Session, where: Sequence[ColumnElement[bool]], order: _Order, limit: int
+) -> Sequence[Any]:
+    """Id, body, capture job and sort key of the matching events, with the declaration
+    that marks each one erroneous, if any (its body and leaf)."""
+    return session.execute(
+        select(
+            Event.id,
+            Event.body,
+            Event.capture_job_id,
+            order.column,
+            _SHOWN.body,
+            _SHOWN.leaf_index,
+        )
+        .outerjoin(_SHOWN, _SHOWN.event == Event.id)
+        .where(*where)
+        .order_by(*order.keys())
+        .limit(limit)
+    ).all()
 
 
 @dataclass(frozen=True, slots=True)
