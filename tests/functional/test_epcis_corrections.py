@@ -23,6 +23,8 @@ from tests.functional.test_diversion import scan as verify_scan
 from tests.functional.test_epcis_capture import capture, query
 from tests.functional.test_epcis_conformance import GS1, LEGACY_DIR
 from tests.functional.test_trace import doc, event
+from traceseal.epcis.hashing import event_hash
+from traceseal.ledger.service import leaf_record
 
 EAST = "urn:epc:id:sgln:9506000.00004.0"  # GLN 9506000000046, the east China warehouse
 WRONG = "urn:uuid:5f0c6a56-8f56-4a4c-9a43-3f1d0c3b0001"
@@ -135,7 +137,18 @@ def test_a_declared_shipment_gives_way_to_its_correction_everywhere(
     leaf_index = marked["traceseal:errorDeclarationLeafIndex"]
     assert leaf_index != original["traceseal:leafIndex"]
     leaf = platform.client.get(f"/ledger/leaves/{leaf_index}").json()
-    assert json.loads(base64.b64decode(leaf["data"]))["kind"] == "epcis.errorDeclaration"
+    digest = event_hash({k: v for k, v in marked.items() if not k.startswith("traceseal:")}, {})
+    rebuilt = leaf_record(
+        "epcis.errorDeclaration",
+        digest,
+        {
+            "captureID": response.json()["captureID"],
+            "eventHash": digest,
+            "eventID": WRONG,
+            "errorDeclaration": marked["errorDeclaration"],
+        },
+    )
+    assert base64.b64decode(leaf["data"]) == rebuilt
 
 
 def test_the_error_declaration_parameters_find_exactly_the_declared_event(
