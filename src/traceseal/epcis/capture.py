@@ -106,7 +106,8 @@ class Plan:
     received_at: datetime
     #: recordTime as written into stored events.
     recorded: str
-    #: Whether events still need GS1's JSON Schema (XML was held to the XSD as it was read).
+    #: Whether events get GS1's JSON Schema: always, JSON-LD and XML alike (one rule set for
+    #: both bindings, rules.py); kept so tests and benchmarks can time the other rules alone.
     schema: bool
     #: The database engine's name, so workers can put times in the form its driver takes.
     dialect: str = "sqlite"

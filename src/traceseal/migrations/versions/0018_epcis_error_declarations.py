@@ -105,6 +105,8 @@ def _existing_declarations() -> None:
 
 
 def downgrade() -> None:
+    # The events declared erroneous stay; what marked them goes (the declarations' leaves
+    # stay in the log, which is append-only).
     op.drop_table("epcis_corrective_events")
     with op.batch_alter_table("epcis_error_declarations") as batch:
         batch.drop_index(batch.f("ix_epcis_error_declarations_declaration_time"))
