@@ -24,6 +24,7 @@ from tests.functional.test_epcis_capture import capture, query
 from tests.functional.test_epcis_conformance import GS1, LEGACY_DIR
 from tests.functional.test_trace import doc, event
 from traceseal.epcis.hashing import event_hash
+from traceseal.epcis.identifiers import to_digital_link
 from traceseal.ledger.service import leaf_record
 
 EAST = "urn:epc:id:sgln:9506000.00004.0"  # GLN 9506000000046, the east China warehouse
@@ -272,3 +273,31 @@ def test_an_epcis_2_0_xml_declaration_marks_an_event_captured_in_json_ld(
     corrective = "urn:uuid:404d95fc-9457-4a51-bd6a-0bba133845a8"
     assert _ids(query(platform, acme, EQ_correctiveEventID=corrective)) == [original["eventID"]]
     assert _ids(query(platform, acme, EQ_eventID=corrective)) == [corrective]
+
+
+def test_a_declared_packing_leaves_the_aggregation_state_to_its_correction(
+    platform: Platform, acme: Tenant
+) -> None:
+    (code,) = issue(platform, acme, 1)
+    item = f"urn:epc:id:sgtin:9506000.013435.{code}"
+    wrong_case, right_case = (
+        "urn:epc:id:sscc:9506000.0000000011",
+        "urn:epc:id:sscc:9506000.0000000012",
+    )
+    packed = event(
+        "AggregationEvent",
+        "01T10:00:00",
+        eventID=WRONG,
+        action="ADD",
+        parentID=wrong_case,
+        childEPCs=[item],
+        bizStep="packing",
+    )
+    assert capture(platform, acme, doc(packed)).status_code == 202
+    assert _trace(platform, acme, code)["parent"] == to_digital_link(wrong_case)
+    corrective = {**packed, "eventID": RIGHT, "parentID": right_case}
+    response = capture(platform, acme, doc(_declared(packed), corrective))
+    assert response.status_code == 202, response.text
+    after = _trace(platform, acme, code)
+    assert after["parent"] == to_digital_link(right_case)
+    assert _ids(after["events"]) == [RIGHT]
