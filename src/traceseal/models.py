@@ -16,6 +16,8 @@ from traceseal.counters import RateWindow
 from traceseal.db import Base
 from traceseal.epcis.models import (
     CaptureJob,
+    CorrectiveEvent,
+    ErrorDeclaration,
     Event,
     EventAccess,
     EventBizTransaction,
@@ -58,12 +60,14 @@ __all__ = [
     "CodeRisk",
     "CodeRun",
     "CodeSegment",
+    "CorrectiveEvent",
     "CounterfeitReport",
     "Delivery",
     "DeviceSketch",
     "Distributor",
     "DistributorLocation",
     "DiversionFlow",
+    "ErrorDeclaration",
     "Event",
     "EventAccess",
     "EventBizTransaction",

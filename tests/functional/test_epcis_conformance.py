@@ -57,14 +57,24 @@ def test_the_examples_are_all_there() -> None:
     assert len(VALID) == sum(len(group) for group in GROUPS) > 60
 
 
+#: GS1 examples the standard itself refuses, with the field named. GS1's XML example predates
+#: the decision that persistentDisposition belongs to Object and TransformationEvents only
+#: (EPCIS 2.0 §7.3.6.2.2, gs1/EPCIS#440); its JSON twin was corrected, and both bindings now
+#: give the standard's answer (epcis/rules.py).
+GS1_REFUSED = {
+    "XML/Example-PersistentDisposition.xml": "/epcisBody/eventList/0/persistentDisposition",
+}
+
+
 @pytest.mark.parametrize("group", range(len(GROUPS)))
 def test_every_gs1_example_is_captured(platform: Platform, acme: Tenant, group: int) -> None:
     refused = {}
     for path in GROUPS[group]:
         response = capture(platform, acme, path.read_bytes(), media(path))
         if response.status_code != 202:
-            refused[path.relative_to(GS1).as_posix()] = response.json().get("detail")
-    assert refused == {}
+            refused[path.relative_to(GS1).as_posix()] = response.json().get("field")
+    names = {path.relative_to(GS1).as_posix() for path in GROUPS[group]}
+    assert refused == {name: field for name, field in GS1_REFUSED.items() if name in names}
 
 
 def test_every_invalid_document_is_refused_whole(platform: Platform, acme: Tenant) -> None:

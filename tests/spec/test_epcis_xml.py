@@ -74,8 +74,9 @@ class Legacy(NamedTuple):
     # CAPTURE_REFUSED: it reads, and capture's checks (``prepare``) refuse it.
     outcome: str
     why: str
-    # Pointers GS1's JSON Schema refuses in the converted form. Capture holds XML to the XSD,
-    # not to the JSON Schema, so they do not stop it; they show where GS1's artefacts disagree.
+    # Pointers GS1's JSON Schema (as published) refuses in the converted form. Capture holds
+    # XML to the same rules as JSON-LD after reading (epcis/rules.py settles where GS1's
+    # schemas disagree), so these stop it unless rules.py decided for the XSD.
     json_schema: frozenset[str] = frozenset()
     refusal: tuple[str, str | None] | None = None  # (text in the detail, field)
 
@@ -100,10 +101,12 @@ LEGACY: dict[str, Legacy] = {
     "openepcis/AggregationEvent.xml": Legacy(True, CAPTURED, "plain 1.2"),
     "openepcis/AggregationEvent_all_possible_fields.xml": Legacy(
         False,
-        LENIENT,
+        CAPTURE_REFUSED,
         "xsi:type'd extension values with padded dateTimes break the 1.2 XSD (dropped: JSON "
-        "carries strings); persistentDisposition in an AggregationEvent (gs1/EPCIS#440)",
+        "carries strings), but persistentDisposition in an AggregationEvent is refused in "
+        "both bindings (EPCIS 2.0 §7.3.6.2.2, gs1/EPCIS#440; epcis/rules.py)",
         frozenset({"/epcisBody/eventList/0"}),
+        ("may not carry persistentDisposition", "/epcisBody/eventList/0/persistentDisposition"),
     ),
     "openepcis/All_eventTypes_in_single_document.xml": Legacy(
         True,
@@ -118,10 +121,12 @@ LEGACY: dict[str, Legacy] = {
     "openepcis/AssociationEvent.xml": Legacy(True, CAPTURED, "AssociationEvent in extension"),
     "openepcis/AssociationEvent_all_possible_fields.xml": Legacy(
         False,
-        LENIENT,
-        "xsi:type names the undeclared xsd: prefix (dropped: JSON carries strings); "
-        "persistentDisposition in an AssociationEvent (gs1/EPCIS#440)",
+        CAPTURE_REFUSED,
+        "xsi:type names the undeclared xsd: prefix (dropped: JSON carries strings), but "
+        "persistentDisposition in an AssociationEvent is refused in both bindings "
+        "(EPCIS 2.0 §7.3.6.2.2, gs1/EPCIS#440; epcis/rules.py)",
         frozenset({"/epcisBody/eventList/0"}),
+        ("may not carry persistentDisposition", "/epcisBody/eventList/0/persistentDisposition"),
     ),
     "openepcis/Document_with_namespace.xml": Legacy(
         False,
@@ -147,11 +152,12 @@ LEGACY: dict[str, Legacy] = {
     "openepcis/ObjectEvent.xml": Legacy(True, CAPTURED, "plain 1.2"),
     "openepcis/ObjectEvent_all_possible_fields.xml": Legacy(
         False,
-        LENIENT,
-        "the 2.0 certificationInfo after the 1.2 extension is placed by name; its value "
-        "'test certification' is no URI, and an OBSERVE event carries ilmd, which the JSON "
-        "Schema refuses",
+        CAPTURE_REFUSED,
+        "the 2.0 certificationInfo after the 1.2 extension is placed by name, but its value "
+        "'test certification' is no URI (and an OBSERVE event carries ilmd): XML is held to "
+        "the same rules as JSON-LD after reading, GS1's JSON Schema included, and refused",
         frozenset({"/epcisBody/eventList/0/certificationInfo", "/epcisBody/eventList/0"}),
+        ("certificationInfo", "/epcisBody/eventList/0/certificationInfo"),
     ),
     "openepcis/ObjectEvent_with_baseExtension_errorDeclaration.xml": Legacy(
         True, CAPTURED, "eventID and errorDeclaration from baseExtension"

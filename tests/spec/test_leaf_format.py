@@ -57,3 +57,36 @@ def test_a_code_run_leaf_with_non_ascii_and_null() -> None:
         "lot": "批次-1",
     }
     assert leaf_record("code_run.issued", "code_run:7", record) == expected
+
+
+def test_an_epcis_error_declaration_leaf() -> None:
+    # RFC 8785: members sorted at every level, no spaces.
+    content = (
+        '{"captureID":"00112233445566778899aabbccddeeff",'
+        '"errorDeclaration":{"correctiveEventIDs":["urn:uuid:404d95fc"],'
+        '"declarationTime":"2026-11-03T09:00:00+08:00","reason":"incorrect_data"},'
+        f'"eventHash":"{HASH_ID}",'
+        '"eventID":"urn:uuid:6d5a4a46-2a7c-4a3f-9b1e-0c7f3f4e2d11"}'
+    ).encode()
+    expected = (
+        '{"kind":"epcis.errorDeclaration",'
+        f'"ref":"{HASH_ID}",'
+        f'"sha256":"{hashlib.sha256(content).hexdigest()}","v":1}}'
+    ).encode()
+    assert (
+        leaf_record(
+            "epcis.errorDeclaration",
+            HASH_ID,
+            {
+                "eventID": "urn:uuid:6d5a4a46-2a7c-4a3f-9b1e-0c7f3f4e2d11",
+                "eventHash": HASH_ID,
+                "errorDeclaration": {
+                    "reason": "incorrect_data",
+                    "declarationTime": "2026-11-03T09:00:00+08:00",
+                    "correctiveEventIDs": ["urn:uuid:404d95fc"],
+                },
+                "captureID": "00112233445566778899aabbccddeeff",
+            },
+        )
+        == expected
+    )

@@ -311,9 +311,11 @@ async def events(request: Request) -> JSONResponse:
     Supported: eventType, GE_/LT_eventTime, GE_/LT_recordTime, EQ_action, EQ_bizStep,
     EQ_disposition, EQ_readPoint, EQ_bizLocation, EQ_eventID, MATCH_epc, MATCH_parentID,
     MATCH_inputEPC, MATCH_outputEPC, MATCH_anyEPC, MATCH_epcClass, MATCH_inputEPCClass,
-    MATCH_outputEPCClass, MATCH_anyEPCClass, EQ_bizTransaction_{type}, orderBy (eventTime,
+    MATCH_outputEPCClass, MATCH_anyEPCClass, EQ_bizTransaction_{type}, EXISTS_errorDeclaration,
+    GE_/LT_errorDeclarationTime, EQ_errorReason, EQ_correctiveEventID, orderBy (eventTime,
     recordTime), orderDirection, eventCountLimit, maxEventCount, perPage, nextPageToken.
-    Lists are "|"-separated. Paging follows the ``Link: <...>; rel="next"`` header.
+    Lists are "|"-separated. Paging follows the ``Link: <...>; rel="next"`` header. An event
+    declared erroneous is shown with its ``errorDeclaration``.
     """
     return await _events_response(request, _params(request))
 

@@ -137,3 +137,40 @@ class EventAccess(Base):
 
     organization_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     event: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class ErrorDeclaration(Base):
+    """An event declared erroneous (EPCIS 2.0 §7.4.1.2), and by which declaration.
+
+    ``event`` is the erroneous event's row. When the declaration named an event its declarer
+    may declare (its own, or any for the operator), the original is left as it was stored and
+    logged, and the declaration is a log leaf of its own (``leaf_index``) whose event JSON is
+    ``body``. A declaration that declares nothing here (its eventID unknown, or another
+    organisation's) is stored as an ordinary event row that carries its errorDeclaration; it
+    gets a row here pointing at itself (``leaf_index == event``, ``body`` None), so that the
+    errorDeclaration query parameters find it and journeys skip it like any erroneous event.
+    """
+
+    __tablename__ = "epcis_error_declarations"
+
+    event: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    capture_job_id: Mapped[int] = mapped_column(ForeignKey("epcis_capture_jobs.id"))
+    declaration_time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    #: The bare CBV term (``incorrect_data``), an extension URI, or None.
+    reason: Mapped[str | None] = mapped_column(String(300), default=None)
+    #: The declaration event's JSON (with recordTime); None when it is the event row itself.
+    body: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class CorrectiveEvent(Base):
+    """``correctiveEventIDs`` of a declaration: EQ_correctiveEventID, and the way from a
+    correction back to the event it corrects."""
+
+    __tablename__ = "epcis_corrective_events"
+    __table_args__ = WITHOUT_ROWID
+
+    corrective_event_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    #: The erroneous event's row (ErrorDeclaration.event).
+    event: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

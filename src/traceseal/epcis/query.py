@@ -21,17 +21,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from traceseal.bounds import MAX_ID
 from traceseal.db import py_time
 from traceseal.epcis import vocab
+from traceseal.epcis.corrections import declaration_of
 from traceseal.epcis.errors import QueryParameterException, QueryTooLargeException
 from traceseal.epcis.identifiers import location_key, to_digital_link
 from traceseal.epcis.models import (
     CaptureJob,
+    CorrectiveEvent,
     EpcRole,
+    ErrorDeclaration,
     Event,
     EventAccess,
     EventBizTransaction,
@@ -54,6 +57,15 @@ _MATCH_ROLES: dict[str, tuple[int, ...]] = {
     "MATCH_outputEPCClass": (EpcRole.OUTPUT_QUANTITY,),
     "MATCH_anyEPCClass": (EpcRole.QUANTITY, EpcRole.INPUT_QUANTITY, EpcRole.OUTPUT_QUANTITY),
 }
+#: The errorDeclaration parameters (EPCIS 2.0 §8.2.7.1): each keeps only events that carry
+#: an error declaration (the events declared erroneous, marked with it), and then filters on it.
+_DECLARATION_TIMES = {
+    "GE_errorDeclarationTime": True,
+    "LT_errorDeclarationTime": False,
+}
+#: The declaration shown with an event (an alias: the filters' EXISTS terms must not
+#: correlate with it).
+_SHOWN = aliased(ErrorDeclaration)
 _TIME_BOUNDS = {
     "GE_eventTime": (Event.event_time, True),
     "LT_eventTime": (Event.event_time, False),
@@ -88,8 +100,9 @@ class Page:
     leaf_indexes: list[int]
 
 
-def _values(name: str, raw: str) -> list[str]:
-    values = [v for v in raw.split("|") if v]
+def _values(name: str, raw: str | Sequence[str]) -> list[str]:
+    # The URI binding sends "a|b"; a named query's JSON body sends a list.
+    values = [v for v in (raw.split("|") if isinstance(raw, str) else raw) if v]
     if not values:
         raise QueryParameterException(f"{name} needs at least one value", field=name)
     return values
@@ -142,10 +155,53 @@ def _epc_condition(values: Sequence[str], roles: tuple[int, ...]) -> ColumnEleme
     )
 
 
-def filters(params: Mapping[str, str]) -> list[ColumnElement[bool]]:
-    """The WHERE terms for a query's parameters (paging and ordering excluded)."""
+def _declared(*terms: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(ErrorDeclaration.event == Event.id, *terms)
+
+
+def _exists(name: str, raw: Any) -> bool:
+    """``EXISTS_errorDeclaration``: a Void parameter in the URI binding (given, or ``true``),
+    a boolean in a named query's JSON."""
+    if raw in (True, "", "true"):
+        return True
+    if raw in (False, "false"):
+        return False
+    raise QueryParameterException(f"{name} takes no value, true or false", field=name)
+
+
+def _declaration_filter(name: str, raw: Any) -> ColumnElement[bool] | None:
+    """The term for an errorDeclaration parameter; None when ``name`` is none of them."""
+    if name == "EXISTS_errorDeclaration":
+        return _declared() if _exists(name, raw) else true()
+    if name in _DECLARATION_TIMES:
+        bound = _time(name, raw)
+        column = ErrorDeclaration.declaration_time
+        return _declared(column >= bound if _DECLARATION_TIMES[name] else column < bound)
+    if name == "EQ_errorReason":
+        reasons = [_term(name, "errorReason", v) for v in _values(name, raw)]
+        return _declared(ErrorDeclaration.reason.in_(reasons))
+    if name == "EQ_correctiveEventID":
+        return exists().where(
+            CorrectiveEvent.event == Event.id,
+            CorrectiveEvent.corrective_event_id.in_(_values(name, raw)),
+        )
+    return None
+
+
+def filters(params: Mapping[str, Any]) -> list[ColumnElement[bool]]:
+    """The WHERE terms over ``Event`` for a query's parameters (paging and ordering excluded).
+
+    Values are as the URI binding sends them ("|"-separated strings) or as a named query's
+    JSON holds them (lists, booleans). Raises QueryParameterException for a parameter this
+    repository does not support or a value it cannot read. The visibility of events to a
+    reader is not among the terms (``visible_to``).
+    """
     where: list[ColumnElement[bool]] = []
     for name, raw in params.items():
+        declared = _declaration_filter(name, raw)
+        if declared is not None:
+            where.append(declared)
+            continue
         if name in _PAGING or name in (
             "orderBy",
             "orderDirection",
@@ -269,12 +325,7 @@ def run(
             )
 
     take = order.per_page if order.limit is None else min(order.per_page, order.limit - served)
-    rows = session.execute(
-        select(Event.id, Event.body, Event.capture_job_id, order.column)
-        .where(*where)
-        .order_by(*order.keys())
-        .limit(take + 1)
-    ).all()
+    rows = _rows(session, where, order, take + 1)
     more = len(rows) > take
     rows = rows[:take]
     served += len(rows)
@@ -286,11 +337,33 @@ def run(
         mark = last[3].isoformat() if order.name else None
         next_token = _encode_token([mark, last[0], served, fingerprint])
     return Page(
-        events=[json.loads(row[1]) for row in rows],
+        # An event declared erroneous is shown with the declaration that marks it.
+        events=[declaration_of(json.loads(row[1]), row[4], row[5]) for row in rows],
         context=_contexts(session, {row[2] for row in rows}),
         next_token=next_token,
         leaf_indexes=[row[0] for row in rows],
     )
+
+
+def _rows(
+    session: Session, where: Sequence[ColumnElement[bool]], order: _Order, limit: int
+) -> Sequence[Any]:
+    """Id, body, capture job and sort key of the matching events, with the declaration
+    that marks each one erroneous, if any (its body and leaf)."""
+    return session.execute(
+        select(
+            Event.id,
+            Event.body,
+            Event.capture_job_id,
+            order.column,
+            _SHOWN.body,
+            _SHOWN.leaf_index,
+        )
+        .outerjoin(_SHOWN, _SHOWN.event == Event.id)
+        .where(*where)
+        .order_by(*order.keys())
+        .limit(limit)
+    ).all()
 
 
 @dataclass(frozen=True, slots=True)

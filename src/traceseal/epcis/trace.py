@@ -1,5 +1,6 @@
 """A product's journey: the events that touched it or any container it was packed into.
 
+Events declared erroneous are left out (corrections.py); their corrective events stand.
 Containment comes from AggregationEvents. An ADD (or OBSERVE) with the item among the
 ``childEPCs`` puts it into ``parentID`` from that event's time; a DELETE naming it, or a
 DELETE of the parent with no children listed (unpacking everything), takes it out. While
@@ -16,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from traceseal.db import Executor, Prepared, py_time
 from traceseal.epcis.identifiers import location_key, to_digital_link
-from traceseal.epcis.models import EpcRole, Event, EventEpc
+from traceseal.epcis.models import EpcRole, ErrorDeclaration, Event, EventEpc
 
 #: How many containers deep the journey follows (item → case → pallet → container).
 MAX_DEPTH = 4
@@ -70,10 +71,16 @@ class _Stay:
 
 
 # Precompiled: the verification page asks this of every genuine code (db.Prepared).
+# Events declared erroneous (and declarations that declared nothing here) are not part of
+# any journey (EPCIS 2.0 §7.4.1.2): their corrective events, captured like any other, are.
+# The test is one primary-key probe per event.
 _HISTORY = Prepared(
     select(Event.id, Event.event_time, Event.body, EventEpc.role, Event.event_hash)
     .join(EventEpc, EventEpc.event == Event.id)
-    .where(EventEpc.epc == bindparam("epc"))
+    .where(
+        EventEpc.epc == bindparam("epc"),
+        ~exists().where(ErrorDeclaration.event == Event.id),
+    )
     .order_by(Event.event_time, Event.id)
 )
 

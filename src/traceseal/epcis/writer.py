@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from traceseal.db import Prepared, db_time
 from traceseal.epcis.capture import LEAF_KIND, Capture, Chunk, Plan, require_capturer
+from traceseal.epcis.corrections import Declarations
 from traceseal.epcis.errors import SecurityException, ValidationException
 from traceseal.epcis.models import (
     CaptureJob,
@@ -88,13 +89,28 @@ class Writer:
         self._ids: dict[str, int] = {}
         self._owners: dict[str, int | None] = {}
         self._partner_of: set[int] | None = None
+        self._declarations = Declarations(
+            session,
+            organization_id=org.id,
+            operator=org.role == Role.OPERATOR.value,
+            job_id=self.job.id,
+            capture_id=plan.capture_id,
+            now=plan.received_at,
+        )
 
     def add(self, chunk: Chunk) -> None:
         self._authorise(chunk, self._brand_owners(chunk))
-        fresh = self._fresh(chunk)
-        self.job.duplicate_count += len(chunk) - len(fresh)
-        if not fresh:
-            return
+        # Declarations of events their declarer may declare mark those events once this
+        # chunk is stored (corrections.py); they are no new events themselves.
+        declared = self._declarations.claimed(chunk, self._ids) if chunk.declarations else set()
+        fresh = self._fresh(chunk, declared)
+        self.job.duplicate_count += len(chunk) - len(fresh) - len(declared)
+        if fresh:
+            self._store(chunk, fresh)
+        if declared:
+            self.job.duplicate_count += self._declarations.honour(chunk, declared)
+
+    def _store(self, chunk: Chunk, fresh: list[int]) -> None:
         ids = ledger.append(
             self.session,
             [(LEAF_KIND, chunk.leaves[i]) for i in fresh],
@@ -127,12 +143,20 @@ class Writer:
         if transaction_rows:
             _TRANSACTIONS.run_rows(connection, transaction_rows)
         _ACCESS.run_rows(connection, access_rows)
+        if chunk.declarations:
+            self._declarations.standalone(
+                [
+                    (event_id, chunk.declarations[i])
+                    for i, event_id in zip(fresh, ids, strict=True)
+                    if i in chunk.declarations
+                ]
+            )
 
     def finish(self) -> CaptureJob:
         self.session.flush()
         return self.job
 
-    def _fresh(self, chunk: Chunk) -> list[int]:
+    def _fresh(self, chunk: Chunk, declared: set[int]) -> list[int]:
         """Positions in ``chunk`` of the events not yet stored, in order.
 
         Repeats within the document are caught with the hashes and eventIDs of its earlier
@@ -144,7 +168,7 @@ class Writer:
         hashes, ids, start = self._hashes, self._ids, chunk.start
         candidates: list[int] = []
         for i, (digest, event_id) in enumerate(zip(chunk.hashes, chunk.ids, strict=True)):
-            if digest in hashes:
+            if digest in hashes or i in declared:
                 continue
             other = ids.get(event_id)
             if other is not None:
