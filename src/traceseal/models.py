@@ -12,6 +12,7 @@ from traceseal.epcis.models import (
     EventBizTransaction,
     EventEpc,
 )
+from traceseal.epcis.standing_models import NamedQuery, Subscription, SubscriptionDelivery
 from traceseal.ledger.models import (
     LedgerCheckpoint,
     LedgerCosignature,
@@ -64,6 +65,7 @@ __all__ = [
     "LedgerKey",
     "LedgerLeaf",
     "LedgerNode",
+    "NamedQuery",
     "Organization",
     "Product",
     "Programme",
@@ -77,6 +79,8 @@ __all__ = [
     "ScannedCode",
     "SigningKey",
     "SmsReply",
+    "Subscription",
+    "SubscriptionDelivery",
     "TerritoryRegion",
     "Webhook",
 ]
