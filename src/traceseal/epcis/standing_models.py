@@ -69,8 +69,8 @@ class Subscription(Base):
     #: GS1-Query-Min-Record-Time: initialRecordTime, then the last scheduled run.
     min_record_time: Mapped[datetime] = mapped_column(UtcDateTime)
     #: Events up to this id were considered by the last run (ids grow in commit order:
-    #: the log's head row serialises appends, ledger.service.append).
-    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the log's head row serialises appends, ledger.service.append); -1: none yet.
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=-1)
     next_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
