@@ -431,9 +431,7 @@ def _validate(settings: Settings) -> None:
     if settings.outbound_allow_private not in (0, 1):
         raise SettingsError("TRACESEAL_OUTBOUND_ALLOW_PRIVATE must be 0 or 1")
     if not re.fullmatch(r"[+-](0\d|1[0-4]):[0-5]\d", settings.epcis_schedule_utc_offset):
-        raise SettingsError(
-            "TRACESEAL_EPCIS_SCHEDULE_UTC_OFFSET must be a UTC offset like +08:00"
-        )
+        raise SettingsError("TRACESEAL_EPCIS_SCHEDULE_UTC_OFFSET must be a UTC offset like +08:00")
     if settings.analytics_min_cell < 1:
         raise SettingsError("TRACESEAL_ANALYTICS_MIN_CELL must be positive (1: show every count)")
     if settings.risk_evaluation not in (0, 1):

@@ -140,7 +140,8 @@ def test_a_named_querys_events_are_paged_like_events(platform: Platform, acme: T
     assert first.headers["content-type"].startswith("application/ld+json")
     assert epcs_of(first.json()) == [URN.format("1"), URN.format("2")]
     link = first.headers["Link"]
-    assert link.startswith("</epcis/queries/shipped/events?") and link.endswith('>; rel="next"')
+    assert link.startswith("</epcis/queries/shipped/events?")
+    assert link.endswith('>; rel="next"')
     second = platform.client.get(link[1 : link.index(">")], headers=acme.auth)
     assert epcs_of(second.json()) == [URN.format("3")]
     assert "Link" not in second.headers
@@ -180,8 +181,12 @@ def test_a_stream_subscription_receives_new_events_signed(
     created = subscribe(platform, acme, dest=receiver.url, signatureToken=TOKEN, stream=True)
     assert created.status_code == 201, created.text
     sub = created.json()
-    assert created.headers["Location"] == f"/epcis/queries/shipped/subscriptions/{sub['subscriptionID']}"
-    assert sub["stream"] is True and "signatureToken" not in sub
+    assert (
+        created.headers["Location"]
+        == f"/epcis/queries/shipped/subscriptions/{sub['subscriptionID']}"
+    )
+    assert sub["stream"] is True
+    assert "signatureToken" not in sub
     assert deliver(platform) == 0
 
     capture(platform, acme, document(shipped("2"), object_event(["3"])))
@@ -198,8 +203,11 @@ def test_a_stream_subscription_receives_new_events_signed(
     assert epcs_of(doc) == [URN.format("2")]  # the commissioning event does not match
     assert deliver(platform) == 0  # delivered once is done
 
-    read = platform.client.get(f"/epcis/queries/shipped/subscriptions/{sub['subscriptionID']}", headers=acme.auth).json()
-    assert "lastNotifiedAt" in read and "signatureToken" not in read
+    read = platform.client.get(
+        f"/epcis/queries/shipped/subscriptions/{sub['subscriptionID']}", headers=acme.auth
+    ).json()
+    assert "lastNotifiedAt" in read
+    assert "signatureToken" not in read
 
 
 def test_unsubscribing_stops_deliveries_and_deleting_the_query_removes_its_subscriptions(
@@ -217,7 +225,8 @@ def test_unsubscribing_stops_deliveries_and_deleting_the_query_removes_its_subsc
     assert platform.client.delete("/epcis/queries/shipped", headers=acme.auth).status_code == 204
     assert queued(platform) == 0
     capture(platform, acme, document(shipped("2")))
-    assert deliver(platform) == 0 and receiver.requests == []
+    assert deliver(platform) == 0
+    assert receiver.requests == []
 
 
 def test_a_subscription_never_delivers_events_the_subscriber_may_not_read(
@@ -230,8 +239,15 @@ def test_a_subscription_never_delivers_events_the_subscriber_may_not_read(
     # Nor through a schedule, nor through the query's events.
     rival_query = {"eventType": ["ObjectEvent"]}
     make_query(platform, rival, "all", rival_query)
-    subscribe(platform, rival, "all", dest=receiver.url, schedule={"second": "0"}, reportIfEmpty=True,
-              initialRecordTime="2000-01-01T00:00:00Z")
+    subscribe(
+        platform,
+        rival,
+        "all",
+        dest=receiver.url,
+        schedule={"second": "0"},
+        reportIfEmpty=True,
+        initialRecordTime="2000-01-01T00:00:00Z",
+    )
     platform.app.state.subscription_scheduler.run(utcnow() + timedelta(minutes=2))
     assert deliver(platform) == 1
     [(_, body)] = receiver.requests
@@ -259,7 +275,10 @@ def test_a_schedule_fires_when_due_and_honours_report_if_empty(
     assert deliver(platform) == 1  # only reportIfEmpty reports nothing
     [(_, body)] = receiver.requests
     assert events_of(json.loads(body)) == []
-    assert json.loads(body)["epcisBody"]["queryResults"]["subscriptionID"] == loud.json()["subscriptionID"]
+    assert (
+        json.loads(body)["epcisBody"]["queryResults"]["subscriptionID"]
+        == loud.json()["subscriptionID"]
+    )
 
     capture(platform, acme, document(shipped("1"), object_event(["2"])))
     assert queued(platform) == 1  # schedules are not streams: nothing new until due
@@ -323,7 +342,8 @@ def test_a_websocket_stream_receives_new_matching_events(
         # Deleting the query ends the subscription.
         platform.client.delete("/epcis/queries/shipped", headers=acme.auth)
         closed = socket.receive()
-        assert closed["type"] == "websocket.close" and closed["code"] == 1008
+        assert closed["type"] == "websocket.close"
+        assert closed["code"] == 1008
 
 
 @pytest.mark.parametrize(

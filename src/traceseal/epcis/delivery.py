@@ -15,8 +15,8 @@ Each request carries:
   once);
 - ``GS1-EPCIS-Version`` and ``GS1-CBV-Version``.
 
-The document's ``queryResults`` name the subscription (``subscriptionID``); its ``creationDate`` is when the delivery was queued, so every attempt
-sends the same bytes.
+The document's ``queryResults`` name the subscription (``subscriptionID``); its
+``creationDate`` is when the delivery was queued, so every attempt sends the same bytes.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class Deliverer(Outbox[_Job]):
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         return _Job(subscription.dest, token, delivery.idempotency_key, data)
 
-    def send(self, job: _Job, now: datetime) -> Outcome:
+    def send(self, job: _Job, now: datetime) -> Outcome:  # noqa: ARG002 - Outbox's signature
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": job.key,

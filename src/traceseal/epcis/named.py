@@ -154,9 +154,7 @@ def find(session: Session, org: Organization, name: str) -> NamedQuery:
 def listing(session: Session, org: Organization) -> list[NamedQuery]:
     return list(
         session.scalars(
-            select(NamedQuery)
-            .where(NamedQuery.organization_id == org.id)
-            .order_by(NamedQuery.name)
+            select(NamedQuery).where(NamedQuery.organization_id == org.id).order_by(NamedQuery.name)
         )
     )
 

@@ -106,7 +106,7 @@ def _ok(allowed: frozenset[int] | None, value: int) -> bool:
 def _field(name: str, raw: object) -> frozenset[int]:
     low, high = FIELDS[name]
     if not isinstance(raw, str) or not raw:
-        raise ScheduleError(f"schedule.{name} must be a string such as \"5\" or \"[1-5],7\"", name)
+        raise ScheduleError(f'schedule.{name} must be a string such as "5" or "[1-5],7"', name)
     values: set[int] = set()
     for element in raw.split(","):
         found = _ELEMENT.fullmatch(element.strip())

@@ -80,7 +80,9 @@ def _caller(session: Session, token: str) -> Organization:
 def _controls(query: QueryParams) -> tuple[Schedule | None, bool, datetime | None]:
     unknown = sorted(set(query) - _CONTROLS)
     if unknown:
-        raise QueryParameterException(f"{unknown[0]!r} is not a subscription control", field=unknown[0])
+        raise QueryParameterException(
+            f"{unknown[0]!r} is not a subscription control", field=unknown[0]
+        )
     stream = {"true": True, None: None}.get(query.get("stream"), False)
     schedule = {name: query[name] for name in FIELDS if name in query} or None
     plan = check_mode(stream, schedule)
@@ -121,7 +123,9 @@ def _open(factory: Any, ws: WebSocket, name: str) -> _Stream:
             namespace=f"{settings.public_url}/ns/epcis#",
         )
     if plan is not None:
-        stream.next_run = plan.next_after(utcnow(), parse_offset(settings.epcis_schedule_utc_offset))
+        stream.next_run = plan.next_after(
+            utcnow(), parse_offset(settings.epcis_schedule_utc_offset)
+        )
     return stream
 
 
@@ -161,7 +165,9 @@ def _look(factory: Any, stream: _Stream, now: datetime, zone: Any) -> bool:
 
 async def _deny(ws: WebSocket, exc: DomainError) -> None:
     if isinstance(exc, EPCISException):
-        response: JSONResponse = problem(400, exc.title, exc.detail, type_=exc.epcis_type, field=exc.field)
+        response: JSONResponse = problem(
+            400, exc.title, exc.detail, type_=exc.epcis_type, field=exc.field
+        )
     else:
         response = domain_problem(exc)
     if "websocket.http.response" in ws.scope.get("extensions", {}):
@@ -202,4 +208,3 @@ async def subscribe_socket(ws: WebSocket, name: str) -> None:
                 break
     finally:
         closed.cancel()
-

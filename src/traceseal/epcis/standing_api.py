@@ -136,9 +136,7 @@ async def query_events(name: str, request: Request) -> JSONResponse:
     if page.next_token:
         following = urlencode({**paging, "nextPageToken": page.next_token})
         headers["Link"] = f'<{request.url.path}?{following}>; rel="next"'
-    return JSONResponse(
-        document, media_type=JSON_LD, headers={**_VERSION_HEADERS, **headers}
-    )
+    return JSONResponse(document, media_type=JSON_LD, headers={**_VERSION_HEADERS, **headers})
 
 
 def _location(name: str, subscription_id: str) -> str:
@@ -199,4 +197,3 @@ def unsubscribe(name: str, subscription_id: str, session: SessionDep, caller: Ca
     """Unsubscribe; deliveries not yet sent are dropped."""
     subscribing.unsubscribe(session, caller, name, subscription_id)
     return Response(status_code=204, headers=_VERSION_HEADERS)
-

@@ -54,7 +54,7 @@ __all__ = [
 
 log = logging.getLogger("traceseal.epcis.subscriptions")
 #: The master-key purpose that wraps signature tokens.
-TOKEN_PURPOSE = "epcis-signature-token"
+TOKEN_PURPOSE = "epcis-signature-token"  # noqa: S105 - a label, not a secret
 MAX_TOKEN = 1000
 #: Most events one delivery carries (a webhook POST or a WebSocket message): the binding
 #: has no paging for POSTs and asks for "manageable batches".
@@ -230,9 +230,7 @@ def on_capture(session: Session, job: CaptureJob) -> None:
             continue
         try:
             params = naming.stored_params(named)
-            ids = naming.matching_ids(
-                session, subscriber, params, [Event.capture_job_id == job.id]
-            )
+            ids = naming.matching_ids(session, subscriber, params, [Event.capture_job_id == job.id])
         except EPCISException as exc:
             log.warning("subscription %s skipped: %s", subscription.subscription_id, exc)
             continue
