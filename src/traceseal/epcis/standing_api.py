@@ -95,6 +95,7 @@ def list_queries(session: ReadSessionDep, caller: ReadCaller) -> JSONResponse:
 
 @router.get("/{name}")
 def get_query(name: str, session: ReadSessionDep, caller: ReadCaller) -> JSONResponse:
+    """One of your named queries: its name and query."""
     return _json(naming.read(naming.find(session, caller, name)))
 
 
@@ -189,6 +190,7 @@ def list_subscriptions(name: str, session: ReadSessionDep, caller: ReadCaller) -
 def get_subscription(
     name: str, subscription_id: str, session: ReadSessionDep, caller: ReadCaller
 ) -> JSONResponse:
+    """One subscription: its dest, stream or schedule, and when it last delivered."""
     return _json(subscribing.read(subscribing.find(session, caller, name, subscription_id), name))
 
 
