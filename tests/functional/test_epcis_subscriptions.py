@@ -381,3 +381,33 @@ def test_a_websocket_schedule_reports_when_due(platform: Platform, acme: Tenant)
             if events_of(doc):
                 break
         assert epcs_of(doc) == [URN.format("5")]
+
+
+def test_initial_record_time_sends_what_was_recorded_since_then_first(
+    platform: Platform, acme: Tenant, receiver: Receiver
+) -> None:
+    capture(platform, acme, document(shipped("1")))
+    make_query(platform, acme)
+    since = "2000-01-01T00:00:00Z"
+    made = subscribe(platform, acme, dest=receiver.url, stream=True, initialRecordTime=since)
+    assert made.json()["initialRecordTime"] == "2000-01-01T00:00:00.000Z"
+    future = subscribe(
+        platform, acme, dest=receiver.url, stream=True, initialRecordTime="2100-01-01T00:00:00Z"
+    )
+    assert future.status_code == 201
+    assert deliver(platform) == 1  # the backlog, for the first only
+    capture(platform, acme, document(shipped("2")))
+    # What is new, for the first; nothing recorded before 2100 for the second.
+    assert deliver(platform) == 1
+    sent = [epcs_of(json.loads(body)) for _, body in receiver.requests]
+    assert sent == [[URN.format("1")], [URN.format("2")]]
+    path = "/epcis/queries/shipped/events?stream=true&initialRecordTime=2000-01-01T00:00:00Z"
+    with platform.client.websocket_connect(path, headers=acme.auth) as socket:
+        assert epcs_of(json.loads(socket.receive_text())) == [URN.format("1"), URN.format("2")]
+
+
+def test_a_large_body_is_refused_before_it_is_read(platform: Platform, acme: Tenant) -> None:
+    big = {"name": "big", "query": {"MATCH_epc": [URN.format(n) for n in range(10_000)]}}
+    response = platform.client.post("/epcis/queries", json=big, headers=acme.auth)
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("application/problem+json")

@@ -25,6 +25,7 @@ from traceseal.epcis import subscriptions as subscribing
 from traceseal.epcis.errors import QueryParameterException
 from traceseal.epcis.schedule import parse_offset
 from traceseal.orgs.deps import KEYED, Caller, ReadCaller, authenticated
+from traceseal.web.bodylimit import body_limit
 from traceseal.web.deps import ReadSessionDep, SessionDep, SettingsDep
 from traceseal.web.problems import problem
 
@@ -36,6 +37,8 @@ _AUTH: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/epcis/queries", tags=["epcis"])
+#: A query or a subscription is a few hundred bytes; long lists of EPCs stay far below this.
+BODY_LIMIT = 256 * 1024
 
 
 def conflict_problem(_: Request, exc: Exception) -> Response:
@@ -73,6 +76,7 @@ class SubscriptionCreate(BaseModel):
 
 
 @router.post("", status_code=201, responses={409: {"description": "The name is taken."}})
+@body_limit(BODY_LIMIT)
 def create_query(
     body: QueryCreate, session: SessionDep, caller: Caller, settings: SettingsDep
 ) -> JSONResponse:
@@ -145,6 +149,7 @@ def _location(name: str, subscription_id: str) -> str:
 
 
 @router.post("/{name}/subscriptions", status_code=201)
+@body_limit(BODY_LIMIT)
 def subscribe(
     name: str,
     body: SubscriptionCreate,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from traceseal import outbound
@@ -230,7 +230,11 @@ def on_capture(session: Session, job: CaptureJob) -> None:
             continue
         try:
             params = naming.stored_params(named)
-            ids = naming.matching_ids(session, subscriber, params, [Event.capture_job_id == job.id])
+            scope = [Event.capture_job_id == job.id]
+            if subscription.initial_record_time is not None:
+                # Events recorded before initialRecordTime are never considered.
+                scope.append(Event.record_time >= subscription.initial_record_time)
+            ids = naming.matching_ids(session, subscriber, params, scope)
         except EPCISException as exc:
             log.warning("subscription %s skipped: %s", subscription.subscription_id, exc)
             continue
@@ -261,9 +265,9 @@ def listing(session: Session, org: Organization, name: str) -> list[Subscription
 def unsubscribe(session: Session, org: Organization, name: str, subscription_id: str) -> None:
     """Delete the subscription; what it had queued goes with it (the cascade)."""
     subscription = find(session, org, name, subscription_id)
-    session.query(SubscriptionDelivery).filter(
-        SubscriptionDelivery.subscription_id == subscription.id
-    ).delete()
+    session.execute(
+        delete(SubscriptionDelivery).where(SubscriptionDelivery.subscription_id == subscription.id)
+    )
     session.delete(subscription)
     session.flush()
 
