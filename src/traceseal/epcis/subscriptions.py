@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from traceseal import outbound
@@ -210,6 +210,9 @@ def enqueue(
     return len(chunks)
 
 
+_ANY_STREAM = select(Subscription.id).where(Subscription.stream == true()).limit(1)
+
+
 def on_capture(session: Session, job: CaptureJob) -> None:
     """Queue the new events of ``job`` for every stream subscription they match, in the
     capture's transaction. One indexed query per stream subscription (usually none).
@@ -217,13 +220,15 @@ def on_capture(session: Session, job: CaptureJob) -> None:
     A subscription whose stored query no longer evaluates (a vocabulary changed) is
     skipped and logged: someone else's subscription must never refuse a capture.
     """
+    # The usual case, no stream subscription at all: one indexed probe, built once (about
+    # 0.1 ms on SQLite; building the statement per call cost as much again).
+    if session.scalar(_ANY_STREAM) is None:
+        return
     rows = session.execute(
         select(Subscription, NamedQuery)
         .join(NamedQuery, NamedQuery.id == Subscription.query_id)
-        .where(Subscription.stream.is_(True))
+        .where(Subscription.stream == true())
     ).all()
-    if not rows:
-        return
     for subscription, named in rows:
         subscriber = session.get(Organization, named.organization_id)
         if subscriber is None:
