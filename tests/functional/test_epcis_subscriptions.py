@@ -23,6 +23,8 @@ from tests.functional.test_epcis_capture import URN, capture, document, object_e
 from tests.functional.test_webhooks import Receiver
 from traceseal.config import Settings
 from traceseal.db import utcnow
+from traceseal.epcis import socket as socket_module
+from traceseal.epcis import subscriptions
 from traceseal.epcis.standing_models import SubscriptionDelivery
 
 TOKEN = "13df38d8275b13f05704629e5f1cf3d45d6132d5"
@@ -411,3 +413,23 @@ def test_a_large_body_is_refused_before_it_is_read(platform: Platform, acme: Ten
     response = platform.client.post("/epcis/queries", json=big, headers=acme.auth)
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_many_events_go_in_batches(
+    platform: Platform, acme: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of BATCH events (500; 2 here, so five events make three of them)."""
+    monkeypatch.setattr(subscriptions, "BATCH", 2)
+    monkeypatch.setattr(socket_module, "BATCH", 2)
+    make_query(platform, acme)
+    subscribe(platform, acme, dest=receiver.url, stream=True)
+    serials = [str(n) for n in range(1, 6)]
+    path = "/epcis/queries/shipped/events?stream=true"
+    with platform.client.websocket_connect(path, headers=acme.auth) as socket:
+        capture(platform, acme, document(*[shipped(s) for s in serials]))
+        streamed = [epcs_of(json.loads(socket.receive_text())) for _ in range(3)]
+    assert deliver(platform) == 3
+    posted = sorted(epcs_of(json.loads(body)) for _, body in receiver.requests)
+    expected = [[URN.format(s) for s in serials[i : i + 2]] for i in (0, 2, 4)]
+    assert streamed == expected
+    assert posted == expected

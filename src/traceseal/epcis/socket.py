@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -60,6 +60,8 @@ class _Stream:
     initial: datetime | None
     namespace: str
     next_run: datetime | None = None
+    #: The last look filled a whole batch: look again at once (a schedule's run goes on).
+    more: bool = False
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -129,38 +131,40 @@ def _open(factory: Any, ws: WebSocket, name: str) -> _Stream:
     return stream
 
 
-def _look(factory: Any, stream: _Stream, now: datetime, zone: Any) -> bool:
-    """Fill ``stream.pending`` with what is due at ``now``; False when the subscription ended
-    (key revoked, query deleted)."""
+def _look(factory: Any, stream: _Stream, now: datetime, zone: timezone) -> bool:
+    """Put in ``stream.pending`` what is due at ``now``: at most one batch, so a long
+    backlog (an early initialRecordTime) is sent a batch a look, never held in memory whole.
+    False when the subscription has ended (key revoked, query deleted)."""
     with factory() as session, session.begin():
         found = authenticate_key(session, stream.token)
         named = session.get(NamedQuery, stream.query_id)
         if found is None or named is None or named.organization_id != found[0].id:
             return False
-        if stream.plan is not None:
+        fresh_run = False
+        if stream.plan is not None and not stream.more:
             if stream.next_run is None or now < stream.next_run:
                 return True
             stream.next_run = stream.plan.next_after(now, zone)
-        while True:
-            since = [Event.id > stream.cursor]
-            if stream.initial is not None:
-                since.append(Event.record_time >= stream.initial)
-            ids = naming.matching_ids(session, found[0], stream.params, since, limit=BATCH)
-            if ids or (stream.plan is not None and stream.report_if_empty and not stream.pending):
-                stream.pending.append(
-                    document(
-                        session,
-                        found[0],
-                        ids,
-                        now=now,
-                        namespace=stream.namespace,
-                        subscription_id=None,
-                    )
+            fresh_run = True
+        since = [Event.id > stream.cursor]
+        if stream.initial is not None:
+            since.append(Event.record_time >= stream.initial)
+        ids = naming.matching_ids(session, found[0], stream.params, since, limit=BATCH)
+        stream.more = len(ids) == BATCH
+        if ids or (fresh_run and stream.report_if_empty):
+            stream.pending.append(
+                document(
+                    session,
+                    found[0],
+                    ids,
+                    now=now,
+                    namespace=stream.namespace,
+                    subscription_id=None,
                 )
-            if ids:
-                stream.cursor = ids[-1]
-            if len(ids) < BATCH:
-                return True
+            )
+        if ids:
+            stream.cursor = ids[-1]
+        return True
 
 
 async def _deny(ws: WebSocket, exc: DomainError) -> None:
@@ -196,7 +200,8 @@ async def subscribe_socket(ws: WebSocket, name: str) -> None:
     closed = asyncio.create_task(_until_closed(ws))
     try:
         while not closed.done():
-            await asyncio.wait({closed}, timeout=settings.epcis_stream_poll_ms / 1000)
+            pause = 0 if stream.more else settings.epcis_stream_poll_ms / 1000
+            await asyncio.wait({closed}, timeout=pause)
             if closed.done():
                 break
             alive = await run_in_threadpool(_look, factory, stream, utcnow(), zone)
