@@ -19,7 +19,13 @@ from sqlalchemy import func, select
 from starlette.testclient import WebSocketDenialResponse
 
 from tests.conftest import Platform, Tenant
-from tests.functional.test_epcis_capture import URN, capture, document, object_event
+from tests.functional.test_epcis_capture import (
+    URN,
+    capture,
+    document,
+    object_event,
+    register_distributor,
+)
 from tests.functional.test_webhooks import Receiver
 from traceseal.config import Settings
 from traceseal.db import utcnow
@@ -433,3 +439,22 @@ def test_many_events_go_in_batches(
     expected = [[URN.format(s) for s in serials[i : i + 2]] for i in (0, 2, 4)]
     assert streamed == expected
     assert posted == expected
+
+
+def test_a_brand_receives_its_products_events_that_its_distributor_captured(
+    platform: Platform, acme: Tenant, rival: Tenant, receiver: Receiver
+) -> None:
+    """Deliveries follow query.py's rule of who reads what: the capturer, the brand owner of
+    the products named, the operator and regulators; not another brand."""
+    distributor = register_distributor(platform, acme, "顺达物流")
+    made = {}
+    for tenant in (acme, rival):
+        make_query(platform, tenant)
+        made[tenant.name] = subscribe(platform, tenant, dest=receiver.url, stream=True).json()
+    captured = capture(platform, distributor, document(shipped("7")))
+    assert captured.status_code == 202, captured.text
+    assert deliver(platform) == 1
+    [(_, body)] = receiver.requests
+    assert epcs_of(json.loads(body)) == [URN.format("7")]
+    sent_to = json.loads(body)["epcisBody"]["queryResults"]["subscriptionID"]
+    assert sent_to == made[acme.name]["subscriptionID"]
