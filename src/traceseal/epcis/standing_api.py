@@ -119,7 +119,13 @@ def _page(request: Request, name: str, paging: dict[str, str]) -> querying.Page:
         return querying.run(session, caller, params, max_per_page=settings.epcis_max_per_page)
 
 
-@router.get("/{name}/events", responses=_AUTH, dependencies=KEYED)
+class JsonLdResponse(JSONResponse):
+    """Query results are JSON-LD, as on ``/epcis/events`` (and so the OpenAPI says)."""
+
+    media_type = JSON_LD
+
+
+@router.get("/{name}/events", responses=_AUTH, dependencies=KEYED, response_class=JsonLdResponse)
 async def query_events(name: str, request: Request) -> JSONResponse:
     """The named query's events, paged like ``/events`` (``perPage``, ``nextPageToken`` and
     the ``Link: <...>; rel="next"`` header). With ``Upgrade: websocket`` and ``stream=true``
@@ -141,7 +147,7 @@ async def query_events(name: str, request: Request) -> JSONResponse:
     if page.next_token:
         following = urlencode({**paging, "nextPageToken": page.next_token})
         headers["Link"] = f'<{request.url.path}?{following}>; rel="next"'
-    return JSONResponse(document, media_type=JSON_LD, headers={**_VERSION_HEADERS, **headers})
+    return JsonLdResponse(document, headers={**_VERSION_HEADERS, **headers})
 
 
 def _location(name: str, subscription_id: str) -> str:
