@@ -35,7 +35,13 @@ from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read
 from traceseal.epcis.api import EXCEPTION_HANDLERS as EPCIS_HANDLERS
 from traceseal.epcis.api import router as epcis_router
 from traceseal.epcis.api import trace_router
+from traceseal.epcis.delivery import Deliverer as SubscriptionDeliverer
 from traceseal.epcis.pipeline import Workers
+from traceseal.epcis.schedule import parse_offset
+from traceseal.epcis.socket import socket_router
+from traceseal.epcis.standing_api import EXCEPTION_HANDLERS as STANDING_HANDLERS
+from traceseal.epcis.standing_api import router as standing_router
+from traceseal.epcis.subscriptions import Scheduler
 from traceseal.home.pages import router as home_router
 from traceseal.keys import load_master_key
 from traceseal.ledger.api import router as ledger_router
@@ -71,6 +77,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Export jobs: one at a time per process, each in a worker process (codes/runner.py).
     exports = ExportRunner(session_factory, keyring, settings)
     background.append(Periodic("exports-sweep", 30.0, exports.sweep))
+    app_subscriptions = _subscriptions(settings, session_factory, keyring)
+    background.extend(app_subscriptions[0])
 
     app = FastAPI(
         title="TraceSeal",
@@ -100,6 +108,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sms_sender = sms_sender
     app.state.wechat_tokens = WeChatTokens(settings, session_factory, keyring)
     app.state.key_uses = key_uses
+    # Named queries' subscriptions (epcis/subscriptions.py): the scheduler and the deliverer.
+    app.state.subscription_scheduler, app.state.subscription_deliverer = app_subscriptions[1:]
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit)
@@ -187,6 +197,28 @@ def _background(
     return background, deliverer, sms_sender, key_uses
 
 
+def _subscriptions(
+    settings: Settings, session_factory: sessionmaker[Session], keyring: Keyring
+) -> tuple[list[Periodic], Scheduler, SubscriptionDeliverer]:
+    """EPCIS subscriptions: scheduled runs queue deliveries; a thread of its own sends them
+    (like alerts' webhooks, with the same attempts, back-off and timeout)."""
+    scheduler = Scheduler(session_factory, zone=parse_offset(settings.epcis_schedule_utc_offset))
+    deliverer = SubscriptionDeliverer(
+        session_factory,
+        keyring,
+        namespace=f"{settings.public_url}/ns/epcis#",
+        max_attempts=settings.webhook_max_attempts,
+        retry_base=settings.webhook_retry_base,
+        timeout=settings.webhook_timeout,
+        policy=settings.outbound_policy,
+    )
+    periodic = [
+        Periodic("epcis-schedules", 1.0, scheduler.run),
+        Periodic("epcis-subscriptions", 1.0, deliverer.run),
+    ]
+    return periodic, scheduler, deliverer
+
+
 def _register_features(app: FastAPI) -> None:
     # Routes are matched in order, and consumer verification is nearly all the traffic:
     # its routes come first.
@@ -205,13 +237,15 @@ def _register_features(app: FastAPI) -> None:
         channels_router,
         logistics_router,
         analytics_router,
+        standing_router,
+        socket_router,
         epcis_router,
         trace_router,
         ledger_router,
         home_router,
     ):
         app.include_router(router)
-    for exception, handler in (EPCIS_HANDLERS | CODES_HANDLERS).items():
+    for exception, handler in (EPCIS_HANDLERS | CODES_HANDLERS | STANDING_HANDLERS).items():
         app.add_exception_handler(exception, handler)
     problems.on_invalid_request(app, "/api/v1/verify", count_unparsable)
     problems.html_error_pages(app, page_for_browsers)

@@ -144,6 +144,19 @@ class Settings:
     epcis_max_per_page: int = _setting(
         1000, "Most events in one page of an EPCIS query; larger perPage values are capped."
     )
+    epcis_subscriptions_max: int = _setting(
+        20,
+        "Most named queries, and most subscriptions, one organisation may keep: each stream "
+        "subscription is one query in every capture's transaction.",
+    )
+    epcis_schedule_utc_offset: str = _setting(
+        "+08:00",
+        "The UTC offset query schedules are read at (their hour, day and so on), like +08:00.",
+    )
+    epcis_stream_poll_ms: int = _setting(
+        1000,
+        "Milliseconds between two looks for new events on an open WebSocket subscription.",
+    )
     allow_local_public_url: int = _setting(
         0,
         "1: label files, exports and downloads may carry a loopback PUBLIC_URL (tests, the "
@@ -428,6 +441,8 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("TRACESEAL_ALLOW_LOCAL_PUBLIC_URL must be 0 or 1")
     if settings.outbound_allow_private not in (0, 1):
         raise SettingsError("TRACESEAL_OUTBOUND_ALLOW_PRIVATE must be 0 or 1")
+    if not re.fullmatch(r"[+-](0\d|1[0-4]):[0-5]\d", settings.epcis_schedule_utc_offset):
+        raise SettingsError("TRACESEAL_EPCIS_SCHEDULE_UTC_OFFSET must be a UTC offset like +08:00")
     if settings.analytics_min_cell < 1:
         raise SettingsError("TRACESEAL_ANALYTICS_MIN_CELL must be positive (1: show every count)")
     if settings.analytics_hotspot_z < 1:
@@ -462,6 +477,8 @@ def _validate(settings: Settings) -> None:
         "export_sync_max_labels",
         "export_retention",
         "ivr_digit_timeout",
+        "epcis_subscriptions_max",
+        "epcis_stream_poll_ms",
     ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be positive")

@@ -23,6 +23,7 @@ from traceseal.epcis.models import (
     EventBizTransaction,
     EventEpc,
 )
+from traceseal.epcis.standing_models import NamedQuery, Subscription, SubscriptionDelivery
 from traceseal.ledger.models import (
     LedgerCheckpoint,
     LedgerCosignature,
@@ -82,6 +83,7 @@ __all__ = [
     "LedgerKey",
     "LedgerLeaf",
     "LedgerNode",
+    "NamedQuery",
     "Organization",
     "Product",
     "ProductSums",
@@ -98,6 +100,8 @@ __all__ = [
     "SigningKey",
     "SmsReply",
     "StaleDay",
+    "Subscription",
+    "SubscriptionDelivery",
     "TerritoryRegion",
     "TotalSums",
     "Webhook",

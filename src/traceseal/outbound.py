@@ -88,7 +88,11 @@ def check_url(url: str, policy: Policy = Policy()) -> str:
     ...
     traceseal.outbound.Refused: 127.1 is a loopback address: only public addresses may be called
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise Refused("the URL cannot be read (a bracket or port out of place)") from None
     permissive = policy.allow_private or policy.trusted
     allowed = ("https", "http") if permissive else ("https",)
     host = parts.hostname

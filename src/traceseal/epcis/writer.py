@@ -29,6 +29,7 @@ from traceseal.epcis.models import (
     EventBizTransaction,
     EventEpc,
 )
+from traceseal.epcis.subscriptions import on_capture
 from traceseal.ledger import service as ledger
 from traceseal.orgs.models import Organization, Role
 from traceseal.registry.models import Product
@@ -154,6 +155,8 @@ class Writer:
 
     def finish(self) -> CaptureJob:
         self.session.flush()
+        # Stream subscriptions' deliveries, queued in this transaction (subscriptions.py).
+        on_capture(self.session, self.job)
         return self.job
 
     def _fresh(self, chunk: Chunk, declared: set[int]) -> list[int]:
