@@ -20,7 +20,13 @@ from traceseal.ledger.models import (
     LedgerLeaf,
     LedgerNode,
 )
-from traceseal.logistics.models import Assignment, Distributor, DistributorLocation, TerritoryRegion
+from traceseal.logistics.models import (
+    Assignment,
+    Distributor,
+    DistributorLocation,
+    ScanSubmission,
+    TerritoryRegion,
+)
 from traceseal.orgs.models import ApiKey, Organization
 from traceseal.quality.models import (
     AttachmentUpload,
@@ -74,6 +80,7 @@ __all__ = [
     "ReportPhoto",
     "Scan",
     "ScanRollup",
+    "ScanSubmission",
     "ScannedCode",
     "SigningKey",
     "SmsReply",
