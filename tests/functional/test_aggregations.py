@@ -38,7 +38,8 @@ def counts(platform: Platform) -> tuple[int, int]:
     with unit_of_work(platform.session_factory) as session:
         events = session.scalar(select(func.count()).select_from(Event))
         leaves = session.scalar(select(func.count()).select_from(LedgerLeaf))
-    assert events is not None and leaves is not None
+    assert events is not None
+    assert leaves is not None
     return events, leaves
 
 
@@ -284,6 +285,10 @@ def test_submissions_check_the_site_the_labels_and_the_action(
     unit = platform.client.post(
         "/api/v1/scan/lookup", json={"code": f"]C100{sscc(5)}"}, headers=dealer.auth
     ).json()
+    # Every way a scanner or a person gives a case's SSCC names the same unit.
+    for form in (f"00{sscc(5)}", f"(00) {sscc(5)}", sscc(5), f"https://x.example/00/{sscc(5)}"):
+        same = platform.client.post("/api/v1/scan/lookup", json={"code": form}, headers=dealer.auth)
+        assert same.json() == unit, form
     assert unit == {
         "epc": f"https://id.gs1.org/00/{sscc(5)}",
         "kind": "unit",

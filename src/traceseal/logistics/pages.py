@@ -26,9 +26,7 @@ SCAN_POLICY = PAGE_POLICY.replace("script-src 'self'", "script-src 'self' 'wasm-
 
 @router.get("/scan")
 def scan_page(request: Request) -> Response:
-    response = templates.TemplateResponse(
-        request, "scan/page.html", {"lang": language(request)}
-    )
+    response = templates.TemplateResponse(request, "scan/page.html", {"lang": language(request)})
     response.headers["Content-Security-Policy"] = SCAN_POLICY
     response.headers["Permissions-Policy"] = "camera=(self)"
     return response

@@ -195,10 +195,12 @@ def identify(
             "pallet (SSCC)",
             field="scans",
         )
+    digits = re.sub(r"[\s-]", "", text)
+    if len(digits) == 20 and digits.startswith("00") and digits.isdigit():
+        # "00" + SSCC, a GS1-128 read without brackets. Never a seal code: key slots
+        # start at 100 (codes.service.FIRST_SLOT), so a code's digits never begin "00".
+        return _sscc(digits[2:])
     found = _seal_code(session, keyring, text)
-    if found is None and len(digits := re.sub(r"[\s-]", "", text)) == 20:
-        if digits.startswith("00") and digits.isdigit():  # "00" + SSCC, without brackets
-            return _sscc(digits[2:])
     if found is None:
         raise InvalidInput(
             f"{raw.strip()[:80]} is not a label this platform reads: scan the QR code, or type "
@@ -333,7 +335,9 @@ def _claim(session: Session, caller: Organization, submission_id: str, now: date
     except IntegrityError:
         existing = session.get(ScanSubmission, key, populate_existing=True)
         if existing is None:  # pragma: no cover - the twin rolled back: the client retries
-            raise InvalidInput("the submission is in progress; send it again", field="submission_id") from None
+            raise InvalidInput(
+                "the submission is in progress; send it again", field="submission_id"
+            ) from None
         return existing.result
     return record
 
@@ -483,7 +487,9 @@ def pack(
         if parent.kind != "unit":
             raise InvalidInput(f"row {number}: a parent is a case or pallet (SSCC)", field="rows")
         if parent_of.setdefault(child.epc, parent.epc) != parent.epc:
-            raise InvalidInput(f"row {number}: {child.epc} is packed into two parents", field="rows")
+            raise InvalidInput(
+                f"row {number}: {child.epc} is packed into two parents", field="rows"
+            )
         children = groups.setdefault(parent.epc, [])
         if child.epc not in children:
             children.append(child.epc)

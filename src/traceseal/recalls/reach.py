@@ -189,7 +189,9 @@ def reach(
             key = (where.status, where.gln, None)
             holder = groups.setdefault(key, Holder(where.status, where.gln, None, None))
         holder.quantity += 1
-        if where.event is not None and (holder.since is None or where.event.event_time > holder.since):
+        if where.event is not None and (
+            holder.since is None or where.event.event_time > holder.since
+        ):
             holder.since = where.event.event_time
             deciding[key] = where.event.leaf_index
         result.items += 1
@@ -202,9 +204,7 @@ def reach(
     return result
 
 
-def _assignment(
-    session: Session, keyring: Keyring, epc: str, owner: int
-) -> tuple[int, str] | None:
+def _assignment(session: Session, keyring: Keyring, epc: str, owner: int) -> tuple[int, str] | None:
     """The distributor a code's range or lot was assigned to, if any."""
     try:
         code = parse_code(epc.rsplit("/", 1)[1])
@@ -289,4 +289,3 @@ def segment_products(session: Session, run: CodeRun) -> set[int]:
     if run.product_id is not None:
         found.add(run.product_id)
     return found
-

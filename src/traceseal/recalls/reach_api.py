@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -122,7 +122,9 @@ def _csv(found: ReachRead, name: str) -> Response:
     writer.writerow(["status", "gln", "place", "organization", "quantity", "since"])
     for h in found.holders:
         since = "" if h.since is None else h.since.isoformat()
-        writer.writerow([h.status, h.gln or "", h.place or "", h.organization or "", h.quantity, since])
+        writer.writerow(
+            [h.status, h.gln or "", h.place or "", h.organization or "", h.quantity, since]
+        )
     return Response(
         # A byte-order mark: spreadsheet programs then read the Chinese names as UTF-8.
         "\ufeff" + out.getvalue(),
@@ -131,7 +133,9 @@ def _csv(found: ReachRead, name: str) -> Response:
     )
 
 
-_CSV = {200: {"content": {"text/csv": {}}, "description": "One row per holder."}}
+_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "One row per holder."}
+}
 
 
 @router.get("/recalls/{recall_id}/reach", response_model=ReachRead)
