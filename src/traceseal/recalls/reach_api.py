@@ -152,6 +152,7 @@ def recall_reach(
 def recall_reach_csv(
     recall_id: PathId, session: ReadSessionDep, caller: ReadCaller, keyring: KeyringDep
 ) -> Response:
+    """The recall's reach as CSV (UTF-8 with a byte-order mark): one row per holder."""
     selection = _recall_selection(session, caller, recall_id)
     found = _read(reaching.reach(session, keyring, selection))
     return _csv(found, f"recall-{recall_id}-reach.csv")
@@ -194,6 +195,7 @@ def reach_csv(
     produced_from: date | None = None,
     produced_to: date | None = None,
 ) -> Response:
+    """``/api/v1/reach`` as CSV: one row per holder."""
     selection = _selection(
         session, keyring, caller, gtin, lot, run, range_, produced_from, produced_to
     )
