@@ -4,6 +4,7 @@ on a real database: the events they capture, who may, and replays that capture n
 
 from __future__ import annotations
 
+import threading
 import uuid
 from pathlib import Path
 
@@ -12,11 +13,14 @@ from sqlalchemy import func, select
 from tests.conftest import Platform, Tenant, add_product
 from tests.functional.conftest import GTIN, issue
 from tests.functional.test_cli import Cli
-from traceseal.db import unit_of_work
+from traceseal.db import unit_of_work, utcnow
 from traceseal.epcis.gs1keys import check_digit
 from traceseal.epcis.models import Event
 from traceseal.ledger.models import LedgerLeaf
+from traceseal.logistics import scanning
 from traceseal.logistics.models import ScanSubmission
+from traceseal.logistics.scanning import Action, Submission
+from traceseal.orgs.models import Organization
 
 
 def sscc(serial: int) -> str:
@@ -296,3 +300,40 @@ def test_submissions_check_the_site_the_labels_and_the_action(
         "name": None,
         "serial": sscc(5),
     }
+
+
+def test_two_arrivals_of_one_submission_at_once_capture_it_once(
+    platform: Platform, acme: Tenant
+) -> None:
+    """A phone that sends its queue twice at once (two tabs, a retry racing the first try):
+    one arrival captures, the other waits for it and answers its result."""
+    codes = issue(platform, acme, 2)
+    dealer = _distributor(platform, acme, "华南安盾经销有限公司", gln(10))
+    with unit_of_work(platform.session_factory) as session:
+        org = session.get(Organization, dealer.id)
+        assert org is not None
+        session.expunge(org)
+    submission = Submission(
+        submission_id=str(uuid.uuid4()),
+        action=Action.RECEIVE,
+        location=gln(10),
+        scans=codes,
+    )
+    keyring = platform.app.state.keyring
+    before = counts(platform)
+    start = threading.Barrier(2)
+    answers: list[tuple[dict, bool]] = []
+
+    def arrive() -> None:
+        start.wait()
+        with unit_of_work(platform.session_factory) as session:
+            answers.append(scanning.submit(session, keyring, org, submission, utcnow()))
+
+    threads = [threading.Thread(target=arrive) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(replayed for _, replayed in answers) == [False, True]
+    assert answers[0][0] == answers[1][0]
+    assert counts(platform) == (before[0] + 1, before[1] + 1)
