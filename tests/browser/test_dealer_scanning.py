@@ -174,3 +174,24 @@ def test_a_case_shipped_by_camera_is_received_at_the_shop_and_shown_to_consumers
     context.close()
     trace = served.client.get(f"/api/v1/trace/{codes[3]}", headers=setup["brand"].auth).json()
     assert [e["bizStep"] for e in trace["events"]] == ["shipping", "receiving"]
+
+    # The brand recalls the lot: the recall's page shows where its goods are now.
+    recall = post(
+        served,
+        setup["brand"],
+        "/api/v1/recalls",
+        {"gtin": GTIN, "lots": [LOT], "reason": "Valve leaks", "instructions": "Stop using it"},
+    )[0]
+    context, page = phone(browser, "en-GB")
+    page.goto(f"{base}/recalls/{recall['id']}?lang=en")
+    expect(page.locator("#recall")).to_contain_text("Valve leaks")
+    page.locator("#reach-key").fill(setup["brand"].key)
+    page.locator("#reach-signin-button").click()
+    rows = page.locator("#reach-rows tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(f"Held{shop.name} · {gln(500)}{shop.name}4")
+    with page.expect_download() as download:
+        page.locator("#reach-csv").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert exported.splitlines()[1].startswith(f"held,{gln(500)},{shop.name},{shop.name},4,")
+    context.close()
