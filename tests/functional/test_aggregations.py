@@ -290,7 +290,9 @@ def test_submissions_check_the_site_the_labels_and_the_action(
         "/api/v1/scan/lookup", json={"code": f"]C100{sscc(5)}"}, headers=dealer.auth
     ).json()
     # Every way a scanner or a person gives a case's SSCC names the same unit.
-    for form in (f"00{sscc(5)}", f"(00) {sscc(5)}", sscc(5), f"https://x.example/00/{sscc(5)}"):
+    wide = f"（００）{sscc(5)}".translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    forms = (f"00{sscc(5)}", f"(00) {sscc(5)}", sscc(5), f"https://x.example/00/{sscc(5)}", wide)
+    for form in forms:
         same = platform.client.post("/api/v1/scan/lookup", json={"code": form}, headers=dealer.auth)
         assert same.json() == unit, form
     assert unit == {

@@ -22,6 +22,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -166,7 +167,8 @@ def identify(
     Product names are public (the product page shows them), so identifying needs no
     rights; capturing the event is what checks them.
     """
-    text = raw.strip().replace("\x1d", "")
+    # NFKC: what a Chinese keyboard types (full-width digits, brackets) reads as printed.
+    text = unicodedata.normalize("NFKC", raw).strip().replace("\x1d", "")
     if not text or len(text) > 300:
         raise InvalidInput("an empty or overlong scan", field="scans")
     for form in _SSCC_FORMS:
@@ -196,7 +198,7 @@ def identify(
             field="scans",
         )
     digits = re.sub(r"[\s-]", "", text)
-    if len(digits) == 20 and digits.startswith("00") and digits.isdigit():
+    if len(digits) == 20 and digits.startswith("00") and digits.isascii() and digits.isdigit():
         # "00" + SSCC, a GS1-128 read without brackets. Never a seal code: key slots
         # start at 100 (codes.service.FIRST_SLOT), so a code's digits never begin "00".
         return _sscc(digits[2:])
