@@ -177,11 +177,20 @@ def submit(
     return JSONResponse(read.model_dump(mode="json"), status_code=200 if replayed else 201)
 
 
+def _inline_schema() -> dict[str, Any]:
+    """AggregationCreate's JSON Schema with its row schema in place: a ``#/$defs`` reference
+    would point into the OpenAPI document, where nothing lives there."""
+    schema = AggregationCreate.model_json_schema()
+    rows = schema.pop("$defs")["AggregationRow"]
+    schema["properties"]["rows"]["items"] = rows
+    return schema
+
+
 _AGGREGATION_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": AggregationCreate.model_json_schema()},
+            "application/json": {"schema": _inline_schema()},
             "text/csv": {
                 "schema": {
                     "type": "string",
