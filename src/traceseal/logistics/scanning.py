@@ -315,7 +315,9 @@ def _identified(
     return list(found.values())
 
 
-def _claim(session: Session, caller: Organization, submission_id: str, now: datetime) -> Any:
+def _claim(
+    session: Session, caller: Organization, submission_id: str, now: datetime
+) -> ScanSubmission | str:
     """Record the submission id first; returns the record, or the first result's JSON
     when the id was used before (also by a concurrent request that committed first)."""
     if not re.fullmatch(r"[A-Za-z0-9_.:-]{8,64}", submission_id):
