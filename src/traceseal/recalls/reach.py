@@ -99,10 +99,11 @@ def _items(session: Session, keyring: Keyring, selection: Selection) -> Iterable
     """``(epc, owner)`` of each item of the selection named by some event."""
     gtin = selection.product.gtin
     prefix = f"https://id.gs1.org/01/{gtin}/21/"
-    # A range on the key, not LIKE: one B-tree range scan on both engines.
+    # A range on the key, not LIKE: one B-tree range scan on both engines (as the EPCIS
+    # query's EPC patterns, epcis/query.py).
     epcs = session.scalars(
         select(EventEpc.epc)
-        .where(EventEpc.epc >= prefix, EventEpc.epc < prefix[:-1] + "0")
+        .where(EventEpc.epc >= prefix, EventEpc.epc < prefix + "\U0010ffff")
         .distinct()
         .order_by(EventEpc.epc)
     )
