@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from tests.conftest import Platform, Tenant, add_product
 from tests.functional.conftest import GTIN, issue
 from tests.functional.test_cli import Cli
+from traceseal.crypto import damm
 from traceseal.db import unit_of_work, utcnow
 from traceseal.epcis.gs1keys import check_digit
 from traceseal.epcis.models import Event
@@ -20,7 +21,7 @@ from traceseal.ledger.models import LedgerLeaf
 from traceseal.logistics import scanning
 from traceseal.logistics.models import ScanSubmission
 from traceseal.logistics.scanning import Action, Submission
-from traceseal.orgs.models import Organization
+from traceseal.orgs.models import Organization, Role
 
 
 def sscc(serial: int) -> str:
@@ -134,15 +135,18 @@ def test_bad_rows_and_strangers_capture_nothing(platform: Platform, acme: Tenant
             "/api/v1/aggregations", content=payload, headers={**acme.auth, "Content-Type": kind}
         )
         assert response.status_code == 422, response.text
-    # Another brand may not pack this brand's goods (the capture service's rule): 403,
-    # and a lab may not capture at all.
+    # Another brand may not pack this brand's goods: by their QR links, the capture
+    # service's rule refuses (403); by their typed digits, the codes are not the rival's
+    # to look up, and answer as codes never issued (404).
     rival = platform.org("Rival Brand")
-    response = platform.client.post(
-        "/api/v1/aggregations",
-        json={"rows": [{"parent": sscc(4), "child": codes[0]}]},
-        headers=rival.auth,
-    )
-    assert response.status_code == 403, response.text
+    link = f"https://id.gs1.org/01/{GTIN}/21/{codes[0]}"
+    for child, status in ((link, 403), (codes[0], 404)):
+        response = platform.client.post(
+            "/api/v1/aggregations",
+            json={"rows": [{"parent": sscc(4), "child": child}]},
+            headers=rival.auth,
+        )
+        assert response.status_code == status, response.text
     assert counts(platform) == before
     unauthenticated = platform.client.post(
         "/api/v1/aggregations", json={"rows": [{"parent": sscc(4), "child": codes[0]}]}
@@ -174,7 +178,7 @@ def test_traceseal_epcis_pack_captures_a_csv_file(
     assert counts(platform)[0] == before[0] + 2
     # Another brand's goods, packed by a rival brand: refused by the capture service.
     rival = platform.org("Rival Brand")
-    file.write_text(f"{sscc(9)},{codes[0]}\n", encoding="utf-8")
+    file.write_text(f"{sscc(9)},https://id.gs1.org/01/{GTIN}/21/{codes[0]}\n", encoding="utf-8")
     failed = cli.run("epcis", "pack", "--csv", str(file), "--org", rival.name, ok=False)
     assert failed.returncode == 1
     assert "may not record" in failed.stderr
@@ -280,6 +284,24 @@ def test_submissions_check_the_site_the_labels_and_the_action(
     rival = platform.org("Rival Brand")
     add_product(platform, rival, "09506000134369")
     assert send(scans=["https://id.gs1.org/01/09506000134369/21/ABC1"]) == 403
+    # Typed codes are looked up only for their brand and its partners: another brand learns
+    # nothing of whether a code exists (the answer of a code never issued), and a lab may
+    # not use the scanning API at all.
+    never = "999" + "0" * 16
+    never += str(damm.check_digit(never))
+    for code in (codes[0], never):
+        answer = platform.client.post(
+            "/api/v1/scan/lookup", json={"code": code}, headers=rival.auth
+        )
+        assert answer.status_code == 404
+        assert answer.json()["detail"] == f"no code {code}"
+    lab = platform.org("Fire Lab", Role.LAB)
+    assert (
+        platform.client.post(
+            "/api/v1/scan/lookup", json={"code": codes[0]}, headers=lab.auth
+        ).status_code
+        == 403
+    )
     # Lookup: a scan's confirmation with the product's name.
     found = platform.client.post(
         "/api/v1/scan/lookup", json={"code": codes[0]}, headers=dealer.auth

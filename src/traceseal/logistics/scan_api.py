@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from traceseal.codes.deps import KeyringDep
 from traceseal.db import utcnow
+from traceseal.epcis.capture import require_capturer
 from traceseal.errors import InvalidInput
 from traceseal.logistics import scanning
 from traceseal.logistics.scanning import Action, Submission
@@ -131,8 +132,8 @@ def context(session: SessionDep, caller: Caller) -> object:
 @router.post("/scan/lookup", response_model=ScannedRead)
 def lookup(body: ScanLookup, session: SessionDep, caller: Caller, keyring: KeyringDep) -> object:
     """What a scan names, with the product's name: each scan's confirmation on the page."""
-    del caller  # signed in, but identifying a label needs no right to it
-    return ScannedRead(**vars_of(scanning.identify(session, keyring, body.code)))
+    require_capturer(caller)
+    return ScannedRead(**vars_of(scanning.identify(session, keyring, caller, body.code)))
 
 
 def vars_of(scanned: scanning.Scanned) -> dict[str, Any]:

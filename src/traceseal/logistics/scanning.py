@@ -133,7 +133,23 @@ def _product_of(session: Session, gtin: str) -> str | None:
     return session.scalar(select(Product.name).where(Product.gtin == gtin))
 
 
-def _seal_code(session: Session, keyring: Keyring, text: str) -> Scanned | None:
+def _may_know(session: Session, caller: Organization, brand: int) -> bool:
+    """Whether the caller may learn that a code of ``brand`` exists: the brand itself, a
+    distributor it registered, or the operator. Anyone else is told what an unknown code
+    gets, so the scanning API is no way round verification's limits on guessing codes."""
+    if caller.role == Role.OPERATOR.value or caller.id == brand:
+        return True
+    partner = session.scalar(
+        select(Distributor.id).where(
+            Distributor.enterprise_id == brand, Distributor.organization_id == caller.id
+        )
+    )
+    return partner is not None
+
+
+def _seal_code(
+    session: Session, keyring: Keyring, caller: Organization, text: str
+) -> Scanned | None:
     """A typed seal code, or None when ``text`` is no well-formed code."""
     try:
         code = parse_code(text)
@@ -142,7 +158,8 @@ def _seal_code(session: Session, keyring: Keyring, text: str) -> Scanned | None:
             raise InvalidInput(f"{text}: {exc.detail}", field="scans") from None
         return None
     segment = resolve_code(session, keyring, code).segment
-    if segment is None:
+    run = None if segment is None else session.get(CodeRun, segment.run_id)
+    if segment is None or run is None or not _may_know(session, caller, run.organization_id):
         raise NotFound(f"no code {code.text}", field="scans")
     product_id = session.scalar(
         select(
@@ -160,12 +177,18 @@ def _seal_code(session: Session, keyring: Keyring, text: str) -> Scanned | None:
 
 
 def identify(
-    session: Session, keyring: Keyring, raw: str, names: dict[str, str | None] | None = None
+    session: Session,
+    keyring: Keyring,
+    caller: Organization,
+    raw: str,
+    names: dict[str, str | None] | None = None,
 ) -> Scanned:
     """What one scan names. Raises InvalidInput for what is no item or logistic unit.
 
-    Product names are public (the product page shows them), so identifying needs no
-    rights; capturing the event is what checks them.
+    Product names are public (the product page shows them), so a Digital Link or an SSCC
+    needs no right to be named; a typed seal code is looked up only for its brand, the
+    brand's distributors and the operator (:func:`_may_know`). Capturing the event is
+    what checks the caller's right to record it.
     """
     # NFKC: what a Chinese keyboard types (full-width digits, brackets) reads as printed.
     text = unicodedata.normalize("NFKC", raw).strip().replace("\x1d", "")
@@ -202,7 +225,7 @@ def identify(
         # "00" + SSCC, a GS1-128 read without brackets. Never a seal code: key slots
         # start at 100 (codes.service.FIRST_SLOT), so a code's digits never begin "00".
         return _sscc(digits[2:])
-    found = _seal_code(session, keyring, text)
+    found = _seal_code(session, keyring, caller, text)
     if found is None:
         raise InvalidInput(
             f"{raw.strip()[:80]} is not a label this platform reads: scan the QR code, or type "
@@ -299,11 +322,16 @@ def _scan_time(at: datetime | None, now: datetime) -> datetime:
 
 
 def _identified(
-    session: Session, keyring: Keyring, raws: Iterable[str], *, kind: str | None = None
+    session: Session,
+    keyring: Keyring,
+    caller: Organization,
+    raws: Iterable[str],
+    *,
+    kind: str | None = None,
 ) -> list[Scanned]:
     found: dict[str, Scanned] = {}
     for raw in raws:
-        scanned = identify(session, keyring, raw)
+        scanned = identify(session, keyring, caller, raw)
         if kind is not None and scanned.kind != kind:
             wanted = "an item" if kind == "item" else "a case or pallet (SSCC)"
             raise InvalidInput(f"{raw.strip()[:80]} is not {wanted}", field="scans")
@@ -411,14 +439,14 @@ def submit(
     if sub.action in (Action.PACK_CASE, Action.PACK_PALLET):
         if not sub.parent:
             raise InvalidInput("packing needs the case's or pallet's label", field="parent")
-        parent = _identified(session, keyring, [sub.parent], kind="unit")[0]
+        parent = _identified(session, keyring, caller, [sub.parent], kind="unit")[0]
         kind = "item" if sub.action is Action.PACK_CASE else "unit"
-        scans = _identified(session, keyring, sub.scans, kind=kind)
+        scans = _identified(session, keyring, caller, sub.scans, kind=kind)
         if any(s.epc == parent.epc for s in scans):
             raise InvalidInput("a case cannot be packed into itself", field="scans")
         event = _aggregation(parent.epc, [s.epc for s in scans], at, sub.time_zone, location)
     else:
-        scans = _identified(session, keyring, sub.scans)
+        scans = _identified(session, keyring, caller, sub.scans)
         event = _object_event(sub, at, [s.epc for s in scans], location)
     capture_id, event_ids = _capture(session, caller, [event], now)
     result = {
@@ -484,8 +512,8 @@ def pack(
     names: dict[str, str | None] = {}
     for number, (parent_raw, child_raw) in enumerate(pairs, start=1):
         try:
-            parent = identify(session, keyring, parent_raw, names)
-            child = identify(session, keyring, child_raw, names)
+            parent = identify(session, keyring, caller, parent_raw, names)
+            child = identify(session, keyring, caller, child_raw, names)
         except InvalidInput as exc:
             raise InvalidInput(f"row {number}: {exc.detail}", field="rows") from None
         if parent.kind != "unit":
