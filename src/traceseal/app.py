@@ -47,11 +47,15 @@ from traceseal.keys import load_master_key
 from traceseal.ledger.api import router as ledger_router
 from traceseal.ledger.checkpoints import Cosigners, publish_now
 from traceseal.logistics.api import router as logistics_router
+from traceseal.logistics.pages import router as scan_pages_router
+from traceseal.logistics.scan_api import router as scanning_router
 from traceseal.orgs.api import router as orgs_router
 from traceseal.orgs.service import record_key_uses
 from traceseal.quality.api import router as quality_router
 from traceseal.quality.attachments import AttachmentStore
 from traceseal.recalls.api import router as recalls_router
+from traceseal.recalls.pages import router as recall_pages_router
+from traceseal.recalls.reach_api import router as reach_router
 from traceseal.registry.api import router as registry_router
 from traceseal.verify.api import count_unparsable
 from traceseal.verify.api import router as verify_api_router
@@ -231,11 +235,15 @@ def _register_features(app: FastAPI) -> None:
         orgs_router,
         registry_router,
         codes_router,
+        reach_router,
         recalls_router,
+        recall_pages_router,
         quality_router,
         alerts_router,
         channels_router,
         logistics_router,
+        scanning_router,
+        scan_pages_router,
         analytics_router,
         standing_router,
         socket_router,

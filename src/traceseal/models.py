@@ -32,7 +32,13 @@ from traceseal.ledger.models import (
     LedgerLeaf,
     LedgerNode,
 )
-from traceseal.logistics.models import Assignment, Distributor, DistributorLocation, TerritoryRegion
+from traceseal.logistics.models import (
+    Assignment,
+    Distributor,
+    DistributorLocation,
+    ScanSubmission,
+    TerritoryRegion,
+)
 from traceseal.orgs.models import ApiKey, Organization
 from traceseal.quality.models import (
     AttachmentUpload,
@@ -96,6 +102,7 @@ __all__ = [
     "ReportPhoto",
     "Scan",
     "ScanRollup",
+    "ScanSubmission",
     "ScannedCode",
     "SigningKey",
     "SmsReply",

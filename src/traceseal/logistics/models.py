@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceseal.db import WITHOUT_ROWID, Base, BigId, UtcDateTime, utcnow
@@ -76,4 +76,22 @@ class Assignment(Base):
     start: Mapped[int | None] = mapped_column(BigInteger, default=None)
     stop: Mapped[int | None] = mapped_column(BigInteger, default=None)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ScanSubmission(Base):
+    """One submission of the scanning page (or of a packing line), by its client-made id.
+
+    A phone that lost its connection sends a queued submission again; the second arrival
+    must answer what the first did and capture nothing. The key is the pair: ids are the
+    client's, so two organisations may happen to choose the same one.
+    """
+
+    __tablename__ = "scan_submissions"
+    __table_args__ = WITHOUT_ROWID
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: What the first arrival answered, as JSON (the answer a replay repeats).
+    result: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
