@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -59,6 +60,14 @@ def destroy(settings: Settings) -> None:
         admin.dispose()
     for path in sorted((settings.data_dir / "attachments").rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
+
+
+@pytest.fixture(autouse=True)
+def _client_tools(database_url: str) -> None:
+    if database_url.startswith("postgresql") and not (
+        shutil.which("pg_dump") and shutil.which("pg_restore")
+    ):
+        pytest.skip("pg_dump and pg_restore are not installed: make pg-tools")
 
 
 def test_restore_drill(platform: Platform, acme, tmp_path: Path) -> None:

@@ -257,6 +257,7 @@ def test_served_logs_are_json_lines_carrying_the_request_id_and_sigterm_stops_cl
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     assert lines, "no log lines"
     assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+    assert not any("color_message" in line for line in lines)
     ours = [line for line in lines if line.get("request_id") == "drill-0001"]
     assert any(line["logger"] == "uvicorn.access" and "/readyz" in line["message"] for line in ours)
     # Background work stopped with the server: uvicorn's last words are logged after it.
