@@ -10,9 +10,11 @@ is written while the response starts, inside the same context, so it carries it 
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
-import uuid
+import secrets
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +26,29 @@ HEADER = b"x-request-id"
 #: (no spaces, quotes, control characters), and short.
 _SANE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _request_id: ContextVar[str | None] = ContextVar("traceseal_request_id", default=None)
+
+
+class _Ids:
+    """New ids: this process's random 64-bit prefix and a count, in 32 hex digits. Unique
+    across processes and restarts without a system call per request (a UUID4 reads
+    os.urandom each time, which cost more than the rest of this middleware together, as
+    bench/middleware.py shows). Ids label log lines, they are no secrets: that they count
+    up does no harm."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.count = itertools.count(1)
+
+    def new(self) -> bytes:
+        return f"{self.prefix}{next(self.count):016x}".encode()
+
+
+_IDS = _Ids()
+# A forked child (a pre-forking server) draws its own prefix, never its parent's.
+os.register_at_fork(after_in_child=_IDS.reset)
 
 
 def current_request_id() -> str | None:
@@ -40,7 +65,7 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         given = next((value for name, value in scope["headers"] if name == HEADER), None)
-        raw = given if given is not None and _SANE.fullmatch(given) else uuid.uuid4().hex.encode()
+        raw = given if given is not None and _SANE.fullmatch(given) else _IDS.new()
         # Not reset afterwards: each request runs in a task of its own (uvicorn), whose
         # context ends with it, and the error line of a request that raised is written after
         # this returns, by Starlette's outermost ServerErrorMiddleware: it keeps the id.
