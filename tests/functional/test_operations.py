@@ -262,3 +262,19 @@ def test_served_logs_are_json_lines_carrying_the_request_id_and_sigterm_stops_cl
     assert any(line["logger"] == "uvicorn.access" and "/readyz" in line["message"] for line in ours)
     # Background work stopped with the server: uvicorn's last words are logged after it.
     assert any("Application shutdown complete" in line["message"] for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("TRACESEAL_METRICS_NETWORKS", "10.0.0.0/8,not-a-network", "TRACESEAL_METRICS_NETWORKS"),
+        ("TRACESEAL_METRICS_NETWORKS", "10.0.0.1/8", "host bits set"),
+        ("TRACESEAL_LOG_FORMAT", "yaml", "TRACESEAL_LOG_FORMAT must be json or text"),
+    ],
+)
+def test_operations_settings_are_checked(variable: str, value: str, says: str) -> None:
+    from traceseal.config import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=says):
+        load_settings({variable: value})
+    assert load_settings({"TRACESEAL_METRICS_NETWORKS": ""}).resolved_metrics_networks == ()
