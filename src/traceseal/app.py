@@ -49,6 +49,8 @@ from traceseal.ledger.checkpoints import Cosigners, publish_now
 from traceseal.logistics.api import router as logistics_router
 from traceseal.logistics.pages import router as scan_pages_router
 from traceseal.logistics.scan_api import router as scanning_router
+from traceseal.ops.api import router as ops_router
+from traceseal.ops.metrics import Metrics
 from traceseal.orgs.api import router as orgs_router
 from traceseal.orgs.service import record_key_uses
 from traceseal.quality.api import router as quality_router
@@ -66,6 +68,8 @@ from traceseal.verify.reports.api import router as reports_router
 from traceseal.web import openapi, problems
 from traceseal.web.bodylimit import BodyLimit
 from traceseal.web.headers import SecurityHeaders
+from traceseal.web.metrics import RequestMetrics
+from traceseal.web.requestid import RequestId
 from traceseal.web.timing import ServerTiming
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -106,6 +110,8 @@ def create_app(settings: Settings) -> FastAPI:
         settings.data_dir / "attachments", settings.quality_attachment_max_bytes
     )
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
+    app.state.metrics = Metrics(app.state.read_session_factory)  # ops/: /metrics, /readyz
+    app.state.verifier.tally = app.state.metrics.verdict
     app.state.deliverer = deliverer
     # SMS and WeChat messages, answered through the same verifier (channels/).
     app.state.messages = Messages(app.state.verifier, keyring, settings.sms_provider)
@@ -118,6 +124,8 @@ def create_app(settings: Settings) -> FastAPI:
     openapi.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
+    app.add_middleware(RequestMetrics, histogram=app.state.metrics.requests)
+    app.add_middleware(RequestId)  # outside the above, so their log lines carry the id
     app.add_middleware(ServerTiming)  # added last: outermost, so it times everything
 
     _register_features(app)
@@ -250,6 +258,7 @@ def _register_features(app: FastAPI) -> None:
         epcis_router,
         trace_router,
         ledger_router,
+        ops_router,
         home_router,
     ):
         app.include_router(router)

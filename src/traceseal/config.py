@@ -297,6 +297,22 @@ class Settings:
         10, "Seconds a caller has to key in the code (GET DATA's timeout) before a retry."
     )
 
+    metrics_token: str = _setting(
+        "",
+        "Bearer token a Prometheus scraper sends to read /metrics from anywhere "
+        "(Authorization: Bearer <token>). Empty: only METRICS_NETWORKS may read it.",
+    )
+    metrics_networks: str = _setting(
+        "127.0.0.0/8,::1/128",
+        "Comma-separated client networks that may read /metrics without the token; empty: "
+        "none. Anyone else is answered 404. docs/operations.md.",
+    )
+    log_format: str = _setting(
+        "json",
+        "How `traceseal serve` writes its logs on stderr: json (one object a line, with the "
+        "request id) or text.",
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -317,6 +333,10 @@ class Settings:
     @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def resolved_metrics_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.metrics_networks)
 
     @property
     def outbound_policy(self) -> Policy:
@@ -362,6 +382,21 @@ def parse_witnesses(raw: str) -> tuple[tuple[Verifier, str], ...]:
     if len(witnesses) > MAX_WITNESSES:
         raise SettingsError(f"{name}: at most {MAX_WITNESSES} witnesses")
     return tuple(witnesses)
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(raw: str) -> tuple[IPNetwork, ...]:
+    """``10.0.0.0/8, ::1/128`` as networks; raises SettingsError if one does not parse.
+
+    >>> parse_networks("127.0.0.0/8,::1")
+    (IPv4Network('127.0.0.0/8'), IPv6Network('::1/128'))
+    """
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{_env_name('metrics_networks')}: {exc}") from exc
 
 
 def _parse_int(raw: str) -> int:
@@ -456,6 +491,9 @@ def _validate(settings: Settings) -> None:
     if settings.sequential_burst_threshold < 0:
         raise SettingsError("TRACESEAL_SEQUENTIAL_BURST_THRESHOLD must be 0 (off) or positive")
     _validate_channels(settings)
+    parse_networks(settings.metrics_networks)
+    if settings.log_format not in ("json", "text"):
+        raise SettingsError("TRACESEAL_LOG_FORMAT must be json or text")
     for name in (
         "sms_max_attempts",
         "sms_retry_base",

@@ -6,6 +6,7 @@ import typer
 
 from traceseal.cli import (
     analytics,
+    backup,
     channels,
     codes,
     docs,
@@ -31,6 +32,7 @@ app = typer.Typer(
     add_completion=False,
 )
 system.register(app)
+backup.register(app)
 simulate.register(app)
 docs.register(app)
 doctor.register(app)

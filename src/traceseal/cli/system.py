@@ -127,7 +127,9 @@ def serve(
     """Serve the HTTP API and pages."""
     import uvicorn
 
-    settings()  # fail early, here, on a bad setting
+    from traceseal.web.logs import log_config
+
+    s = settings()  # fail early, here, on a bad setting
     uvicorn.run(
         "traceseal.app:app_from_env",
         factory=True,
@@ -136,6 +138,7 @@ def serve(
         workers=workers,
         proxy_headers=True,
         log_level="info",
+        log_config=log_config(s.log_format),
         # On SIGTERM, requests in flight get this long to finish (a download, a stream of
         # codes.csv) before their connections are closed; then the app shuts down, which
         # stops a running export within GRACE + a chunk. uvicorn's default waits forever,

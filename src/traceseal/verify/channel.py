@@ -125,6 +125,8 @@ class Verifier:
         self.ip_regions = (
             IpRegions.from_csv(settings.ip_regions_file) if settings.ip_regions_file else None
         )
+        #: Told each committed answer's channel and verdict (app.py: the /metrics counter).
+        self.tally: Callable[[str, str], None] = lambda _channel, _verdict: None
 
     def client(self, ip: str | None, device: str | None) -> Client:
         region = None if self.ip_regions is None else self.ip_regions.lookup(ip)
@@ -256,6 +258,7 @@ class Verifier:
             with transaction() as connection:
                 self.guard.tick(connection, client.keys, now)
             raise
+        self.tally(query.channel, result.verdict)
         if over:
             # Parallel requests can all pass the check before any ticks; the tick's count
             # is exact, so the ones past the limit are refused here (the tick is kept).

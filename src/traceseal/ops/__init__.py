@@ -1,0 +1,1 @@
+"""Operations: readiness (/readyz), Prometheus metrics (/metrics), backups (cli/backup.py)."""
