@@ -213,7 +213,9 @@ def main() -> None:
     print("per verification (risk evaluation on)   statements   round trips")
     for engine_name, rows in results.items():
         for kind, (statements, trips) in rows.items():
-            print(f"  {engine_name:<11} {kind:<12}              {statements:>6.1f}      {trips:>6.1f}")
+            print(
+                f"  {engine_name:<11} {kind:<12}              {statements:>6.1f}      {trips:>6.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from sqlalchemy import Engine, select
 
 from traceseal.config import Settings
@@ -44,7 +45,8 @@ def _contend(engines: list[Engine], seconds: float) -> tuple[list[tuple[int, int
     def process(runner: int, lock: JobLock) -> None:
         while time.monotonic() < stop:
             now = time.time()
-            lock.run("test-job", INTERVAL, lambda: task(runner, slot_of(now, INTERVAL)), now)
+            slot = slot_of(now, INTERVAL)
+            lock.run("test-job", INTERVAL, lambda slot=slot: task(runner, slot), now)
             with guard:
                 ticks[0] += 1
             time.sleep(0.01)
@@ -92,10 +94,8 @@ def test_a_failing_run_frees_the_lock(migrated: Settings) -> None:
         def broken() -> None:
             raise RuntimeError("boom")
 
-        try:
+        with pytest.raises(RuntimeError):
             lock.run("test-fail", 1.0, broken, 100.0)
-        except RuntimeError:
-            pass
         ran: list[int] = []
         # The next interval runs (the lock was freed); the same interval does not run again.
         assert not lock.run("test-fail", 1.0, lambda: ran.append(1), 100.5)
