@@ -95,7 +95,7 @@ def _socket_owner(pids: set[int], server_port: int, client_port: int) -> int | N
         with os.scandir(f"/proc/{pid}/fd") as descriptors:
             for fd in descriptors:
                 try:
-                    if os.readlink(fd.path) == f"socket:[{inode}]":
+                    if str(Path(fd.path).readlink()) == f"socket:[{inode}]":
                         return pid
                 except OSError:
                     continue
@@ -239,7 +239,7 @@ def test_each_due_webhook_delivery_arrives_exactly_once(four_workers: Served) ->
         assert len(alerts) == len(codes)
         wait_for(lambda: len(receiver.requests) >= len(codes), "every delivery", 60)
         time.sleep(3)  # three more ticks of every worker's deliverer: nothing more arrives
-        sent = [json.loads(body)["id"] for _, body in receiver.requests]
+        sent = [json.loads(body)["alert"]["id"] for _, body in receiver.requests]
         assert sorted(sent) == sorted(alert["id"] for alert in alerts)
     finally:
         receiver.close()
@@ -253,11 +253,11 @@ def test_each_checkpoint_is_published_once(four_workers: Served) -> None:
     # tick twice a second.
     for _ in range(6):
         served.issue(brand, 1)
-        checkpoint = wait_for(
+        wait_for(
             lambda: _checkpoint_size(served) > (sizes[-1] if sizes else 0),
             "a checkpoint of the grown log",
         )
-        sizes.append(checkpoint)
+        sizes.append(_checkpoint_size(served))
     assert sizes == sorted(set(sizes))
     # Two processes publishing the same size: the second fails on the size's primary key,
     # and says so on stderr (the fixture also fails on any traceback).
