@@ -43,6 +43,7 @@ from traceseal.epcis.standing_api import EXCEPTION_HANDLERS as STANDING_HANDLERS
 from traceseal.epcis.standing_api import router as standing_router
 from traceseal.epcis.subscriptions import Scheduler
 from traceseal.home.pages import router as home_router
+from traceseal.jobs.locking import JobLock
 from traceseal.keys import load_master_key
 from traceseal.ledger.api import router as ledger_router
 from traceseal.ledger.checkpoints import Cosigners, publish_now
@@ -176,15 +177,20 @@ def _background(
     """The periodic work of a server process, the webhook deliverer, the SMS sender, and the
     API keys' last uses that read-only requests note for it."""
     origin = settings.resolved_ledger_origin
+    # Work for the whole platform runs in one process per interval, however many serve the
+    # database (jobs/locking.py); the rest is each process's own.
+    once = JobLock(engine)
     background = [
-        Periodic("checkpoints", 0.5, lambda: publish_now(session_factory, keyring, origin))
+        Periodic(
+            "checkpoints", 0.5, lambda: publish_now(session_factory, keyring, origin), once=once
+        )
     ]
     if engine.dialect.name == "sqlite":
         background.append(Periodic("wal-checkpoint", 1.0, lambda: checkpoint_wal(engine)))
     # A thread of its own: a slow or unreachable witness delays only its own cosignatures.
     cosigners = Cosigners(session_factory, settings.resolved_ledger_witnesses)
     if cosigners:
-        background.append(Periodic("cosignatures", 0.5, cosigners.collect))
+        background.append(Periodic("cosignatures", 0.5, cosigners.collect, once=once))
     # Alerts to enterprises' webhooks: a thread of its own, since a receiver may be slow.
     deliverer = Deliverer(
         session_factory,
@@ -194,13 +200,15 @@ def _background(
         timeout=settings.webhook_timeout,
         policy=settings.outbound_policy,
     )
-    background.append(Periodic("webhooks", 1.0, deliverer.run))
+    background.append(Periodic("webhooks", 1.0, deliverer.run, once=once))
     # SMS replies to the providers' SendSms: a thread of its own, like the webhooks.
     sms_sender = SmsSender(session_factory, keyring, settings)
     if settings.sms_provider != "none":
-        background.append(Periodic("sms", 1.0, sms_sender.run))
+        background.append(Periodic("sms", 1.0, sms_sender.run, once=once))
     # The analytics' day and month sums, folded from the rollups once a day is over.
-    background.append(Periodic("analytics-fold", 60.0, lambda: fold_job(session_factory)))
+    background.append(
+        Periodic("analytics-fold", 60.0, lambda: fold_job(session_factory), once=once)
+    )
     # API keys' last use, as noted by read-only requests (orgs.deps).
     key_uses: dict[int, datetime] = {}
     background.append(

@@ -92,8 +92,9 @@ class Settings:
     )
     verify_rate_limit: int = _setting(
         120,
-        "Verification requests per minute one client address may make, per server process "
-        "(flood protection). 0 turns the limit off.",
+        "Verification requests per minute one client address may make (flood protection), "
+        "counted across every server process and host: a token bucket in Redis with "
+        "REDIS_URL, else a fixed minute in the database. 0 turns the limit off.",
     )
     verify_failure_limit: int = _setting(
         20,
@@ -110,6 +111,13 @@ class Settings:
     )
     enumeration_alert_window: int = _setting(
         300, "Length in seconds of the window ENUMERATION_ALERT_THRESHOLD counts in."
+    )
+    redis_url: str = _setting(
+        "",
+        "Redis URL (redis://127.0.0.1:6379/0) where the verification limits are counted: the "
+        "flood, failure and report limits and the enumeration count, shared by every "
+        "process and host without a statement in the verification's transaction. Empty: "
+        "they are counted in the database, which every process shares too.",
     )
     ledger_origin: str = _setting(
         "",

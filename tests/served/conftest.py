@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from json import dumps
@@ -114,6 +114,8 @@ class Served:
     cli: Cli
     database_url: str
     log: list[str]
+    #: The ``traceseal serve`` process (with --workers, the parent of the workers).
+    pid: int = 0
     _engine: Engine | None = field(default=None, repr=False)
 
     # --- HTTP -------------------------------------------------------------------------
@@ -286,14 +288,17 @@ def database(engine: str, directory: Path) -> Iterator[str]:
 
 @contextmanager
 def running(
-    data_dir: Path, database_url: str, env: Mapping[str, str] | None = None
+    data_dir: Path,
+    database_url: str,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[Served]:
-    """``traceseal init``, then ``traceseal serve --port 0`` until the block ends."""
+    """``traceseal init``, then ``traceseal serve --port 0 [args]`` until the block ends."""
     cli = Cli(data_dir, database_url)
     cli.env.update(env or {})
     operator_key = cli.json("init")["operator_api_key"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "traceseal.cli.main", "serve", "--port", "0"],
+        [sys.executable, "-m", "traceseal.cli.main", "serve", "--port", "0", *args],
         env=cli.env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,  # uvicorn's access log
@@ -326,7 +331,13 @@ def running(
             pytest.fail("traceseal serve did not start:\n" + "".join(log[-40:]))
         http = httpx2.Client(base_url=found["url"], timeout=60)
         served = Served(
-            found["url"], http, Tenant(0, "Operator", operator_key), cli, database_url, log
+            found["url"],
+            http,
+            Tenant(0, "Operator", operator_key),
+            cli,
+            database_url,
+            log,
+            pid=process.pid,
         )
         wait_for(lambda: _healthy(http), "GET /healthz to answer 200", START_SECONDS)
         yield served
@@ -374,7 +385,10 @@ HOSTS = Path(__file__).with_name("hosts")
 
 
 def instance(
-    tmp_path_factory: pytest.TempPathFactory, engine: str, env: Mapping[str, str] | None = None
+    tmp_path_factory: pytest.TempPathFactory,
+    engine: str,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[Served]:
     """A served instance over a fresh database of ``engine``, with the hosts file."""
     directory = tmp_path_factory.mktemp("served")
@@ -382,7 +396,7 @@ def instance(
     hosts.write_text(f"127.0.0.1 {REBINDING}\n")
     path = os.pathsep.join(p for p in (str(HOSTS), os.environ.get("PYTHONPATH", "")) if p)
     env = {"PYTHONPATH": path, "SERVED_TEST_HOSTS": str(hosts), **(env or {})}
-    with database(engine, directory) as url, running(directory / "var", url, env) as served:
+    with database(engine, directory) as url, running(directory / "var", url, env, args) as served:
         yield served
 
 

@@ -122,7 +122,12 @@ def migrate_command() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="TCP port."),
-    workers: int = typer.Option(1, help="Worker processes."),
+    workers: int | None = typer.Option(
+        None,
+        min=1,
+        help="Worker processes. Default: one per CPU core in production (PostgreSQL and a "
+        "PUBLIC_URL that is not this machine), else 1.",
+    ),
 ) -> None:
     """Serve the HTTP API and pages."""
     import uvicorn
@@ -130,6 +135,13 @@ def serve(
     from traceseal.web.logs import log_config
 
     s = settings()  # fail early, here, on a bad setting
+    workers = default_workers(s) if workers is None else workers
+    if workers > 1 and s.resolved_database_url.startswith("sqlite"):
+        err.print(
+            f"serving SQLite with {workers} processes: correct, but slower than one (SQLite "
+            "admits one writer at a time and processes cannot queue for it the way one "
+            "process's threads do; docs/operations.md)"
+        )
     uvicorn.run(
         "traceseal.app:app_from_env",
         factory=True,
@@ -144,8 +156,30 @@ def serve(
         # stops a running export within GRACE + a chunk. uvicorn's default waits forever,
         # and one slow download would keep a stopped server alive.
         timeout_graceful_shutdown=SHUTDOWN_WAIT,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK,
     )
 
+
+def default_workers(s: Settings) -> int:
+    """One process per core in production, where production means PostgreSQL behind a
+    PUBLIC_URL that is not this machine (what ``traceseal doctor`` checks labels against).
+
+    SQLite stays at one process whatever the machine: every verification writes, SQLite
+    admits one writer at a time, and within one process the writers queue on a lock and
+    take turns as soon as the holder is done (db.writer_turn), while between processes
+    they poll SQLite's lock with growing sleeps: more processes add waiting, not speed.
+    """
+    import os
+
+    if s.resolved_database_url.startswith("sqlite") or s.public_url_is_local:
+        return 1
+    return len(os.sched_getaffinity(0)) or 1
+
+
+#: Seconds a worker process may take to answer its supervisor's health check (which it
+#: does from start-up on) before it is killed and replaced. uvicorn's 5 s default kills
+#: workers still importing the application on a busy machine, over and over.
+WORKER_HEALTHCHECK = 60
 
 #: Seconds ``serve`` waits for requests in flight on SIGTERM. With the export runner's stop
 #: (codes/runner.py: at most GRACE twice plus a database write) the process is gone in under

@@ -30,7 +30,16 @@ from traceseal.db import unit_of_work, utcnow, writer_gate, writer_turn
 from traceseal.errors import InvalidInput
 from traceseal.geo.locate import IpRegions
 from traceseal.risk.service import RiskEngine
-from traceseal.verify.limits import BurstWatch, FailureGuard, RequestRate
+from traceseal.verify.limits import (
+    BurstWatch,
+    DatabaseWindows,
+    FailureGuard,
+    RedisRate,
+    RedisWindows,
+    WindowRate,
+    Windows,
+    redis_client,
+)
 from traceseal.verify.models import FAILURES, Verdict
 from traceseal.verify.reports.service import ReportInput, submit_report
 from traceseal.verify.service import Query, Verification, verify
@@ -82,6 +91,10 @@ class Client:
         return keys
 
 
+def _flood_key(client: Client) -> str:
+    return client.ip_hash or client.device_hash or "-"
+
+
 class Once(Protocol):
     """A channel's message, to be answered once however often the provider delivers it.
 
@@ -108,10 +121,19 @@ class Verifier:
         # Addresses and device ids are stored only as keyed hashes: the key comes from the
         # master key, so the small IPv4 space cannot be searched from the database alone.
         self._hash_key = keyring.derive("client-hash")
-        self.rate = RequestRate(settings.verify_rate_limit)
-        self.guard = FailureGuard(settings.verify_failure_limit, settings.verify_failure_window)
+        # Every limit is shared by all processes and hosts: in Redis when there is one (no
+        # statement in the verification's transaction), else in the database (limits.py).
+        redis = redis_client(settings.redis_url) if settings.redis_url else None
+        windows: Windows = DatabaseWindows() if redis is None else RedisWindows(redis)
+        self.rate = None if redis is None else RedisRate(settings.verify_rate_limit, redis)
+        self.window_rate = (
+            WindowRate(settings.verify_rate_limit, windows) if redis is None else None
+        )
+        self.guard = FailureGuard(
+            settings.verify_failure_limit, settings.verify_failure_window, windows
+        )
         self.burst = BurstWatch(
-            settings.enumeration_alert_threshold, settings.enumeration_alert_window
+            settings.enumeration_alert_threshold, settings.enumeration_alert_window, windows
         )
         # SQLite runs inside this process and admits one writer at a time, so a worker
         # thread per verification adds two thread hand-offs and GIL contention and no
@@ -119,7 +141,7 @@ class Verifier:
         # bench/verify.py). PostgreSQL waits on the network, so it gets the thread pool.
         self._engine: Engine = session_factory.kw["bind"]
         self.inline = self._engine.dialect.name == "sqlite"
-        self.report_guard = FailureGuard(REPORTS_PER_HOUR, 3600)
+        self.report_guard = FailureGuard(REPORTS_PER_HOUR, 3600, windows)
         self.max_photo_bytes = settings.report_photo_max_bytes
         self.risk = RiskEngine(settings) if settings.risk_evaluation else None
         self.ip_regions = (
@@ -150,8 +172,17 @@ class Verifier:
         return digest[:32]
 
     def throttle(self, client: Client) -> None:
-        """Flood protection, before any work: raises TooManyRequests."""
-        self.rate.take(client.ip_hash or client.device_hash or "-")
+        """Flood protection, before any work: raises TooManyRequests. (Without Redis the
+        request is counted in the verification's transaction instead: :meth:`_counted`.)"""
+        if self.rate is not None:
+            self.rate.take(_flood_key(client))
+
+    def _counted(self, connection: Connection, client: Client, now: float) -> Exception | None:
+        """Count the request against the flood limit in the database (no Redis); the
+        refusal to raise once the transaction has committed the count."""
+        if self.window_rate is None:
+            return None
+        return self.window_rate.count(connection, _flood_key(client), now)
 
     @overload
     def verify(self, query: Query, client: Client) -> Verification: ...
@@ -240,38 +271,58 @@ class Verifier:
         now = time.time()
         try:
             with transaction() as connection:
-                if once is not None and not once.claim(connection):
-                    return None
-                self.guard.check(connection, client.keys, now)
-                result = verify(connection, self._keyring, query, now=utcnow(), risk=self.risk)
-                if once is not None:
-                    once.keep(connection, result)
-                over = False
-                # Bots and HEAD requests tick too: a user agent is no proof of innocence.
-                if result.verdict in FAILURES:
-                    over = self.guard.tick(connection, client.keys, now)
-                if result.verdict is Verdict.NOT_FOUND:
-                    self.burst.tick(connection, now)
+                refused = self._counted(connection, client, now)
+                if refused is not None:
+                    result, over = None, False  # the count commits, nothing else happens
+                else:
+                    result, over = self._answer(connection, query, client, now, once)
         except InvalidInput:
-            # Not a code at all: nothing is recorded but the client's failure tick, in a
-            # transaction of its own since the one above was rolled back.
+            # Not a code at all: nothing is recorded but the client's failure tick (and its
+            # request), in a transaction of its own since the one above was rolled back.
             with transaction() as connection:
+                self._counted(connection, client, now)
                 self.guard.tick(connection, client.keys, now)
             raise
-        self.tally(query.channel, result.verdict)
+        if refused is not None:
+            raise refused
+        if result is not None:
+            self.tally(query.channel, result.verdict)
         if over:
             # Parallel requests can all pass the check before any ticks; the tick's count
             # is exact, so the ones past the limit are refused here (the tick is kept).
             raise self.guard.refusal(now)
         return result
 
+    def _answer(
+        self, connection: Connection, query: Query, client: Client, now: float, once: Once | None
+    ) -> tuple[Verification | None, bool]:
+        """The answer (None: ``once`` was answered before) and whether the client is now
+        over its failure limit."""
+        if once is not None and not once.claim(connection):
+            return None, False
+        self.guard.check(connection, client.keys, now)
+        result = verify(connection, self._keyring, query, now=utcnow(), risk=self.risk)
+        if once is not None:
+            once.keep(connection, result)
+        over = False
+        # Bots and HEAD requests tick too: a user agent is no proof of innocence.
+        if result.verdict in FAILURES:
+            over = self.guard.tick(connection, client.keys, now)
+        if result.verdict is Verdict.NOT_FOUND:
+            self.burst.tick(connection, now)
+        return result, over
+
     def tick_failure(self, client: Client) -> None:
         """Count a request that failed before reaching :meth:`verify` (a bad path, a body
         that does not parse). Raises TooManyRequests first if the client is over the flood
         limit, as :meth:`throttle` does."""
         self.throttle(client)
+        now = time.time()
         with writer_turn(self._session_factory), self._engine.begin() as connection:
-            self.guard.tick(connection, client.keys, time.time())
+            refused = self._counted(connection, client, now)
+            self.guard.tick(connection, client.keys, now)
+        if refused is not None:
+            raise refused
 
     def report(self, data: ReportInput, client: Client) -> int:
         """Store a consumer's counterfeit report; at most REPORTS_PER_HOUR per client."""

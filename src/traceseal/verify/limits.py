@@ -2,23 +2,30 @@
 
 Three mechanisms, each answering a different threat:
 
-* :class:`RequestRate` caps requests per client address and minute, in process memory. It
-  is flood protection only: cheap enough for every request, but each worker process
-  keeps its own count.
+* a request rate (flood protection) caps requests per client address and minute:
+  :class:`RedisRate` (a token bucket in Redis, shared by every process and host) when
+  TRACESEAL_REDIS_URL is set, else :class:`WindowRate` (a fixed one-minute window counted
+  in the database inside the verification's own transaction). Both are shared by every
+  process, unlike the token buckets in process memory kept before.
 * :class:`FailureGuard` caps ``not_found``/``mistyped``/malformed answers per client
-  address and per device in fixed windows kept in the database, so the limit holds across
-  worker processes and restarts. Someone guessing codes gets a handful of guesses, then 429.
-  Genuine answers never tick it, so a shopper is never slowed by it.
+  address and per device in fixed windows, so someone guessing codes gets a handful of
+  guesses, then 429. Genuine answers never tick it, so a shopper is never slowed by it.
 * :class:`BurstWatch` counts ``not_found`` answers across the whole platform and raises one
   alert per window in which they cross a threshold: guessing spread over many addresses.
+
+The fixed-window counts of the last two are kept by a :class:`Windows` store: in the
+database (``rate_windows``, ticked in the verification's transaction), or in Redis. Either
+way every worker process and every host sees the same counts, so a limit holds however
+many serve.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
@@ -29,8 +36,12 @@ from traceseal.counters import RateWindow
 from traceseal.db import Executor, Prepared, dialect_insert
 from traceseal.errors import TooManyRequests
 
+log = logging.getLogger("traceseal.verify.limits")
+
 #: Windows are kept this many lengths back, then pruned.
 _KEEP_WINDOWS = 2
+#: A Redis that does not answer within this long is passed over (the limit fails open).
+REDIS_TIMEOUT = 0.25
 
 # Read on every request, so compiled once and run on the DBAPI cursor. A client has at
 # most two keys (address, device); with one, it is passed twice.
@@ -40,6 +51,29 @@ _USED = Prepared(
         RateWindow.window_start == bindparam("start"),
     )
 )
+
+
+class Windows(Protocol):
+    """Fixed-window counters: ``count`` events for a key in the window starting then."""
+
+    def used(self, executor: Executor, keys: list[str], start: int) -> int:
+        """The largest count of ``keys`` in the window starting at ``start`` (0: none)."""
+
+    def bump(self, executor: Executor, key: str, start: int, window: int) -> int:
+        """Add one to ``key``'s count in the window; the new count, exact under concurrency."""
+
+
+class DatabaseWindows:
+    """The counts in ``rate_windows``, written in the caller's transaction."""
+
+    def used(self, executor: Executor, keys: list[str], start: int) -> int:
+        params = {"key1": keys[0], "key2": keys[-1], "start": start}
+        connection = executor.connection() if isinstance(executor, Session) else executor
+        (used,) = _USED.run(connection, params).fetchone()
+        return int(used or 0)
+
+    def bump(self, executor: Executor, key: str, start: int, window: int) -> int:
+        return _bump(executor, key, start, window)
 
 
 def _bump(session: Executor, key: str, window_start: int, window: int) -> int:
@@ -62,12 +96,70 @@ def _bump(session: Executor, key: str, window_start: int, window: int) -> int:
     return count
 
 
+def redis_client(url: str) -> Any:
+    """A redis-py client (thread-safe, pooled) with short timeouts: a limit must never hold
+    a verification up for long."""
+    import redis
+
+    return redis.Redis.from_url(
+        url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+    )
+
+
+class RedisWindows:
+    """The counts in Redis: ``INCR`` and ``EXPIRE`` in one MULTI, read with ``MGET``.
+
+    Redis's single thread makes each ``INCR`` exact, like the database's upsert. The count
+    is not part of the verification's transaction: a verification that fails afterwards
+    still counted, which only errs towards refusing. If Redis does not answer, the limit
+    is passed over (logged): a guess slipping through is less harm than every shopper
+    getting an error.
+    """
+
+    PREFIX = "traceseal:window:"
+
+    def __init__(self, client: Any) -> None:
+        self._redis = client
+
+    def used(self, executor: Executor, keys: list[str], start: int) -> int:  # noqa: ARG002
+        try:
+            found = self._redis.mget([f"{self.PREFIX}{key}:{start}" for key in keys])
+        except Exception:
+            _redis_down()
+            return 0
+        return max((int(v) for v in found if v is not None), default=0)
+
+    def bump(self, executor: Executor, key: str, start: int, window: int) -> int:  # noqa: ARG002
+        name = f"{self.PREFIX}{key}:{start}"
+        try:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.incr(name)
+            pipe.expire(name, _KEEP_WINDOWS * window)
+            count, _ = pipe.execute()
+        except Exception:
+            _redis_down()
+            return 0
+        return int(count)
+
+
+_last_warning = [0.0]
+
+
+def _redis_down() -> None:
+    """Log that Redis did not answer, at most once a minute (not once per request)."""
+    now = time.monotonic()
+    if now - _last_warning[0] > 60:
+        _last_warning[0] = now
+        log.warning("Redis did not answer; verification limits are not enforced", exc_info=True)
+
+
 class FailureGuard:
     """At most ``limit`` failures per client key in each window of ``window`` seconds."""
 
-    def __init__(self, limit: int, window: int) -> None:
+    def __init__(self, limit: int, window: int, windows: Windows | None = None) -> None:
         self.limit = limit
         self.window = window
+        self.windows: Windows = windows or DatabaseWindows()
 
     def _start(self, now: float) -> int:
         return int(now) - int(now) % self.window
@@ -77,11 +169,7 @@ class FailureGuard:
         keys = list(keys)
         if not self.limit or not keys:
             return
-        start = self._start(now)
-        params = {"key1": keys[0], "key2": keys[-1], "start": start}
-        connection = session.connection() if isinstance(session, Session) else session
-        (used,) = _USED.run(connection, params).fetchone()
-        if used is not None and used >= self.limit:
+        if self.windows.used(session, keys, self._start(now)) >= self.limit:
             raise self.refusal(now)
 
     def tick(self, session: Executor, keys: Iterable[str], now: float) -> bool:
@@ -89,7 +177,7 @@ class FailureGuard:
         if not self.limit:
             return False
         start = self._start(now)
-        counts = [_bump(session, key, start, self.window) for key in keys]
+        counts = [self.windows.bump(session, key, start, self.window) for key in keys]
         return max(counts, default=0) > self.limit
 
     def refusal(self, now: float) -> TooManyRequests:
@@ -106,17 +194,18 @@ class BurstWatch:
 
     KEY = "platform:not_found"
 
-    def __init__(self, threshold: int, window: int) -> None:
+    def __init__(self, threshold: int, window: int, windows: Windows | None = None) -> None:
         self.threshold = threshold
         self.window = window
+        self.windows: Windows = windows or DatabaseWindows()
 
     def tick(self, session: Executor, now: float) -> None:
         if not self.threshold:
             return
         start = int(now) - int(now) % self.window
-        count = _bump(session, self.KEY, start, self.window)
-        if count == 1:
-            # Also sweep windows of clients that never came back.
+        count = self.windows.bump(session, self.KEY, start, self.window)
+        if count == 1 and isinstance(self.windows, DatabaseWindows):
+            # Also sweep windows of clients that never came back (Redis expires its own).
             session.execute(delete(RateWindow).where(RateWindow.window_start < start - 86_400))
         if count == self.threshold:
             raise_alert(
@@ -132,51 +221,79 @@ class BurstWatch:
             )
 
 
-class RequestRate:
-    """Token buckets per client address: ``per_minute`` requests, refilled continuously.
+def _too_many(per_minute: int, wait: int) -> TooManyRequests:
+    return TooManyRequests(
+        f"more than {per_minute} verification requests a minute from this address; "
+        f"try again in {wait} s",
+        retry_after=wait,
+    )
 
-    In process memory, guarded by a lock (handlers run in a thread pool). The table is
-    bounded: when it grows past ``max_clients`` the buckets that have refilled are dropped.
+
+class WindowRate:
+    """``per_minute`` requests per client address in each fixed minute, counted by a
+    :class:`Windows` store in the verification's own transaction (one upsert more).
+
+    A fixed window lets a client send up to twice ``per_minute`` across a minute's edge,
+    where the token bucket of :class:`RedisRate` smooths that out; both cap a flood at the
+    same sustained rate, which is what the limit is for.
     """
 
-    def __init__(
-        self,
-        per_minute: int,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        max_clients: int = 100_000,
-    ) -> None:
+    WINDOW = 60
+
+    def __init__(self, per_minute: int, windows: Windows) -> None:
         self.per_minute = per_minute
-        self._clock = clock
-        self._max_clients = max_clients
-        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, at)
-        self._lock = threading.Lock()
+        self._windows = windows
+
+    def count(self, executor: Executor, client: str, now: float) -> TooManyRequests | None:
+        """Count this request; the refusal to raise (after commit) if it is over the limit."""
+        if not self.per_minute:
+            return None
+        start = int(now) - int(now) % self.WINDOW
+        if self._windows.bump(executor, f"rate:{client}", start, self.WINDOW) <= self.per_minute:
+            return None
+        return _too_many(self.per_minute, start + self.WINDOW - int(now))
+
+
+# A token bucket kept in a Redis hash, refilled at ``rate`` tokens a second up to
+# ``capacity``, on Redis's own clock (every host then agrees on the time).
+_BUCKET = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local held = redis.call('HMGET', KEYS[1], 't', 'at')
+local tokens = tonumber(held[1]) or capacity
+local at = tonumber(held[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+local taken = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  taken = 1
+end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 1)
+return {taken, tostring(tokens)}
+"""
+
+
+class RedisRate:
+    """A token bucket per client address: ``per_minute`` requests, refilled continuously,
+    kept in Redis for every process and host (one script call, atomic in Redis)."""
+
+    PREFIX = "traceseal:rate:"
+
+    def __init__(self, per_minute: int, client: Any) -> None:
+        self.per_minute = per_minute
+        self._script = client.register_script(_BUCKET)
 
     def take(self, client: str) -> None:
         if not self.per_minute:
             return
         rate = self.per_minute / 60.0
-        with self._lock:
-            now = self._clock()
-            tokens, at = self._buckets.get(client, (float(self.per_minute), now))
-            tokens = min(float(self.per_minute), tokens + (now - at) * rate)
-            if tokens < 1.0:
-                self._buckets[client] = (tokens, now)
-                wait = math.ceil((1.0 - tokens) / rate)
-                raise TooManyRequests(
-                    f"more than {self.per_minute} verification requests a minute from this "
-                    f"address; try again in {wait} s",
-                    retry_after=wait,
-                )
-            self._buckets[client] = (tokens - 1.0, now)
-            if len(self._buckets) > self._max_clients:
-                self._prune(now, rate)
-
-    def _prune(self, now: float, rate: float) -> None:
-        full = [
-            client
-            for client, (tokens, at) in self._buckets.items()
-            if tokens + (now - at) * rate >= self.per_minute
-        ]
-        for client in full:
-            del self._buckets[client]
+        try:
+            taken, tokens = self._script(keys=[self.PREFIX + client], args=[self.per_minute, rate])
+        except Exception:
+            _redis_down()
+            return
+        if not int(taken):
+            raise _too_many(self.per_minute, math.ceil((1.0 - float(tokens)) / rate))

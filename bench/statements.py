@@ -1,0 +1,222 @@
+"""What one verification costs the database: statements and round trips, on each engine.
+
+Builds a small database (one run of 1,000 activated codes, assigned to a distributor so risk
+evaluation does its reads and writes), then verifies codes through the same edge the HTTP
+handlers use (``Verifier.verify``: limits, one transaction, the verification service) and
+counts, per verification:
+
+* statements: every ``execute`` on a DBAPI cursor (SQLAlchemy's and ``db.Prepared``'s),
+  plus BEGIN and COMMIT;
+* round trips (PostgreSQL): the messages after which the client waits for the server, read
+  from libpq's own protocol trace (``Sync`` of the extended protocol, ``Query`` of the simple
+  one), so pool pings, BEGIN and COMMIT count whatever issued them.
+
+Three kinds of query, each on codes not asked before: a first query (genuine), a repeat of
+one (genuine_repeat), and a code never issued in a real slot (not_found).
+
+Usage: python bench/statements.py [--postgres URL]   (default: TRACESEAL_TEST_POSTGRES_URL)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+
+from traceseal.codes.service import Keyring, activate, issue_run, run_cipher
+from traceseal.config import load_settings
+from traceseal.db import make_engine, make_session_factory, migrate, unit_of_work
+from traceseal.logistics.service import assign_range, register_distributor
+from traceseal.orgs.models import Role
+from traceseal.orgs.service import create_organization
+from traceseal.registry.schemas import BatchCreate, ProductCreate
+from traceseal.registry.service import add_batch, add_product
+from traceseal.verify.channel import Verifier
+from traceseal.verify.models import Channel
+from traceseal.verify.service import Query
+
+GTIN = "09506000134352"
+SAMPLES = 50
+
+
+class Counter:
+    """Statements and round trips seen since the last :meth:`take`."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.trace: Path | None = None
+        self._trace_seen = 0
+        self.flush: list[Any] = []
+
+    def round_trips(self) -> int:
+        if self.trace is None:
+            return self.statements
+        for flush in self.flush:
+            flush()
+        lines = self.trace.read_text(errors="replace").splitlines()
+        waits = sum(1 for line in lines if line.startswith("F\t") and line.split("\t")[2] in _WAITS)
+        new, self._trace_seen = waits - self._trace_seen, waits
+        return new
+
+    def take(self) -> tuple[int, int]:
+        found = (self.statements, self.round_trips())
+        self.statements = 0
+        return found
+
+
+#: Frontend messages the client sends and then waits on (libpq's trace names).
+_WAITS = {"Sync", "Query"}
+
+
+def instrument(engine: Any, counter: Counter, trace: Path | None) -> None:
+    """Count every cursor execute, BEGIN and COMMIT of the engine's connections."""
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+            def seen(_sql: str) -> None:
+                counter.statements += 1
+
+            dbapi_connection.set_trace_callback(seen)
+
+        return
+
+    import psycopg
+
+    class Counting(psycopg.Cursor[Any]):
+        def execute(self, *args: Any, **kwargs: Any) -> Any:
+            counter.statements += 1
+            return super().execute(*args, **kwargs)
+
+    handle = None if trace is None else trace.open("a")
+
+    @event.listens_for(engine, "connect")
+    def _pg(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.cursor_factory = Counting
+        if handle is not None:
+            dbapi_connection.pgconn.trace(handle.fileno())
+            dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+            pgconn = dbapi_connection.pgconn
+
+            def flush() -> None:  # libpq buffers its trace; untrace() flushes it
+                pgconn.untrace()
+                pgconn.trace(handle.fileno())
+                pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+
+            counter.flush.append(flush)
+
+    @event.listens_for(engine, "begin")
+    def _begin(_connection: Any) -> None:
+        counter.statements += 1  # psycopg sends BEGIN before the first statement
+
+    @event.listens_for(engine, "commit")
+    def _commit(_connection: Any) -> None:
+        counter.statements += 1
+
+
+def build(url: str, directory: Path) -> tuple[Any, list[str], str]:
+    settings = load_settings(
+        {}, data_dir=directory, database_url=url, master_key=secrets.token_hex(32)
+    )
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    factory = make_session_factory(engine)
+    keyring = Keyring(bytes.fromhex(settings.master_key))
+    with unit_of_work(factory) as session:
+        org, _ = create_organization(session, "Bench Enterprise", Role.ENTERPRISE)
+        product = add_product(session, org, ProductCreate(gtin=GTIN, name="Bench product"))
+        product.scan_limit = 1_000_000
+        batch = add_batch(session, product, BatchCreate(lot="BENCH1"))
+        run = issue_run(session, keyring, settings, org, 1_000, product=product)
+        activate(session, run, run.first, run.first + run.count, batch)
+        distributor, _ = register_distributor(
+            session, org, "Bench Distributor", territory=["440000"]
+        )
+        assign_range(session, distributor, run, run.first, run.first + run.count)
+        cipher = run_cipher(session, keyring, run)
+        codes = [cipher.code(run.first + i) for i in range(run.count)]
+        # A code of the same slot past everything issued: not_found.
+        missing = cipher.code(run.first + run.count + 5)
+    engine.dispose()
+    return settings, codes, missing
+
+
+def measure(url: str, trace_dir: Path) -> dict[str, tuple[float, float]]:
+    settings, codes, missing = build(url, trace_dir)
+    engine = make_engine(settings.resolved_database_url)
+    counter = Counter()
+    trace = trace_dir / "libpq.trace" if engine.dialect.name == "postgresql" else None
+    counter.trace = trace
+    instrument(engine, counter, trace)
+    keyring = Keyring(bytes.fromhex(settings.master_key))
+    verifier = Verifier(settings.replace(risk_evaluation=1), make_session_factory(engine), keyring)
+    client = verifier.client("127.0.0.1", "bench-device")
+    # Warm: the slot's cipher, the compiled statements, psycopg's prepared statements.
+    for code in codes[-20:]:
+        verifier.verify(Query(code, channel=Channel.QR, region="440305"), client)
+    counter.take()
+    found: dict[str, tuple[float, float]] = {}
+    for kind, sample in (("first", codes[:SAMPLES]), ("repeat", codes[:SAMPLES])):
+        totals = [0, 0]
+        for code in sample:
+            device = verifier.client("127.0.0.1", secrets.token_hex(8))
+            verifier.verify(Query(code, channel=Channel.QR, region="440305"), device)
+            statements, trips = counter.take()
+            totals[0] += statements
+            totals[1] += trips
+        found[kind] = (totals[0] / len(sample), totals[1] / len(sample))
+    totals = [0, 0]
+    for i in range(SAMPLES):
+        device = verifier.client(f"10.0.{i}.1", None)
+        verifier.verify(Query(missing, channel=Channel.QR), device)
+        statements, trips = counter.take()
+        totals[0] += statements
+        totals[1] += trips
+    found["not_found"] = (totals[0] / SAMPLES, totals[1] / SAMPLES)
+    engine.dispose()
+    return found
+
+
+@contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    schema = "bench_" + secrets.token_hex(4)
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        sep = "&" if "?" in url else "?"
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--postgres", default=os.environ.get("TRACESEAL_TEST_POSTGRES_URL", ""))
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["SQLite"] = measure(f"sqlite:///{tmp}/traceseal.db", Path(tmp))
+    if args.postgres:
+        with tempfile.TemporaryDirectory() as tmp, postgres_schema(args.postgres) as url:
+            results["PostgreSQL"] = measure(url, Path(tmp))
+    print("per verification (risk evaluation on)   statements   round trips")
+    for engine_name, rows in results.items():
+        for kind, (statements, trips) in rows.items():
+            print(
+                f"  {engine_name:<11} {kind:<12}              {statements:>6.1f}      {trips:>6.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Background jobs shared by every process that serves one database (jobs.locking)."""
