@@ -160,6 +160,16 @@ class Settings:
         "Analytics counts below this (but above 0) are shown as '<N' to anyone but the brand "
         "that owns them, so no single consumer can be singled out (docs/analytics.md).",
     )
+    scan_retention_days: int = _setting(
+        0,
+        "Raw scan rows older than this many days are dropped by `traceseal scans prune` and "
+        "the server's daily job; the rollups stay (docs/analytics.md). 0 keeps them forever.",
+    )
+    scan_partitions_ahead: int = _setting(
+        3,
+        "PostgreSQL: months of scan-log partitions kept created ahead of the current one "
+        "(docs/scaling.md); a DEFAULT partition catches anything outside them.",
+    )
     risk_evaluation: int = _setting(
         1,
         "1: every verification of an active code is checked for diversion and cloning "
@@ -419,6 +429,10 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("TRACESEAL_OUTBOUND_ALLOW_PRIVATE must be 0 or 1")
     if settings.analytics_min_cell < 1:
         raise SettingsError("TRACESEAL_ANALYTICS_MIN_CELL must be positive (1: show every count)")
+    if settings.scan_retention_days < 0:
+        raise SettingsError("TRACESEAL_SCAN_RETENTION_DAYS must be 0 (keep forever) or positive")
+    if not 1 <= settings.scan_partitions_ahead <= 24:
+        raise SettingsError("TRACESEAL_SCAN_PARTITIONS_AHEAD must be between 1 and 24")
     if settings.risk_evaluation not in (0, 1):
         raise SettingsError("TRACESEAL_RISK_EVALUATION must be 0 or 1")
     if not 1 <= settings.risk_threshold <= 100:
