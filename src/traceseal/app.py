@@ -50,8 +50,8 @@ from traceseal.verify.api import count_unparsable
 from traceseal.verify.api import router as verify_api_router
 from traceseal.verify.channel import Verifier
 from traceseal.verify.pages import page_for_browsers
-from traceseal.verify.partitions import maintain as scan_log_upkeep
 from traceseal.verify.pages import router as verify_pages_router
+from traceseal.verify.partitions import maintain as scan_log_upkeep
 from traceseal.verify.reports.api import router as reports_router
 from traceseal.web import openapi, problems
 from traceseal.web.bodylimit import BodyLimit

@@ -2,7 +2,8 @@
 
 Both are keyed so they can be partitioned when one machine is outgrown (PRODUCT.md,
 decision 4; docs/scaling.md): ``scans`` is range-partitioned by month of ``scanned_at`` on
-PostgreSQL (migration 0023), and both would be hash-distributed by ``slot``. A code gets a ``scanned_codes`` row only when it is first verified.
+PostgreSQL (migration 0023), and both would be hash-distributed by ``slot``.
+A code gets a ``scanned_codes`` row only when it is first verified.
 """
 
 from __future__ import annotations

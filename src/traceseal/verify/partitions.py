@@ -43,6 +43,7 @@ __all__ = [
     "ensure_partitions",
     "expired_partitions",
     "horizon",
+    "is_partition",
     "is_partitioned",
     "maintain",
     "month_partitions",
@@ -71,6 +72,12 @@ def _month(year: int, month: int) -> datetime:
 
 def _partition(start: datetime) -> Partition:
     return Partition(start, _month(start.year, start.month + 1), f"scans_p{start:%Y%m}")
+
+
+def is_partition(name: str | None) -> bool:
+    """Whether a table name is one of the scan log's partitions (schema comparisons skip
+    them: the models describe the partitioned table, not its parts)."""
+    return name == DEFAULT or (name is not None and _NAME.match(name) is not None)
 
 
 def horizon(now: datetime, days: int) -> datetime:
