@@ -106,6 +106,17 @@ def test_prune_drops_raw_scans_and_keeps_the_rollups(platform: Platform) -> None
     assert _times(platform) == [at for at in times if at >= horizon]
     assert _rollups(platform) == kept
     assert _figures(platform, sim.enterprise_key, start) == figures
+    # A rebuild may not replace the pruned days' counts with what is left of their scans...
+    refused = cli.run("analytics", "rebuild", ok=False)
+    assert refused.returncode == 2
+    assert "pruned" in refused.stderr
+    whole = (_times(platform)[0] + timedelta(hours=8)).date() + timedelta(days=1)
+    assert f"--since {whole}" in refused.stderr
+    early = cli.run("analytics", "rebuild", "--since", str(whole - timedelta(days=1)), ok=False)
+    assert early.returncode == 2
+    # ...but the days whose scans are all kept, it may.
+    assert cli.json("analytics", "rebuild", "--since", str(whole))["scans"] > 0
+    assert _rollups(platform) == kept
 
     # Past the simulated months: on PostgreSQL they are dropped whole.
     after = _months_ago(old[-1], -1)

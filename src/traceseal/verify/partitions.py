@@ -22,13 +22,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, func, select, text, tuple_
 
-from traceseal.db import unit_of_work
-from traceseal.verify.models import Scan
+from traceseal.db import py_date, py_time, unit_of_work
+from traceseal.verify.models import Scan, ScanRollup
+from traceseal.verify.rollups import bucket
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -42,6 +43,7 @@ __all__ = [
     "drop_partition",
     "ensure_partitions",
     "expired_partitions",
+    "first_whole_day",
     "horizon",
     "is_partition",
     "is_partitioned",
@@ -230,6 +232,25 @@ def prune(
         if progress is not None:
             progress(done.rows, max(total, done.rows))
     return done
+
+
+def first_whole_day(conn: Connection) -> date | None:
+    """The first day (CST, as rollups count) whose scans are all still in the log, if some
+    earlier day's rollups outlived their scans (pruned); None if none did.
+
+    A rebuild of the rollups from before that day would replace counts with the few or no
+    scans left of them (``traceseal analytics rebuild`` refuses to).
+    """
+    oldest = py_time(conn.execute(select(func.min(Scan.scanned_at))).scalar())
+    counted = py_date(conn.execute(select(func.min(ScanRollup.day))).scalar())
+    if counted is None:
+        return None
+    if oldest is None:
+        # Every scan is gone: only days after today's could be rebuilt from the log.
+        return bucket(datetime.now(UTC))[0] + timedelta(days=1)
+    first = bucket(oldest)[0]
+    # The oldest scan's own day may have lost its earlier hours to the horizon.
+    return first + timedelta(days=1) if counted < first else None
 
 
 def maintain(factory: sessionmaker[Session], settings: Settings) -> None:
