@@ -5,16 +5,17 @@ On PostgreSQL ``scans`` is range-partitioned by calendar month (UTC) of ``scanne
 (:func:`ensure_partitions`); ``scans_default`` takes whatever no month covers, so an insert
 never fails. Retention (``TRACESEAL_SCAN_RETENTION_DAYS``) drops whole months whose every
 row is older than the horizon (:func:`drop_partition`: no row-by-row delete, no dead rows to
-vacuum) and deletes the rest in batches (:func:`delete_batch`), which on PostgreSQL touches
-only the month holding the horizon and the default partition. On SQLite every expired row
-is deleted in batches, each its own short transaction so verifications keep their turn at
-the single write lock.
+vacuum) and deletes the rest in batches (:func:`expired_keys`, :func:`delete_keys`), which
+on PostgreSQL touches only the month holding the horizon and the default partition. On
+SQLite every expired row is deleted in batches, each its own short transaction so
+verifications keep their turn at the single write lock.
 
 The rollups (``scan_rollups``) have no foreign key to the log and are never touched here:
 figures stay when raw rows go (docs/analytics.md, "For how long").
 
-Functions take a connection and never commit: the caller (``traceseal scans``, the server's
-job :func:`maintain`) owns each transaction.
+The functions that take a connection never commit: their caller owns the transaction.
+:func:`prune` and :func:`maintain` are the jobs (``traceseal scans prune``, the server's
+hourly ``scan-log``): they open a short transaction per step themselves.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, func, select, text, tuple_
 
-from traceseal.db import py_date, py_time, unit_of_work
+from traceseal.db import py_date, py_time, read_only_factory, unit_of_work
 from traceseal.verify.models import Scan, ScanRollup
 from traceseal.verify.rollups import bucket
 
@@ -39,9 +40,10 @@ if TYPE_CHECKING:
 __all__ = [
     "Partition",
     "count_expired",
-    "delete_batch",
+    "delete_keys",
     "drop_partition",
     "ensure_partitions",
+    "expired_keys",
     "expired_partitions",
     "first_whole_day",
     "horizon",
@@ -173,23 +175,28 @@ def count_expired(conn: Connection, before: datetime) -> int:
     return int(conn.execute(select(func.count()).where(Scan.scanned_at < before)).scalar_one())
 
 
-def delete_batch(conn: Connection, before: datetime, limit: int = BATCH) -> int:
-    """Delete up to ``limit`` of the oldest rows older than ``before``; returns how many.
-
-    Oldest ids first: ids grow with time, so the rows found first are at the start of the
-    primary key and the search stops after ``limit`` of them.
-    """
-    oldest = (
+def expired_keys(
+    conn: Connection, before: datetime, after: int = -1, limit: int = BATCH
+) -> list[tuple[int, datetime]]:
+    """Up to ``limit`` keys ``(id, scanned_at)`` of rows older than ``before``, by id from
+    ``after`` on. Ids grow with time, so old rows are found at the start of the key."""
+    found = conn.execute(
         select(Scan.id, Scan.scanned_at)
-        .where(Scan.scanned_at < before)
+        .where(Scan.scanned_at < before, Scan.id > after)
         .order_by(Scan.id)
         .limit(limit)
     )
+    return [(row[0], row[1]) for row in found]
+
+
+def delete_keys(conn: Connection, keys: list[tuple[int, datetime]]) -> int:
+    """Delete the rows of ``keys`` (from :func:`expired_keys`); returns how many."""
     if conn.dialect.name == "postgresql":
-        statement = delete(Scan).where(tuple_(Scan.id, Scan.scanned_at).in_(oldest))
+        # (id, scanned_at): the partition is found from the key, not searched for.
+        where = tuple_(Scan.id, Scan.scanned_at).in_(keys)
     else:
-        statement = delete(Scan).where(Scan.id.in_(oldest.with_only_columns(Scan.id)))
-    return int(conn.execute(statement).rowcount)
+        where = Scan.id.in_([key[0] for key in keys])
+    return int(conn.execute(delete(Scan).where(where)).rowcount)
 
 
 @dataclass
@@ -224,11 +231,19 @@ def prune(
         with unit_of_work(factory) as session:
             total = done.rows + count_expired(session.connection(), before)
         progress(done.rows, total)
-    deleted = batch
-    while deleted == batch:
+    # The search runs in a read transaction and only the delete in a write one: on SQLite
+    # a search that finds nothing reads the whole log, and must not hold the write lock
+    # (verifications) meanwhile.
+    reader = read_only_factory(factory.kw["bind"])
+    after = -1
+    while True:
+        with reader() as session, session.begin():
+            keys = expired_keys(session.connection(), before, after, batch)
+        if not keys:
+            break
         with unit_of_work(factory) as session:
-            deleted = delete_batch(session.connection(), before, batch)
-        done.rows += deleted
+            done.rows += delete_keys(session.connection(), keys)
+        after = keys[-1][0]
         if progress is not None:
             progress(done.rows, max(total, done.rows))
     return done
