@@ -202,14 +202,14 @@ def _bulk_scans(
 
 
 def _bulk_alerts(settings: Settings, count: int, others: list[int]) -> None:
-    """``count`` copies of the simulation's first alert, each for another code, one in ten
-    for its brand and the rest for ``others``; most of them closed."""
+    """``count`` copies of the simulation's first alert, each for another code, one in 50
+    for its brand (a brand among many) and the rest for ``others``; most of them closed."""
     with psycopg.connect(_libpq(settings.resolved_database_url)) as conn:
         conn.execute(
             "INSERT INTO alerts (kind, severity, organization_id, summary, details, dedupe_key, "
             "raised_at, acknowledged_at, region, distributor_id, code) "
-            "SELECT a.kind, a.severity, CASE WHEN g %% 10 = 0 THEN a.organization_id "
-            "ELSE (%s::bigint[])[g %% 10] END, a.summary, a.details, "
+            "SELECT a.kind, a.severity, CASE WHEN g %% 50 = 0 THEN a.organization_id "
+            "ELSE (%s::bigint[])[1 + g %% 9] END, a.summary, a.details, "
             "'bulk-' || g, a.raised_at - g * interval '1 minute', "
             "CASE WHEN g %% 20 = 0 THEN NULL ELSE a.raised_at END, a.region, a.distributor_id, "
             "lpad(g::text, 20, '9') FROM alerts a, generate_series(1, %s) g "
