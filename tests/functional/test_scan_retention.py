@@ -14,7 +14,14 @@ from tests.functional.test_cli import Cli
 from traceseal.db import py_time, unit_of_work
 from traceseal.simulation import simulate
 from traceseal.verify.models import Scan, ScanRollup
-from traceseal.verify.partitions import ensure_partitions, is_partitioned, month_partitions, prune
+from traceseal.verify.partitions import (
+    PRUNE_HOUR_UTC,
+    ensure_partitions,
+    is_partitioned,
+    maintain,
+    month_partitions,
+    prune,
+)
 
 SERIES = "/api/v1/analytics/series"
 VERDICTS = "/api/v1/analytics/verdicts"
@@ -193,3 +200,26 @@ def test_partitions_ahead_and_a_default_that_catches_the_rest(platform: Platform
         assert conn.execute(text("SELECT count(*) FROM scans_default")).scalar_one() == 0
         assert f"scans_p{future:%Y%m}" in [p.name for p in month_partitions(conn)]
         assert conn.execute(select(func.count()).select_from(Scan)).scalar_one() == 3
+
+
+def test_the_servers_job_keeps_months_ahead_and_prunes_once_a_day(platform: Platform) -> None:
+    _scan_now(platform)
+    with unit_of_work(platform.session_factory) as session:
+        row = session.execute(select(Scan.__table__).limit(1)).mappings().one()
+        old = {k: v for k, v in row.items() if k != "id"}
+        session.execute(insert(Scan), old | {"scanned_at": datetime.now(UTC) - timedelta(days=90)})
+    keep = platform.settings.replace(scan_retention_days=30)
+    today = datetime.now(UTC)
+    noon = today.replace(hour=(PRUNE_HOUR_UTC + 5) % 24)
+    maintain(platform.session_factory, keep, noon)
+    assert len(_times(platform)) == 3  # not the hour for it
+    maintain(platform.session_factory, platform.settings, today.replace(hour=PRUNE_HOUR_UTC))
+    assert len(_times(platform)) == 3  # no retention set
+    later = today + timedelta(days=120)
+    maintain(platform.session_factory, keep, later.replace(hour=PRUNE_HOUR_UTC))
+    assert len(_times(platform)) == 0  # 120 days on, every scan is past 30 days
+    with unit_of_work(platform.session_factory) as session:
+        conn = session.connection()
+        if is_partitioned(conn):
+            names = [p.name for p in month_partitions(conn)]
+            assert f"scans_p{later:%Y%m}" in names
