@@ -163,7 +163,7 @@ class Settings:
     scan_retention_days: int = _setting(
         0,
         "Raw scan rows older than this many days are dropped by `traceseal scans prune` and "
-        "the server's hourly job; the rollups stay (docs/analytics.md). 0 keeps them forever.",
+        "the server once a day; the rollups stay (docs/analytics.md). 0 keeps them forever.",
     )
     scan_partitions_ahead: int = _setting(
         3,
