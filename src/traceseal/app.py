@@ -65,6 +65,7 @@ from traceseal.verify.api import router as verify_api_router
 from traceseal.verify.channel import Verifier
 from traceseal.verify.pages import page_for_browsers
 from traceseal.verify.pages import router as verify_pages_router
+from traceseal.verify.partitions import maintain as scan_log_upkeep
 from traceseal.verify.reports.api import router as reports_router
 from traceseal.web import openapi, problems
 from traceseal.web.bodylimit import BodyLimit
@@ -201,6 +202,11 @@ def _background(
         policy=settings.outbound_policy,
     )
     background.append(Periodic("webhooks", 1.0, deliverer.run, once=once))
+    # The scan log's coming months (PostgreSQL) and its retention: hourly, cheap when idle.
+    background.append(
+        Periodic("scan-log", 3600.0, lambda: scan_log_upkeep(session_factory, settings)),
+        once=once,
+    )
     # SMS replies to the providers' SendSms: a thread of its own, like the webhooks.
     sms_sender = SmsSender(session_factory, keyring, settings)
     if settings.sms_provider != "none":

@@ -192,6 +192,16 @@ class Settings:
         "Scans a region and product needs in the week for its rates to be judged as a hot "
         "spot: fewer say nothing but chance.",
     )
+    scan_retention_days: int = _setting(
+        0,
+        "Raw scan rows older than this many days are dropped by `traceseal scans prune` and "
+        "the server once a day; the rollups stay (docs/analytics.md). 0 keeps them forever.",
+    )
+    scan_partitions_ahead: int = _setting(
+        3,
+        "PostgreSQL: months of scan-log partitions kept created ahead of the current one "
+        "(docs/scaling.md); a DEFAULT partition catches anything outside them.",
+    )
     risk_evaluation: int = _setting(
         1,
         "1: every verification of an active code is checked for diversion and cloning "
@@ -492,6 +502,10 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("TRACESEAL_ANALYTICS_HOTSPOT_Z must be positive")
     if settings.analytics_hotspot_min_scans < 1:
         raise SettingsError("TRACESEAL_ANALYTICS_HOTSPOT_MIN_SCANS must be positive")
+    if settings.scan_retention_days < 0:
+        raise SettingsError("TRACESEAL_SCAN_RETENTION_DAYS must be 0 (keep forever) or positive")
+    if not 1 <= settings.scan_partitions_ahead <= 24:
+        raise SettingsError("TRACESEAL_SCAN_PARTITIONS_AHEAD must be between 1 and 24")
     if settings.risk_evaluation not in (0, 1):
         raise SettingsError("TRACESEAL_RISK_EVALUATION must be 0 or 1")
     if not 1 <= settings.risk_threshold <= 100:

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
+from traceseal import db
 from traceseal.config import Settings
-from traceseal.db import make_engine, migrate
+from traceseal.db import db_time, make_engine, migrate, py_time
 from traceseal.models import Base
+from traceseal.verify.partitions import is_partition, is_partitioned, month_partitions
 
 
 def test_models_and_migrations_agree(migrated: Settings) -> None:
     engine = make_engine(migrated.resolved_database_url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": _not_a_partition}
+        )
         assert compare_metadata(context, Base.metadata) == []
     engine.dispose()
+
+
+def _not_a_partition(name: str | None, type_: str, _parents: object) -> bool:
+    return not (type_ == "table" and is_partition(name))
 
 
 def test_upgrading_keeps_events_and_gives_cited_attachments_their_issuers(
@@ -93,3 +106,86 @@ def _event(conn: Connection, row: int, *, organization: int) -> None:
         ),
         {"i": row, "o": organization, "t": _NOW},
     )
+
+
+_SCAN = (
+    "INSERT INTO scans (id, scanned_at, code, slot, organization_id, verdict, reasons, "
+    "scan_count, channel) VALUES (:i, :t, :c, 7, 1, 'genuine', '', 1, 'qr')"
+)
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def _scans(conn: Connection) -> list[tuple[object, ...]]:
+    rows = conn.execute(text("SELECT id, code, scanned_at FROM scans ORDER BY id")).all()
+    return [(row[0], row[1], py_time(row[2])) for row in rows]
+
+
+def test_the_scan_log_is_partitioned_with_its_rows_and_back(settings: Settings) -> None:
+    """0023 over scans written at 0017: every row kept with its id, new ids continue; on
+    PostgreSQL the table is partitioned by month (with a DEFAULT), and the downgrade
+    brings the plain table back with the rows."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine, "0017")
+        times = [
+            datetime(2025, 3, 9, 12, tzinfo=UTC),
+            datetime.now(UTC),
+            datetime(2031, 1, 1, tzinfo=UTC),
+        ]
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO organizations (id, name, role, created_at) VALUES "
+                    "(1, 'brand', 'enterprise', :t)"
+                ),
+                {"t": _NOW},
+            )
+            for i, at in enumerate(times, start=1):
+                conn.execute(text(_SCAN), {"i": i, "t": db_time(at, conn.dialect), "c": f"c{i}"})
+            if conn.dialect.name == "postgresql":
+                # Where the sequence would be had the rows been numbered by it.
+                conn.execute(text("SELECT setval('scans_id_seq', 3)"))
+            before = _scans(conn)
+        migrate(engine)
+        postgres = engine.dialect.name == "postgresql"
+        with engine.begin() as conn:
+            assert _scans(conn) == before
+            assert is_partitioned(conn) is postgres
+            if postgres:
+                names = [p.name for p in month_partitions(conn)]
+                assert names[0] == "scans_p202503"  # from the oldest row's month on
+                assert len(names) > 20
+                homes = conn.execute(text("SELECT tableoid::regclass::text FROM scans ORDER BY id"))
+                assert list(homes.scalars()) == [
+                    "scans_p202503",
+                    f"scans_p{times[1]:%Y%m}",
+                    "scans_default",
+                ]
+            # New rows are numbered after the copied ones.
+            conn.execute(
+                text(_SCAN.replace("(id, ", "(").replace("(:i, ", "(")),
+                {"t": db_time(times[1], conn.dialect), "c": "new"},
+            )
+            assert _scans(conn)[-1][:2] == (4, "new")
+        _downgrade(engine, "0017")
+        with engine.begin() as conn:
+            assert is_partitioned(conn) is False
+            assert [row[:2] for row in _scans(conn)] == [
+                (1, "c1"),
+                (2, "c2"),
+                (3, "c3"),
+                (4, "new"),
+            ]
+        migrate(engine)
+        with engine.begin() as conn:
+            assert len(_scans(conn)) == 4
+            assert is_partitioned(conn) is postgres
+    finally:
+        engine.dispose()

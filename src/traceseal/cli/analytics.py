@@ -26,6 +26,7 @@ def rebuild(
     dropped scan rows you want counted again.
     """
     from traceseal.analytics.service import rebuild as run
+    from traceseal.verify.partitions import first_whole_day
 
     first: date | None = None
     if since is not None:
@@ -34,6 +35,15 @@ def rebuild(
         except ValueError:
             fail(f"--since {since!r} is not a date (YYYY-MM-DD)", 2)
     with progress() as bar, session() as db:
+        whole = first_whole_day(db.connection())
+        if whole is not None and (first is None or first < whole):
+            # Rollups outlive the raw scans that retention drops (docs/analytics.md):
+            # rebuilding their days from what is left of the log would lose their counts.
+            fail(
+                "the scan log was pruned: the rollups before "
+                f"{whole} cannot be rebuilt from it; use --since {whole} or later",
+                2,
+            )
         task = bar.add_task("scans  ", total=None)
 
         def step(done: int, total: int) -> None:

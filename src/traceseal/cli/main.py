@@ -17,6 +17,7 @@ from traceseal.cli import (
     orgs,
     quality,
     registry,
+    scans,
     simulate,
     system,
     witness,
@@ -49,6 +50,7 @@ app.add_typer(channels.app, name="channels")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(ivr.app, name="ivr")
 app.add_typer(epcis.app, name="epcis")
+app.add_typer(scans.app, name="scans")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,8 +1,9 @@
 """Verification storage: the append-only scan log and the sparse per-code scan state.
 
 Both are keyed so they can be partitioned when one machine is outgrown (PRODUCT.md,
-decision 4): ``scans`` by time (``scanned_at``), ``scanned_codes`` by hash of
-``(slot, sequence)``. A code gets a ``scanned_codes`` row only when it is first verified.
+decision 4; docs/scaling.md): ``scans`` is range-partitioned by month of ``scanned_at`` on
+PostgreSQL (migration 0023), and both would be hash-distributed by ``slot``.
+A code gets a ``scanned_codes`` row only when it is first verified.
 """
 
 from __future__ import annotations
@@ -107,11 +108,18 @@ class Scan(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    # No index of its own: ids grow with time, so time ranges are id ranges.
-    scanned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The primary key is (id, scanned_at, slot) on PostgreSQL (migration 0023): a table
+    # range-partitioned by scanned_at must have it in every unique key, and one
+    # hash-distributed by slot (traceseal/distribution.py) must have that too. id leads, so
+    # new keys still go to the right edge of the index. On SQLite the table keeps id alone
+    # as its INTEGER PRIMARY KEY (the rowid, which only a one-column key can alias), which
+    # is unique all the more; the ids come from the database on both engines.
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # No index of its own: ids grow with time, so time ranges are id ranges; on PostgreSQL
+    # the monthly partitions bound them too.
+    scanned_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     code: Mapped[str] = mapped_column(String(20))
-    slot: Mapped[int] = mapped_column(Integer)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     # None when the slot does not exist: the code cannot be decrypted.
     sequence: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # The owner of the code's slot (also for not_found codes in a real slot: a brand wants
