@@ -30,6 +30,8 @@ from traceseal.codes.api import router as codes_router
 from traceseal.codes.runner import ExportRunner
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
+from traceseal.console import EXCEPTION_HANDLERS as CONSOLE_HANDLERS
+from traceseal.console import router as console_router
 from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read_only_factory
 from traceseal.epcis.api import EXCEPTION_HANDLERS as EPCIS_HANDLERS
 from traceseal.epcis.api import router as epcis_router
@@ -205,10 +207,11 @@ def _register_features(app: FastAPI) -> None:
         epcis_router,
         trace_router,
         ledger_router,
+        console_router,
         home_router,
     ):
         app.include_router(router)
-    for exception, handler in (EPCIS_HANDLERS | CODES_HANDLERS).items():
+    for exception, handler in (EPCIS_HANDLERS | CODES_HANDLERS | CONSOLE_HANDLERS).items():
         app.add_exception_handler(exception, handler)
     problems.on_invalid_request(app, "/api/v1/verify", count_unparsable)
     problems.html_error_pages(app, page_for_browsers)

@@ -22,6 +22,15 @@ from traceseal.ledger.models import (
 )
 from traceseal.logistics.models import Assignment, Distributor, DistributorLocation, TerritoryRegion
 from traceseal.orgs.models import ApiKey, Organization
+from traceseal.people.models import (
+    AuditEntry,
+    ConsoleSession,
+    Person,
+    RecoveryCode,
+    ResetLink,
+    SecurityPolicy,
+    SignInThrottle,
+)
 from traceseal.quality.models import (
     AttachmentUpload,
     Programme,
@@ -40,6 +49,7 @@ __all__ = [
     "ApiKey",
     "Assignment",
     "AttachmentUpload",
+    "AuditEntry",
     "Base",
     "Batch",
     "CaptureJob",
@@ -48,6 +58,7 @@ __all__ = [
     "CodeRisk",
     "CodeRun",
     "CodeSegment",
+    "ConsoleSession",
     "CounterfeitReport",
     "Delivery",
     "Distributor",
@@ -65,16 +76,21 @@ __all__ = [
     "LedgerLeaf",
     "LedgerNode",
     "Organization",
+    "Person",
     "Product",
     "Programme",
     "QualityRecord",
     "QualityScope",
     "RateWindow",
     "Recall",
+    "RecoveryCode",
     "ReportPhoto",
+    "ResetLink",
     "Scan",
     "ScanRollup",
     "ScannedCode",
+    "SecurityPolicy",
+    "SignInThrottle",
     "SigningKey",
     "SmsReply",
     "TerritoryRegion",
