@@ -17,6 +17,7 @@ from traceseal.cli import (
     registry,
     simulate,
     system,
+    users,
     witness,
 )
 
@@ -45,6 +46,7 @@ app.add_typer(witness.app, name="witness")
 app.add_typer(channels.app, name="channels")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(ivr.app, name="ivr")
+app.add_typer(users.app, name="users")
 
 if __name__ == "__main__":  # pragma: no cover
     app()
