@@ -56,7 +56,10 @@ class Browser:
     def sign_in(
         self, login: str, password: str = PASSWORD, *, totp: str | None = None
     ) -> httpx.Response:
-        answer = self.post("/console/sign-in", {"login": login, "password": password})
+        # Signed in already, the sign-in page sends the browser on: its form is anywhere.
+        signed_in = self.get("/console/sign-in").status_code == 303
+        page = "/console" if signed_in else "/console/sign-in"
+        answer = self.post("/console/sign-in", {"login": login, "password": password}, page=page)
         if totp is not None and answer.headers.get("location", "").startswith(
             "/console/sign-in/code"
         ):
