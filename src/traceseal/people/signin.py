@@ -27,6 +27,9 @@ def check_password(
 ) -> Person:
     """The person whose ``login`` and ``password`` these are. A disabled person is refused
     with the same words as a wrong password."""
+    if not login.strip() or not password:
+        # Guesses nothing, so counts against nothing.
+        raise Unauthorized(WRONG, field="password")
     name = throttle.name_key(normalise_login(login))
     address = throttle.address_key(ip)
     throttle.check(session, [name, *([address] if address else [])])
