@@ -123,4 +123,6 @@ def test_admin_enables_totp_adds_a_member_and_reads_the_audit_log(
     # The session cookie as the browser holds it: __Host-, Secure, HttpOnly, SameSite=Lax.
     cookie = next(c for c in context.cookies() if c["name"].endswith("ts_console"))
     assert cookie["name"] == "__Host-ts_console"
-    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax"
+    assert cookie["httpOnly"]
+    assert cookie["secure"]
+    assert cookie["sameSite"] == "Lax"

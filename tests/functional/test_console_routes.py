@@ -172,4 +172,5 @@ def test_every_console_post_refuses_a_missing_or_wrong_token(
     assert admin.get("/console").status_code == 200
     assert operator.get("/console").status_code == 200
     listing = admin.get("/console/users")
-    assert "target@acme.cn" in listing.text and "已停用" not in listing.text
+    assert "target@acme.cn" in listing.text
+    assert "已停用" not in listing.text

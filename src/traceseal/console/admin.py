@@ -127,9 +127,11 @@ def new_user(
             password=password or secrets.token_urlsafe(32),
         )
     except DomainError as exc:
-        form = {"email": email, "mobile": mobile, "name": name, "role": role}
-        context = {"errors": {exc.field or "email": exc.detail}, "form": form}
-        context["orgs"] = _orgs(db, viewer)
+        context = {
+            "errors": {exc.field or "email": exc.detail},
+            "form": {"email": email, "mobile": mobile, "name": name, "role": role},
+            "orgs": _orgs(db, viewer),
+        }
         return page(request, "user_new.html", context, viewer=viewer, status=422)
     target = f"person {person.id} ({person.login})"
     details = {"role": person.role, "invited": invite}

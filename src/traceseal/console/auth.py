@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -42,7 +43,7 @@ def _refusal(
     name: str,
     exc: DomainError,
     current: ConsoleSession | None,
-    context: dict[str, object],
+    context: Mapping[str, object],
 ) -> Response:
     """The form again with the reason beside its field; 401, or 429 while blocked. The
     transaction still commits: the failure just counted must be kept (people/throttle.py)."""
