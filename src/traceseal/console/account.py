@@ -12,7 +12,7 @@ from traceseal.console.render import page, see_other
 from traceseal.errors import DomainError, NotFound
 from traceseal.people import audit, sessions, totp
 from traceseal.people.service import change_password, count_people, policy
-from traceseal.web.deps import SessionDep
+from traceseal.web.deps import PathId, SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
@@ -71,7 +71,7 @@ def session_list(request: Request, viewer: ViewerDep, db: SessionDep) -> Respons
 
 @router.post("/console/account/sessions/{session_id}/revoke")
 def revoke_session(
-    request: Request, viewer: ViewerDep, db: SessionDep, session_id: int
+    request: Request, viewer: ViewerDep, db: SessionDep, session_id: PathId
 ) -> Response:
     try:
         row = sessions.revoke(db, viewer.person, session_id)

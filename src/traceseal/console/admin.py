@@ -30,7 +30,7 @@ from traceseal.people.service import (
     set_disabled,
     set_require_totp,
 )
-from traceseal.web.deps import SessionDep
+from traceseal.web.deps import PathId, SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
@@ -180,7 +180,7 @@ def _person(db: SessionDep, viewer: AdminDep, person_id: int) -> Person:
 
 
 @router.post("/console/users/{person_id}/disable")
-def disable(request: Request, viewer: AdminDep, db: SessionDep, person_id: int) -> Response:
+def disable(request: Request, viewer: AdminDep, db: SessionDep, person_id: PathId) -> Response:
     person = _person(db, viewer, person_id)
     if person.id == viewer.person.id:
         raise ConsoleError(409, "self")
@@ -196,7 +196,7 @@ def disable(request: Request, viewer: AdminDep, db: SessionDep, person_id: int) 
 
 
 @router.post("/console/users/{person_id}/enable")
-def enable(request: Request, viewer: AdminDep, db: SessionDep, person_id: int) -> Response:
+def enable(request: Request, viewer: AdminDep, db: SessionDep, person_id: PathId) -> Response:
     person = _person(db, viewer, person_id)
     set_disabled(db, person, False)
     audit.record(
@@ -210,7 +210,9 @@ def enable(request: Request, viewer: AdminDep, db: SessionDep, person_id: int) -
 
 
 @router.post("/console/users/{person_id}/reset-link")
-def reset_link(request: Request, viewer: OperatorDep, db: SessionDep, person_id: int) -> Response:
+def reset_link(
+    request: Request, viewer: OperatorDep, db: SessionDep, person_id: PathId
+) -> Response:
     person = _person(db, viewer, person_id)
     return _link_page(request, viewer, db, person, invite=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
@@ -99,7 +100,8 @@ def sign_in(
             user_agent=_agent(request),
             replaces=current,
         )
-        response = see_other(request, "/console/sign-in/code?next=" + safe_next(next))
+        to = "/console/sign-in/code?" + urlencode({"next": safe_next(next)})
+        response = see_other(request, to)
     else:
         token = _signed_in(request, db, person, current)
         response = see_other(request, safe_next(next))

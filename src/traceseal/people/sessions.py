@@ -41,14 +41,11 @@ def start(
 ) -> tuple[str, ConsoleSession]:
     """A new session (and its id, for the cookie). ``replaces`` ends an earlier one: the
     pre-second-factor session when the second factor passes, or any session the browser
-    still had. A session replacing another keeps its absolute deadline."""
+    still had. Its absolute deadline counts from now."""
     now = utcnow()
     token = secrets.token_urlsafe(32)
-    expires = now + timedelta(seconds=absolute_seconds)
     if replaces is not None:
         replaces.revoked_at = now
-        if replaces.person_id == person.id:
-            expires = min(expires, replaces.expires_at)
     row = ConsoleSession(
         token_hash=token_hash(token),
         person_id=person.id,
@@ -57,7 +54,7 @@ def start(
         csrf=secrets.token_urlsafe(32),
         created_at=now,
         last_seen_at=now,
-        expires_at=expires,
+        expires_at=now + timedelta(seconds=absolute_seconds),
         ip=(ip or "")[:45],
         user_agent=user_agent[:200],
     )
