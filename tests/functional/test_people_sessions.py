@@ -300,6 +300,16 @@ def test_password_change_keeps_this_session_ends_the_others(platform: Platform, 
     )
     assert short.status_code == 422
     assert 'id="new-error"' in short.text
+    # Guessing the current password meets the same back-off as signing in.
+    for _ in range(platform.settings.console_backoff_after - 1):
+        guess = {"current": "still a guess", "new": new, "again": new}
+        assert here.post("/console/account/password", guess).status_code == 422
+    blocked = here.post(
+        "/console/account/password", {"current": PASSWORD, "new": new, "again": new}
+    )
+    assert blocked.status_code == 422
+    assert "too many failed" in blocked.text or "登录失败次数过多" in blocked.text
+    _unblock(platform)
     ok = here.post("/console/account/password", {"current": PASSWORD, "new": new, "again": new})
     assert ok.status_code == 303
     assert here.get("/console").status_code == 200

@@ -10,8 +10,9 @@ from starlette.responses import Response
 from traceseal.console.deps import ConsoleError, ViewerDep, check_csrf, settings_of
 from traceseal.console.render import page, see_other
 from traceseal.errors import DomainError, NotFound
-from traceseal.people import audit, sessions, totp
-from traceseal.people.service import change_password, count_people, policy
+from traceseal.people import audit, sessions, signin, totp
+from traceseal.people.service import count_people, policy
+from traceseal.people.throttle import Policy
 from traceseal.web.deps import PathId, SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -53,7 +54,15 @@ def password(
             status=422,
         )
     try:
-        change_password(db, viewer.person, current, new, keep=viewer.session.id)
+        signin.change_password(
+            db,
+            Policy.of(settings_of(request)),
+            viewer.person,
+            current,
+            new,
+            keep=viewer.session.id,
+            ip=viewer.ip,
+        )
     except DomainError as exc:
         errors = {exc.field or "new": exc.detail}
         return page(request, "password.html", {"errors": errors}, viewer=viewer, status=422)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from traceseal.db import utcnow
 from traceseal.errors import Unauthorized
 from traceseal.keys import MasterKey
-from traceseal.people import throttle, totp
+from traceseal.people import service, throttle, totp
 from traceseal.people.models import Person
 from traceseal.people.passwords import hash_password, needs_rehash, verify_password
 from traceseal.people.service import find_by_login, normalise_login
@@ -65,3 +65,26 @@ def check_second_factor(
 
 def signed_in(person: Person) -> None:
     person.last_sign_in_at = utcnow()
+
+
+def change_password(
+    session: Session,
+    policy: throttle.Policy,
+    person: Person,
+    current: str,
+    new: str,
+    *,
+    keep: int | None,
+    ip: str | None,
+) -> None:
+    """A new password for a signed-in person, who must know the current one: wrong
+    guesses count against the person's name like sign-in failures (a borrowed unlocked
+    browser must not try passwords at leisure)."""
+    name = throttle.name_key(person.login)
+    address = throttle.address_key(ip)
+    throttle.check(session, [name, *([address] if address else [])])
+    try:
+        service.change_password(session, person, current, new, keep=keep)
+    except Unauthorized:
+        throttle.failed(session, policy, name, address)
+        raise
