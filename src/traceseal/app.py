@@ -31,6 +31,8 @@ from traceseal.codes.api import router as codes_router
 from traceseal.codes.runner import ExportRunner
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
+from traceseal.console import EXCEPTION_HANDLERS as CONSOLE_HANDLERS
+from traceseal.console import router as console_router
 from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read_only_factory
 from traceseal.epcis.api import EXCEPTION_HANDLERS as EPCIS_HANDLERS
 from traceseal.epcis.api import router as epcis_router
@@ -273,10 +275,13 @@ def _register_features(app: FastAPI) -> None:
         trace_router,
         ledger_router,
         ops_router,
+        console_router,
         home_router,
     ):
         app.include_router(router)
-    for exception, handler in (EPCIS_HANDLERS | CODES_HANDLERS | STANDING_HANDLERS).items():
+    for exception, handler in (
+        EPCIS_HANDLERS | CODES_HANDLERS | STANDING_HANDLERS | CONSOLE_HANDLERS
+    ).items():
         app.add_exception_handler(exception, handler)
     problems.on_invalid_request(app, "/api/v1/verify", count_unparsable)
     problems.html_error_pages(app, page_for_browsers)

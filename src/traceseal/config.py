@@ -330,6 +330,38 @@ class Settings:
         "How `traceseal serve` writes its logs on stderr: json (one object a line, with the "
         "request id) or text.",
     )
+    console_session_idle: int = _setting(
+        1800,
+        "Seconds a console session may go unused before it ends and its person must sign in "
+        "again (docs/consoles.md).",
+    )
+    console_session_absolute: int = _setting(
+        43_200,
+        "Seconds a console session lasts at most from sign-in, however busy (12 hours).",
+    )
+    console_backoff_after: int = _setting(
+        3,
+        "Failed console sign-ins in a row for one email or mobile number before each further "
+        "attempt must wait: 1 s after this many, then 2, 4, 8 ... seconds.",
+    )
+    console_lockout_threshold: int = _setting(
+        10,
+        "Failed console sign-ins in a row for one email or mobile number after which it is "
+        "locked for CONSOLE_LOCKOUT_SECONDS (five times as many from one address lock that "
+        "address). The answer is the same whether the account exists or not.",
+    )
+    console_lockout_seconds: int = _setting(
+        900, "Seconds a locked sign-in name (or address) is refused before it may try again."
+    )
+    console_reset_link_ttl: int = _setting(
+        86_400, "Seconds an operator-issued password reset link works (once) before it expires."
+    )
+    console_insecure_cookies: int = _setting(
+        0,
+        "1: console cookies are sent over plain http too and lose their __Host- prefix - for "
+        "a local set-up on http://127.0.0.1 only. 0: Secure cookies (the console then needs "
+        "https, as PUBLIC_URL should be in production).",
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -492,6 +524,8 @@ def _validate(settings: Settings) -> None:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be 0 (off) or positive")
     if settings.allow_local_public_url not in (0, 1):
         raise SettingsError("TRACESEAL_ALLOW_LOCAL_PUBLIC_URL must be 0 or 1")
+    if settings.console_insecure_cookies not in (0, 1):
+        raise SettingsError("TRACESEAL_CONSOLE_INSECURE_COOKIES must be 0 or 1")
     if settings.outbound_allow_private not in (0, 1):
         raise SettingsError("TRACESEAL_OUTBOUND_ALLOW_PRIVATE must be 0 or 1")
     if not re.fullmatch(r"[+-](0\d|1[0-4]):[0-5]\d", settings.epcis_schedule_utc_offset):
@@ -539,6 +573,12 @@ def _validate(settings: Settings) -> None:
         "ivr_digit_timeout",
         "epcis_subscriptions_max",
         "epcis_stream_poll_ms",
+        "console_session_idle",
+        "console_session_absolute",
+        "console_backoff_after",
+        "console_lockout_threshold",
+        "console_lockout_seconds",
+        "console_reset_link_ttl",
     ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be positive")

@@ -20,6 +20,7 @@ from traceseal.cli import (
     scans,
     simulate,
     system,
+    users,
     witness,
 )
 
@@ -51,6 +52,7 @@ app.add_typer(analytics.app, name="analytics")
 app.add_typer(ivr.app, name="ivr")
 app.add_typer(epcis.app, name="epcis")
 app.add_typer(scans.app, name="scans")
+app.add_typer(users.app, name="users")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,1 @@
+"""People: console accounts, their sessions and second factors, and the audit log."""

@@ -1,0 +1,176 @@
+"""Every /console route as each kind of visitor: anonymous, an organisation's member and
+admin, the operator's staff, and another organisation's admin. Each gets the page, a
+refusal (403 for a role, 404 for another's object), or the way to the sign-in page; and
+every POST without its CSRF token is refused. A new route fails this test until it is
+added to the matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy import select
+
+from tests.conftest import Platform
+from tests.functional.people_helpers import Browser, add_person
+from traceseal.db import unit_of_work
+from traceseal.people.models import ConsoleSession
+from traceseal.people.sessions import token_hash
+
+ROLES = ("anonymous", "member", "other_admin", "operator", "admin")
+SIGN_IN = "sign-in"  # a redirect to the sign-in page
+PAGE, ALL = 200, (200, 200, 200, 200)
+
+
+def _row(anonymous: int | str, *signed_in: int | str) -> dict[str, int | str]:
+    """Expected answers, in the order of ROLES (signed-in ones: member, other_admin,
+    operator, admin)."""
+    return dict(zip(ROLES, (anonymous, *signed_in), strict=True))
+
+
+ADMIN_PAGE = _row(SIGN_IN, 403, 200, 200, 200)
+OWN_PAGE = _row(SIGN_IN, *ALL)
+# (method, path template): expected answer per role. Writes come after reads, and the
+# admin acts last, so a refused role never meets a state changed by an allowed one.
+MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
+    ("GET", "/console"): OWN_PAGE,
+    ("GET", "/console/sign-in"): _row(200, 303, 303, 303, 303),
+    ("GET", "/console/sign-in/code"): _row(303, 303, 303, 303, 303),
+    ("GET", "/console/reset/{token}"): _row(404, 404, 404, 404, 404),
+    ("GET", "/console/account/password"): OWN_PAGE,
+    ("GET", "/console/account/sessions"): OWN_PAGE,
+    ("GET", "/console/account/two-step"): OWN_PAGE,
+    ("GET", "/console/users"): ADMIN_PAGE,
+    ("GET", "/console/users/new"): ADMIN_PAGE,
+    ("GET", "/console/security"): ADMIN_PAGE,
+    ("GET", "/console/audit"): ADMIN_PAGE,
+    ("POST", "/console/sign-in"): _row(401, 401, 401, 401, 401),
+    ("POST", "/console/sign-in/code"): _row(303, 303, 303, 303, 303),
+    ("POST", "/console/reset/{token}"): _row(404, 404, 404, 404, 404),
+    ("POST", "/console/account/password"): _row(SIGN_IN, 422, 422, 422, 422),
+    ("POST", "/console/account/two-step/start"): _row(SIGN_IN, *ALL),
+    ("POST", "/console/account/two-step/confirm"): _row(SIGN_IN, 422, 422, 422, 422),
+    ("POST", "/console/account/two-step/off"): _row(SIGN_IN, 303, 303, 303, 303),
+    ("POST", "/console/account/sessions/{session_id}/revoke"): _row(SIGN_IN, 404, 404, 404, 303),
+    ("POST", "/console/users/new"): _row(SIGN_IN, 403, 422, 422, 422),
+    ("POST", "/console/users/{person_id}/disable"): _row(SIGN_IN, 403, 404, 303, 303),
+    ("POST", "/console/users/{person_id}/enable"): _row(SIGN_IN, 403, 404, 303, 303),
+    ("POST", "/console/users/{person_id}/reset-link"): _row(SIGN_IN, 403, 403, 200, 403),
+    ("POST", "/console/security"): _row(SIGN_IN, 403, 303, 303, 303),
+    ("POST", "/console/sign-out"): _row(303, 303, 303, 303, 303),
+}
+
+
+def _console_routes(platform: Platform) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in _walk(platform.app.routes)
+        if route.path.startswith("/console")
+        for method in route.methods - {"HEAD"}
+    }
+
+
+def _walk(routes: list[Any]) -> Iterator[APIRoute]:
+    """Every route, included routers' too (the console's routers carry no prefix)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _walk(inner.routes)
+
+
+def test_the_matrix_names_every_console_route(platform: Platform) -> None:
+    assert _console_routes(platform) == set(MATRIX)
+
+
+@pytest.fixture
+def visitors(platform: Platform) -> dict[str, Browser]:
+    acme, beta = platform.org("Acme"), platform.org("Beta")
+    add_person(platform, acme.id, "member@acme.cn")
+    add_person(platform, acme.id, "admin@acme.cn", "admin")
+    add_person(platform, acme.id, "target@acme.cn")
+    add_person(platform, beta.id, "admin@beta.cn", "admin")
+    add_person(platform, platform.operator.id, "staff@platform.cn", "admin")
+    logins = {
+        "member": "member@acme.cn",
+        "other_admin": "admin@beta.cn",
+        "operator": "staff@platform.cn",
+        "admin": "admin@acme.cn",
+    }
+    browsers = {"anonymous": Browser(platform)}
+    for role, login in logins.items():
+        browsers[role] = Browser(platform)
+        assert browsers[role].sign_in(login).status_code == 303
+    return browsers
+
+
+def test_every_route_as_every_visitor(platform: Platform, visitors: dict[str, Browser]) -> None:
+    target = _person_id(platform, "target@acme.cn")
+    # A second session of Acme's admin: only that admin may end it.
+    spare = Browser(platform)
+    spare.sign_in("admin@acme.cn")
+    with unit_of_work(platform.session_factory) as session:
+        spare_id = session.scalar(
+            select(ConsoleSession.id).where(
+                ConsoleSession.token_hash == token_hash(spare.session_cookie or "")
+            )
+        )
+    values = {"person_id": target, "session_id": spare_id, "token": "no-such-link"}
+    # Sign-out last: it ends the visitors' sessions.
+    order = sorted(MATRIX, key=lambda key: key[1] == "/console/sign-out")
+    wrong = []
+    for method, template in order:
+        path = template.format(**values)
+        for role in ROLES:
+            browser = visitors[role]
+            if method == "GET":
+                answer = browser.get(path)
+            else:
+                answer = browser.post(path, page=_form_page(browser))
+            expected = MATRIX[method, template][role]
+            got: int | str = answer.status_code
+            if expected == SIGN_IN:
+                location = answer.headers.get("location", "")
+                got = SIGN_IN if got == 303 and location.startswith("/console/sign-in") else got
+            if got != expected:
+                wrong.append(f"{method} {template} as {role}: {got}, expected {expected}")
+    assert wrong == []
+
+
+def _form_page(browser: Browser) -> str:
+    """A page whose form carries the browser's token: the home page once signed in."""
+    return "/console" if browser.session_cookie else "/console/sign-in"
+
+
+def _person_id(platform: Platform, email: str) -> int:
+    from traceseal.people.models import Person
+
+    with unit_of_work(platform.session_factory) as session:
+        found = session.scalar(select(Person.id).where(Person.email == email))
+        assert found is not None
+        return found
+
+
+def test_every_console_post_refuses_a_missing_or_wrong_token(
+    platform: Platform, visitors: dict[str, Browser]
+) -> None:
+    values = {"person_id": _person_id(platform, "target@acme.cn"), "session_id": 1}
+    values["token"] = "no-such-link"
+    admin, operator = visitors["admin"], visitors["operator"]
+    for method, template in MATRIX:
+        if method != "POST":
+            continue
+        path = template.format(**values)
+        for browser in (admin, operator, visitors["anonymous"]):
+            for sent in ({}, {"csrf": "forged"}):
+                answer = browser.client.post(path, data=sent)
+                assert answer.status_code == 403, (path, sent, answer.status_code)
+    # Nothing of it happened: both are still signed in, the target still enabled.
+    assert admin.get("/console").status_code == 200
+    assert operator.get("/console").status_code == 200
+    listing = admin.get("/console/users")
+    assert "target@acme.cn" in listing.text
+    assert "已停用" not in listing.text
