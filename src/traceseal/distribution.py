@@ -34,7 +34,7 @@ class Distributed:
 
     column: str
     group: str
-    #: The range-partition column on PostgreSQL (migration 0023), if the table is partitioned.
+    #: The range-partition column on PostgreSQL (migration 0021), if the table is partitioned.
     partitioned_by: str | None = None
     #: What must change in the schema before the table can be distributed; None if nothing.
     #: A table with a pending change is checked the other way round: the test fails once the

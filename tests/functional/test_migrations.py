@@ -128,7 +128,7 @@ def _scans(conn: Connection) -> list[tuple[object, ...]]:
 
 
 def test_the_scan_log_is_partitioned_with_its_rows_and_back(settings: Settings) -> None:
-    """0023 over scans written at 0017: every row kept with its id, new ids continue; on
+    """0021 over scans written at 0017: every row kept with its id, new ids continue; on
     PostgreSQL the table is partitioned by month (with a DEFAULT), and the downgrade
     brings the plain table back with the rows."""
     engine = make_engine(settings.resolved_database_url)

@@ -111,7 +111,7 @@ def test_local_tables_refer_to_no_distributed_table(name: str) -> None:
 
 
 def test_the_checks_catch_a_key_without_the_column() -> None:
-    """The scan log's key as it was before migration 0023 would fail both rules."""
+    """The scan log's key as it was before migration 0021 would fail both rules."""
     scans = PLAN["scans"]
     assert isinstance(scans, Distributed)
     old = Table(

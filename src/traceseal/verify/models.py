@@ -2,7 +2,7 @@
 
 Both are keyed so they can be partitioned when one machine is outgrown (PRODUCT.md,
 decision 4; docs/scaling.md): ``scans`` is range-partitioned by month of ``scanned_at`` on
-PostgreSQL (migration 0023), and both would be hash-distributed by ``slot``.
+PostgreSQL (migration 0021), and both would be hash-distributed by ``slot``.
 A code gets a ``scanned_codes`` row only when it is first verified.
 """
 
@@ -108,7 +108,7 @@ class Scan(Base):
         ),
     )
 
-    # The primary key is (id, scanned_at, slot) on PostgreSQL (migration 0023): a table
+    # The primary key is (id, scanned_at, slot) on PostgreSQL (migration 0021): a table
     # range-partitioned by scanned_at must have it in every unique key, and one
     # hash-distributed by slot (traceseal/distribution.py) must have that too. id leads, so
     # new keys still go to the right edge of the index. On SQLite the table keeps id alone

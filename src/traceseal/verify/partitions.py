@@ -1,7 +1,7 @@
 """The scan log over time: monthly partitions on PostgreSQL, and retention on both engines.
 
 On PostgreSQL ``scans`` is range-partitioned by calendar month (UTC) of ``scanned_at``
-(migration 0023): partitions are named ``scans_pYYYYMM`` and created ahead of time
+(migration 0021): partitions are named ``scans_pYYYYMM`` and created ahead of time
 (:func:`ensure_partitions`); ``scans_default`` takes whatever no month covers, so an insert
 never fails. Retention (``TRACESEAL_SCAN_RETENTION_DAYS``) drops whole months whose every
 row is older than the horizon (:func:`drop_partition`: no row-by-row delete, no dead rows to
@@ -90,7 +90,7 @@ def horizon(now: datetime, days: int) -> datetime:
 
 
 def is_partitioned(conn: Connection) -> bool:
-    """Whether ``scans`` is a partitioned table (PostgreSQL after migration 0023)."""
+    """Whether ``scans`` is a partitioned table (PostgreSQL after migration 0021)."""
     if conn.dialect.name != "postgresql":
         return False
     found = conn.execute(

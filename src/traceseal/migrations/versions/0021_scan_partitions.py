@@ -1,7 +1,7 @@
 """the scan log range-partitioned by month on PostgreSQL; an index for alert lists
 
-Revision ID: 0023
-Revises: 0017
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-04
 
 On PostgreSQL ``scans`` becomes a table partitioned by range of ``scanned_at``, one
@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from alembic import op
 from sqlalchemy import text
 
-revision: str = "0023"
-down_revision: str | None = "0017"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

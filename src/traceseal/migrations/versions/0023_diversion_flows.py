@@ -1,7 +1,7 @@
 """diversion flows: scans outside their distributor's territory, per day and place
 
-Revision ID: 0025
-Revises: 0017
+Revision ID: 0021
+Revises: 0022
 Create Date: 2026-12-04
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0025"
-down_revision: str | None = "0017"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

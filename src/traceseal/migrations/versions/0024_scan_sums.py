@@ -1,7 +1,7 @@
 """scan sums: the rollups folded per day and month for dashboards at scale
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0024
+Revises: 0021
 Create Date: 2026-12-04
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026"
-down_revision: str | None = "0025"
+revision: str = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

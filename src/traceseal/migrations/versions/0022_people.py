@@ -1,7 +1,7 @@
 """people: console accounts, their sessions, second factors, reset links and the audit log
 
-Revision ID: 0024
-Revises: 0017
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-04
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0024"
-down_revision: str | None = "0017"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
