@@ -206,8 +206,7 @@ def _background(
     background.append(Periodic("webhooks", 1.0, deliverer.run, once=once))
     # The scan log's coming months (PostgreSQL) and its retention: hourly, cheap when idle.
     background.append(
-        Periodic("scan-log", 3600.0, lambda: scan_log_upkeep(session_factory, settings)),
-        once=once,
+        Periodic("scan-log", 3600.0, lambda: scan_log_upkeep(session_factory, settings), once=once)
     )
     # SMS replies to the providers' SendSms: a thread of its own, like the webhooks.
     sms_sender = SmsSender(session_factory, keyring, settings)
@@ -240,9 +239,11 @@ def _subscriptions(
         timeout=settings.webhook_timeout,
         policy=settings.outbound_policy,
     )
+    # A schedule fires once, and a delivery is sent once, however many processes serve.
+    once = JobLock(session_factory.kw["bind"])
     periodic = [
-        Periodic("epcis-schedules", 1.0, scheduler.run),
-        Periodic("epcis-subscriptions", 1.0, deliverer.run),
+        Periodic("epcis-schedules", 1.0, scheduler.run, once=once),
+        Periodic("epcis-subscriptions", 1.0, deliverer.run, once=once),
     ]
     return periodic, scheduler, deliverer
 

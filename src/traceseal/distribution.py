@@ -59,6 +59,14 @@ PLAN: Final[dict[str, Placement]] = {
     "scanned_codes": Distributed("slot", _CODES),
     "code_risk": Distributed("slot", _CODES),
     "scan_rollups": Distributed("organization_id", _TENANTS),
+    # Analytics derived from the scan log, per brand like the rollups they come from.
+    "diversion_flows": Distributed("organization_id", _TENANTS),
+    "scan_sums_totals": Distributed("organization_id", _TENANTS),
+    "scan_sums_products": Distributed("organization_id", _TENANTS),
+    "scan_sums_provinces": Distributed("organization_id", _TENANTS),
+    "scan_sums_cities": Distributed("organization_id", _TENANTS),
+    "scan_sums_hours": Distributed("organization_id", _TENANTS),
+    "scan_devices": Distributed("organization_id", _TENANTS),
     "rate_windows": Distributed("key", _CLIENTS),
     # EPCIS: an event and its EPC, access and business-transaction rows together, so the
     # joins of a query by EPC run on each worker without moving rows.
@@ -74,6 +82,8 @@ PLAN: Final[dict[str, Placement]] = {
     "epcis_epcs": Distributed("event", _EVENTS),
     "epcis_event_access": Distributed("event", _EVENTS),
     "epcis_biz_transactions": Distributed("event", _EVENTS),
+    "epcis_error_declarations": Distributed("event", _EVENTS),
+    "epcis_corrective_events": Distributed("event", _EVENTS),
     # Read by every verification's one context query, or by the pages and checks of every
     # feature; small next to the scan log.
     "organizations": REFERENCE,
@@ -96,6 +106,8 @@ PLAN: Final[dict[str, Placement]] = {
     # Open critical alerts are read by every verification (statements.CONTEXT).
     "alerts": REFERENCE,
     "epcis_capture_jobs": REFERENCE,
+    # Marked by the rare late scan inside a verification's transaction; a few rows.
+    "rollup_stale": REFERENCE,
     # The coordinator's own: the log has one writer by design, the rest are queues,
     # one-row state and files' metadata.
     "ledger_leaves": LOCAL,
@@ -112,4 +124,17 @@ PLAN: Final[dict[str, Placement]] = {
     "export_jobs": LOCAL,
     "counterfeit_reports": LOCAL,
     "report_photos": LOCAL,
+    "rollup_folds": LOCAL,
+    "scan_submissions": LOCAL,
+    "epcis_named_queries": LOCAL,
+    "epcis_subscriptions": LOCAL,
+    "epcis_subscription_deliveries": LOCAL,
+    # People and their console: a few requests a minute, served by the coordinator.
+    "people": LOCAL,
+    "console_sessions": LOCAL,
+    "password_reset_links": LOCAL,
+    "recovery_codes": LOCAL,
+    "security_policies": LOCAL,
+    "sign_in_throttles": LOCAL,
+    "audit_log": LOCAL,
 }
