@@ -8,7 +8,6 @@ checked against :data:`SETTINGS` by a test, so the two cannot drift.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,16 +15,28 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from traceseal.merkle.note import ALG_COSIGNATURE_V1, NoteError, Verifier
+from traceseal.merkle.note import Verifier
 from traceseal.outbound import Policy
+from traceseal.settings_values import (
+    IPNetwork,
+    SettingsError,
+    is_local_host,
+    parse_networks,
+    parse_witnesses,
+)
 
-__all__ = ["SETTINGS", "Setting", "Settings", "SettingsError", "load_settings"]
+__all__ = [
+    "SETTINGS",
+    "Setting",
+    "Settings",
+    "SettingsError",
+    "is_local_host",
+    "load_settings",
+    "parse_networks",
+    "parse_witnesses",
+]
 
 ENV_PREFIX = "TRACESEAL_"
-
-
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used; the message names the variable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,53 +413,6 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-#: A checkpoint note carries at most 100 signatures: the log's and its witnesses'.
-MAX_WITNESSES = 50
-_WITNESS = re.compile(r"(?P<vkey>[^\s=]+(?:=[^\s=]+)*?)=(?P<url>https?://\S+)")
-
-
-def parse_witnesses(raw: str) -> tuple[tuple[Verifier, str], ...]:
-    """``<vkey>=<url>,...`` as ``(verifier, url)`` pairs; raises SettingsError if malformed.
-
-    >>> vkey = "w.example/1+e849ce28+BCbCNi8XF+hTl5PvEc3ccVSTIbsM2mrCRiDkggnVuv/3"
-    >>> [(v.name, url) for v, url in parse_witnesses(vkey + "=https://w.example/1/")]
-    [('w.example/1', 'https://w.example/1')]
-    """
-    name = _env_name("ledger_witnesses")
-    witnesses: list[tuple[Verifier, str]] = []
-    for entry in filter(None, (part.strip() for part in raw.split(","))):
-        match = _WITNESS.fullmatch(entry)
-        if match is None:
-            raise SettingsError(f"{name}: {entry!r} is not <witness verifier key>=<http(s) URL>")
-        try:
-            verifier = Verifier.parse(match["vkey"])
-        except NoteError as exc:
-            raise SettingsError(f"{name}: {exc}") from exc
-        if verifier.algorithm != ALG_COSIGNATURE_V1:
-            raise SettingsError(f"{name}: {verifier.name} is not a cosignature key (type 0x04)")
-        if any(known == verifier for known, _ in witnesses):
-            raise SettingsError(f"{name}: the witness {verifier.name} is listed twice")
-        witnesses.append((verifier, match["url"].rstrip("/")))
-    if len(witnesses) > MAX_WITNESSES:
-        raise SettingsError(f"{name}: at most {MAX_WITNESSES} witnesses")
-    return tuple(witnesses)
-
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_networks(raw: str) -> tuple[IPNetwork, ...]:
-    """``10.0.0.0/8, ::1/128`` as networks; raises SettingsError if one does not parse.
-
-    >>> parse_networks("127.0.0.0/8,::1")
-    (IPv4Network('127.0.0.0/8'), IPv6Network('::1/128'))
-    """
-    try:
-        return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
-    except ValueError as exc:
-        raise SettingsError(f"{_env_name('metrics_networks')}: {exc}") from exc
-
-
 def _parse_int(raw: str) -> int:
     return int(raw.replace("_", ""))
 
@@ -598,20 +562,3 @@ def _validate_channels(settings: Settings) -> None:
         value = getattr(settings, name)
         if value and not value.startswith(("http://", "https://")):
             raise SettingsError(f"TRACESEAL_{name.upper()} must start with http:// or https://")
-
-
-def is_local_host(host: str) -> bool:
-    """Whether ``host`` reaches this machine only: ``localhost`` or a loopback or unspecified
-    address (127.0.0.0/8, ::1, 0.0.0.0).
-
-    >>> is_local_host("127.0.0.1"), is_local_host("localhost"), is_local_host("verify.example.org")
-    (True, True, False)
-    """
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_unspecified
