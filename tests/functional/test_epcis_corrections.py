@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import Platform, Tenant
-from tests.functional.conftest import issue
+from tests.functional.conftest import GTIN, issue
 from tests.functional.test_diversion import DEPOT, DEPOT_GLN, EAST_GLN, FACTORY, alerts, register
 from tests.functional.test_diversion import scan as verify_scan
 from tests.functional.test_epcis_capture import capture, query
@@ -121,6 +121,9 @@ def test_a_declared_shipment_gives_way_to_its_correction_everywhere(
     assert _ids(after["events"])[1:] == [RIGHT]
     assert after["events"][1]["eventID"] == RIGHT
     assert _journey(platform, codes[0]) == ["Produced", "Shipped to 华东经销有限公司"]
+    page = platform.client.get(f"/01/{GTIN}/21/{codes[0]}", headers={"Accept-Language": "zh-CN"})
+    assert "发货 至 华东经销有限公司" in page.text
+    assert "华南经销有限公司" not in page.text
     # Custody is now the east warehouse's: a scan in Guangdong is diversion from it.
     verify_scan(platform, codes[1], "440305", device="b" * 20, key=misrouted["south"]["api_key"])
     [alert] = alerts(platform, acme, kind="diversion")
