@@ -188,7 +188,13 @@ def _members(settings: Settings, work: Path, database: str) -> Iterator[tuple[st
 def backup(settings: Settings, out: Path) -> Summary:
     """Write the installation to the archive ``out`` (through ``out.partial``, renamed when
     complete, so a failed backup never leaves a file that looks whole)."""
-    engine = make_engine(settings.resolved_database_url)
+    url = settings.resolved_database_url
+    if url.startswith("sqlite") and not _sqlite_path(url).is_file():
+        # make_engine would create an empty database there (a mistyped DATA_DIR).
+        raise BackupError(f"no database at {_sqlite_path(url)}: check TRACESEAL_DATA_DIR")
+    if not out.parent.is_dir():
+        raise BackupError(f"no directory {out.parent} to write the backup in")
+    engine = make_engine(url)
     partial = out.with_name(out.name + ".partial")
     try:
         revision, _ = schema_revisions(engine)
