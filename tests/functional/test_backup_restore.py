@@ -174,3 +174,13 @@ def test_restore_refuses_a_master_key_that_is_not_the_backups(
     result = traceseal(other, "restore", str(archive))
     assert result.returncode == 1
     assert "TRACESEAL_MASTER_KEY is not the backup's master key" in result.stderr
+
+
+def test_backup_says_what_is_missing(tmp_path: Path) -> None:
+    from traceseal.config import load_settings
+
+    nowhere = load_settings({}, data_dir=tmp_path / "var", master_key="12" * 32)
+    result = traceseal(nowhere, "backup", "--out", str(tmp_path / "b.tar"))
+    assert result.returncode == 1
+    assert "no database at" in result.stderr
+    assert not (tmp_path / "var" / "traceseal.db").exists()

@@ -182,16 +182,27 @@ def test_readyz_is_503_naming_the_database_when_it_cannot_be_reached(tmp_path: P
 
     # Nothing listens on port 1: the connection is refused at once.
     nowhere = "postgresql+psycopg://postgres@127.0.0.1:1/traceseal?connect_timeout=2"
-    settings = load_settings({}, data_dir=tmp_path, database_url=nowhere, master_key="cd" * 32)
+    settings = load_settings(
+        {}, data_dir=tmp_path, database_url=nowhere, master_key="cd" * 32, metrics_token=TOKEN
+    )
     app = create_app(settings)
     try:
         from fastapi.testclient import TestClient
 
-        response = TestClient(app).get("/readyz", headers={"Accept-Language": "en"})
+        client = TestClient(app)
+        response = client.get("/readyz", headers={"Accept-Language": "en"})
+        insider = client.get(
+            "/readyz", headers={"Accept-Language": "en", "Authorization": f"Bearer {TOKEN}"}
+        )
     finally:
         app.state.engine.dispose()
     assert response.status_code == 503
-    assert list(response.json()["checks"]) == ["database"]
+    assert response.json()["checks"] == {
+        "database": "the database cannot be reached: the server's log says why"
+    }
+    # Whoever may read the metrics is told the driver's reason (which names the address).
+    assert insider.status_code == 503
+    assert "127.0.0.1" in insider.json()["checks"]["database"]
 
 
 def test_request_ids_are_kept_if_sane_made_otherwise_and_echoed(platform: Platform) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from traceseal.cli.common import JsonOption, emit, fail, settings
+from traceseal.cli.common import JsonOption, emit, err, fail, settings
 from traceseal.errors import DomainError
 from traceseal.ops.backup import Summary, backup, restore
 
@@ -38,7 +38,7 @@ def backup_command(
     """Back up the database (SQLite's online backup, or pg_dump), the master key and the
     attachments into one archive, while the server runs. Keep it as secret as the key."""
     try:
-        summary = backup(settings(), out)
+        summary = backup(settings(), out, say=err.print)
     except DomainError as exc:
         fail(exc.detail)
     _emit(as_json, "wrote", summary)
@@ -56,7 +56,7 @@ def restore_command(
     if not archive.is_file():
         fail(f"no such file: {archive}", 2)
     try:
-        summary = restore(settings(), archive, force=force)
+        summary = restore(settings(), archive, force=force, say=err.print)
     except DomainError as exc:
         fail(exc.detail)
     _emit(as_json, "restored", summary)

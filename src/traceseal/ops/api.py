@@ -30,6 +30,7 @@ _WORDS = {
     "zh-CN": {
         "title": "服务尚未就绪",
         "database": "数据库无法连接：{reason}",
+        "hidden": "详情见服务器日志",
         "migrations": "数据库结构版本为 {current}，程序需要 {head}：请运行 traceseal migrate",
         "master_key": "主密钥无法打开数据库中的密钥"
         "（主密钥文件或 TRACESEAL_MASTER_KEY 不是这套数据库的）",
@@ -38,6 +39,7 @@ _WORDS = {
     "en": {
         "title": "Not ready",
         "database": "the database cannot be reached: {reason}",
+        "hidden": "the server's log says why",
         "migrations": "the database schema is at revision {current}, this program needs {head}: "
         "run traceseal migrate",
         "master_key": "the master key does not open the keys in the database (the key file or "
@@ -54,8 +56,12 @@ def _checks(request: Request, words: dict[str, str]) -> dict[str, str]:
         check_database(state.engine)
         current, head = schema_revisions(state.engine)
     except SQLAlchemyError as exc:
+        log.exception("readyz: the database cannot be reached")
+        # The driver's words name hosts, ports and users: only for whoever may read the
+        # metrics. Anyone may ask /readyz (a load balancer has no token).
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return {"database": words["database"].format(reason=reason)}
+        shown = reason if _allowed(request) else words["hidden"]
+        return {"database": words["database"].format(reason=shown)}
     if current != head:
         return {"migrations": words["migrations"].format(current=current or "-", head=head)}
     try:

@@ -29,7 +29,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,10 +185,20 @@ def _members(settings: Settings, work: Path, database: str) -> Iterator[tuple[st
             yield f"{ATTACHMENTS}/{path.relative_to(attachments).as_posix()}", path
 
 
-def backup(settings: Settings, out: Path) -> Summary:
+def _quiet(_: str) -> None:
+    return None
+
+
+def backup(settings: Settings, out: Path, say: Callable[[str], None] = _quiet) -> Summary:
     """Write the installation to the archive ``out`` (through ``out.partial``, renamed when
     complete, so a failed backup never leaves a file that looks whole)."""
-    engine = make_engine(settings.resolved_database_url)
+    url = settings.resolved_database_url
+    if url.startswith("sqlite") and not _sqlite_path(url).is_file():
+        # make_engine would create an empty database there (a mistyped DATA_DIR).
+        raise BackupError(f"no database at {_sqlite_path(url)}: check TRACESEAL_DATA_DIR")
+    if not out.parent.is_dir():
+        raise BackupError(f"no directory {out.parent} to write the backup in")
+    engine = make_engine(url)
     partial = out.with_name(out.name + ".partial")
     try:
         revision, _ = schema_revisions(engine)
@@ -196,8 +206,10 @@ def backup(settings: Settings, out: Path) -> Summary:
             raise BackupError(f"{settings.resolved_database_url} has no TraceSeal schema")
         with tempfile.TemporaryDirectory(prefix=".backup-", dir=out.parent) as scratch:
             work = Path(scratch)  # mode 0700, as mkdtemp makes it: it holds the key
+            say(f"copying the {engine.dialect.name} database")
             database = _dump_database(settings, engine, work)
             members = list(_members(settings, work, database))
+            say(f"writing {len(members)} files to {out}")
             manifest: dict[str, Any] = {
                 "format": FORMAT,
                 "created_at": utcnow().isoformat(),
@@ -319,7 +331,9 @@ def _restore_files(settings: Settings, unpacked: Path) -> int:
     return count
 
 
-def restore(settings: Settings, archive: Path, *, force: bool = False) -> Summary:
+def restore(
+    settings: Settings, archive: Path, *, force: bool = False, say: Callable[[str], None] = _quiet
+) -> Summary:
     """Restore ``archive`` into the configured database, master key file and DATA_DIR.
 
     Refuses a database that already holds a TraceSeal schema unless ``force`` (then its
@@ -331,6 +345,7 @@ def restore(settings: Settings, archive: Path, *, force: bool = False) -> Summar
     try:
         with tempfile.TemporaryDirectory(prefix=".restore-", dir=settings.data_dir) as scratch:
             unpacked = Path(scratch)
+            say(f"reading and checking {archive}")
             with _unpacked(archive, unpacked) as manifest:
                 if _has_schema(engine) and not force:
                     raise Conflict(
@@ -338,6 +353,7 @@ def restore(settings: Settings, archive: Path, *, force: bool = False) -> Summar
                         "database; --force replaces it with the backup"
                     )
                 _restore_key(settings, unpacked, force)
+                say(f"restoring the {manifest['engine']} database")
                 _restore_database(settings, engine, unpacked, manifest["engine"])
                 files = _restore_files(settings, unpacked)
     finally:
