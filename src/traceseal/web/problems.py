@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -155,6 +155,23 @@ def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """The database could not be reached or would not take the work now (a restart, a lost
+    connection, SQLite busy past its timeout): nothing was stored, and the same request may
+    simply be sent again. The pool drops the broken connection; the next request gets a
+    fresh one (db.make_engine pings them), so the service recovers by itself."""
+    first = str(getattr(exc, "orig", exc)).strip().splitlines()
+    log.warning("database unavailable: %s", first[0] if first else type(exc).__name__)
+    response = problem(
+        503,
+        "Service Unavailable",
+        "the database is unavailable for a moment; nothing was saved, please try again",
+        type_="/problems/unavailable",
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "Internal Server Error", "an unexpected error occurred; it was logged")
@@ -172,4 +189,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _out_of_range)
     # JSON may carry lone UTF-16 surrogates ("\\ud800"), which no UTF-8 store can hold.
     app.add_exception_handler(UnicodeEncodeError, _out_of_range)
+    # Connection lost, server restarting, too many connections, SQLite busy: 503, not 500.
+    app.add_exception_handler(OperationalError, _unavailable)
+    app.add_exception_handler(InterfaceError, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
