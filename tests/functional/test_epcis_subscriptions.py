@@ -458,3 +458,23 @@ def test_a_brand_receives_its_products_events_that_its_distributor_captured(
     assert epcs_of(json.loads(body)) == [URN.format("7")]
     sent_to = json.loads(body)["epcisBody"]["queryResults"]["subscriptionID"]
     assert sent_to == made[acme.name]["subscriptionID"]
+
+
+def test_open_websockets_are_bounded_per_organisation(
+    platform: Platform, acme: Tenant, rival: Tenant
+) -> None:
+    platform.app.state.settings = platform.settings.replace(epcis_subscriptions_max=1)
+    make_query(platform, acme)
+    make_query(platform, rival)
+    path = "/epcis/queries/shipped/events?stream=true"
+    with platform.client.websocket_connect(path, headers=acme.auth):
+        with pytest.raises(WebSocketDenialResponse) as denied:
+            platform.client.websocket_connect(path, headers=acme.auth).__enter__()
+        assert denied.value.status_code == 429
+        assert denied.value.headers["Retry-After"] == "60"
+        # Another organisation's count is its own.
+        with platform.client.websocket_connect(path, headers=rival.auth):
+            pass
+    # Closed: counted no more.
+    with platform.client.websocket_connect(path, headers=acme.auth):
+        pass
