@@ -165,8 +165,9 @@ class Settings:
     )
     epcis_subscriptions_max: int = _setting(
         20,
-        "Most named queries, and most subscriptions, one organisation may keep: each stream "
-        "subscription is one query in every capture's transaction.",
+        "Most named queries, most subscriptions, and most WebSocket subscriptions open on one "
+        "server process, per organisation: each stream subscription is one query in every "
+        "capture's transaction, each open socket one query per poll.",
     )
     epcis_schedule_utc_offset: str = _setting(
         "+08:00",

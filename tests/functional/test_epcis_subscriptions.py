@@ -314,7 +314,7 @@ def test_a_schedule_fires_when_due_and_honours_report_if_empty(
         ({"dest": "http://[::1", "stream": True}, 400, "dest"),
         ({"dest": "http://example.com:port/x", "stream": True}, 400, "dest"),
         ({"dest": "DEST", "stream": True, "initialRecordTime": "yesterday"}, 422, None),
-        ({"dest": "DEST", "stream": True, "signatureToken": ""}, 400, "token"),
+        ({"dest": "DEST", "stream": True, "signatureToken": ""}, 400, "signatureToken"),
         ({"dest": "DEST", "stream": True, "extra": 1}, 422, None),
     ],
 )
@@ -458,3 +458,47 @@ def test_a_brand_receives_its_products_events_that_its_distributor_captured(
     assert epcs_of(json.loads(body)) == [URN.format("7")]
     sent_to = json.loads(body)["epcisBody"]["queryResults"]["subscriptionID"]
     assert sent_to == made[acme.name]["subscriptionID"]
+
+
+def test_open_websockets_are_bounded_per_organisation(
+    platform: Platform, acme: Tenant, rival: Tenant
+) -> None:
+    platform.app.state.settings = platform.settings.replace(epcis_subscriptions_max=1)
+    make_query(platform, acme)
+    make_query(platform, rival)
+    path = "/epcis/queries/shipped/events?stream=true"
+    with platform.client.websocket_connect(path, headers=acme.auth):
+        with pytest.raises(WebSocketDenialResponse) as denied:
+            platform.client.websocket_connect(path, headers=acme.auth).__enter__()
+        assert denied.value.status_code == 429
+        assert denied.value.headers["Retry-After"] == "60"
+        # Another organisation's count is its own.
+        with platform.client.websocket_connect(path, headers=rival.auth):
+            pass
+    # Closed: counted no more.
+    with platform.client.websocket_connect(path, headers=acme.auth):
+        pass
+
+
+def test_a_long_history_is_refused_for_streams_and_taken_in_turns_by_schedules(
+    platform: Platform, acme: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MAX_BACKLOG events at most at once (50,000; 1 here)."""
+    monkeypatch.setattr(subscriptions, "MAX_BACKLOG", 1)
+    capture(platform, acme, document(shipped("1"), shipped("2")))
+    make_query(platform, acme)
+    since = "2000-01-01T00:00:00Z"
+    refused = subscribe(platform, acme, dest=receiver.url, stream=True, initialRecordTime=since)
+    assert refused.status_code == 400
+    assert refused.json()["field"] == "initialRecordTime"
+    made = subscribe(
+        platform, acme, dest=receiver.url, schedule={"second": "0"}, initialRecordTime=since
+    )
+    due = datetime.fromisoformat(made.json()["nextRunAt"])
+    scheduler = platform.app.state.subscription_scheduler
+    assert scheduler.run(due) == 1
+    assert scheduler.run(due + timedelta(minutes=1)) == 1
+    assert scheduler.run(due + timedelta(minutes=2)) == 1
+    assert deliver(platform) == 2  # the third run found nothing new
+    sent = [epcs_of(json.loads(body)) for _, body in receiver.requests]
+    assert sorted(sent) == [[URN.format("1")], [URN.format("2")]]

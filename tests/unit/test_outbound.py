@@ -95,6 +95,15 @@ def test_urls_must_be_https_unless_private_targets_are_allowed() -> None:
     assert check_url("https://hooks.example.org/x") == "https://hooks.example.org/x"
 
 
+@pytest.mark.parametrize(
+    "url", ["https://[::1/x", "https://hooks.example.org:port/x", "https://h.example:99999/x"]
+)
+def test_urls_that_cannot_be_read_are_refused_not_raised(url: str) -> None:
+    """urlsplit raises ValueError for these: a refusal (a 4xx), never a server error."""
+    with pytest.raises(Refused, match="cannot be read"):
+        check_url(url)
+
+
 def test_a_name_that_resolves_inside_is_refused_before_connecting() -> None:
     # The name passes at registration; at delivery it resolves to the metadata service.
     resolved: list[str] = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -37,7 +38,7 @@ from traceseal.epcis.models import Event
 from traceseal.epcis.schedule import FIELDS, Schedule, parse_offset
 from traceseal.epcis.standing_models import NamedQuery
 from traceseal.epcis.subscriptions import BATCH, check_mode, last_event_id
-from traceseal.errors import DomainError, Unauthorized
+from traceseal.errors import DomainError, TooManyRequests, Unauthorized
 from traceseal.orgs.models import Organization
 from traceseal.orgs.service import authenticate_key
 from traceseal.web.problems import domain_problem, problem
@@ -52,6 +53,7 @@ class _Stream:
     """One open subscription: who, which query, and how far it has read."""
 
     token: str
+    organization_id: int
     query_id: int
     params: dict[str, str]
     plan: Schedule | None
@@ -116,6 +118,7 @@ def _open(factory: Any, ws: WebSocket, name: str) -> _Stream:
         named = naming.find(session, caller, name)
         stream = _Stream(
             token=token,
+            organization_id=caller.id,
             query_id=named.id,
             params=naming.stored_params(named),
             plan=plan,
@@ -185,16 +188,43 @@ async def _until_closed(ws: WebSocket) -> None:
         pass
 
 
+def _open_sockets(ws: WebSocket) -> Counter[int]:
+    """Open WebSocket subscriptions per organisation in this server process. Each looks at
+    the database every TRACESEAL_EPCIS_STREAM_POLL_MS, so their number is bounded like the
+    subscriptions' (TRACESEAL_EPCIS_SUBSCRIPTIONS_MAX)."""
+    state = ws.app.state
+    if not hasattr(state, "epcis_open_sockets"):
+        state.epcis_open_sockets = Counter()
+    counts: Counter[int] = state.epcis_open_sockets
+    return counts
+
+
 @socket_router.websocket("/{name}/events")
 async def subscribe_socket(ws: WebSocket, name: str) -> None:
     """Subscribe to a named query over a WebSocket (see the module's description)."""
     factory = ws.app.state.read_session_factory
     settings = ws.app.state.settings
+    open_sockets = _open_sockets(ws)
     try:
         stream = await run_in_threadpool(_open, factory, ws, name)
+        if open_sockets[stream.organization_id] >= settings.epcis_subscriptions_max:
+            raise TooManyRequests(
+                "your organisation has as many WebSocket subscriptions open on this server as "
+                "it may (TRACESEAL_EPCIS_SUBSCRIPTIONS_MAX); close one first",
+                retry_after=60,
+            )
     except DomainError as exc:
         await _deny(ws, exc)
         return
+    # Counted in the event loop's thread only, so no lock is needed.
+    open_sockets[stream.organization_id] += 1
+    try:
+        await _serve(ws, stream, factory, settings)
+    finally:
+        open_sockets[stream.organization_id] -= 1
+
+
+async def _serve(ws: WebSocket, stream: _Stream, factory: Any, settings: Any) -> None:
     await ws.accept()
     zone = parse_offset(settings.epcis_schedule_utc_offset)
     closed = asyncio.create_task(_until_closed(ws))

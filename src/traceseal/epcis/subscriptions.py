@@ -59,6 +59,10 @@ MAX_TOKEN = 1000
 #: Most events one delivery carries (a webhook POST or a WebSocket message): the binding
 #: has no paging for POSTs and asks for "manageable batches".
 BATCH = 500
+#: Most events one scheduled run, or a stream's start from initialRecordTime, queues at once
+#: (in one transaction): a run takes the rest next time; a stream reaching back further is
+#: refused, since a webhook cannot be asked to take a whole history in one go.
+MAX_BACKLOG = 100 * BATCH
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +128,9 @@ def subscribe(
     dest = _check_dest(controls.dest, policy)
     token = controls.signature_token
     if token is not None and (not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN):
-        raise _refuse(f"signatureToken is a string of 1 to {MAX_TOKEN} characters", "token")
+        raise _refuse(
+            f"signatureToken is a string of 1 to {MAX_TOKEN} characters", "signatureToken"
+        )
     if not isinstance(controls.report_if_empty, bool):
         raise _refuse("reportIfEmpty is true or false", "reportIfEmpty")
     if _count(session, org) >= limit:
@@ -152,6 +158,12 @@ def subscribe(
         # A stream that starts in the past: what was recorded since then, queued now;
         # on_capture queues everything newer.
         ids = _backlog(session, org, named, subscription)
+        if len(ids) > MAX_BACKLOG:
+            raise _refuse(
+                f"more than {MAX_BACKLOG:,} events were recorded since initialRecordTime; "
+                "choose a later time, or read them from the query's events first",
+                "initialRecordTime",
+            )
         enqueue(session, subscription, ids)
     return subscription
 
@@ -180,6 +192,7 @@ def _backlog(
         org,
         naming.stored_params(named),
         [Event.record_time >= subscription.min_record_time],
+        limit=MAX_BACKLOG + 1,
     )
 
 
@@ -342,7 +355,8 @@ class Scheduler:
         if subscription.initial_record_time is not None:
             since.append(Event.record_time >= subscription.initial_record_time)
         try:
-            ids = naming.matching_ids(session, subscriber, naming.stored_params(named), since)
+            params = naming.stored_params(named)
+            ids = naming.matching_ids(session, subscriber, params, since, limit=MAX_BACKLOG)
         except EPCISException as exc:
             log.warning("subscription %s skipped: %s", subscription.subscription_id, exc)
             return
