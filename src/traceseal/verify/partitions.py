@@ -119,13 +119,16 @@ def ensure_partitions(conn: Connection, now: datetime, ahead: int) -> list[str]:
     a partition whose range the default partition holds rows of.
     """
     existing = {p.name for p in month_partitions(conn)}
-    created = []
-    for offset in range(ahead + 1):
-        part = _partition(_month(now.year, now.month + offset))
-        if part.name not in existing:
-            _create(conn, part)
-            created.append(part.name)
-    return created
+    missing = [_partition(_month(now.year, now.month + n)) for n in range(ahead + 1)]
+    missing = [part for part in missing if part.name not in existing]
+    if missing:
+        # Creating a partition locks ``scans`` exclusively for a moment. Queued behind a long
+        # query, it would hold every verification's insert behind it: give up after 2 s
+        # instead; the months are made well ahead, so the next hour's try is in time.
+        conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+    for part in missing:
+        _create(conn, part)
+    return [part.name for part in missing]
 
 
 def _create(conn: Connection, part: Partition) -> None:
