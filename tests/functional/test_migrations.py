@@ -10,7 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from traceseal import db
@@ -183,6 +183,20 @@ def test_the_scan_log_is_partitioned_with_its_rows_and_back(settings: Settings) 
                 (3, "c3"),
                 (4, "new"),
             ]
+            shape = inspect(conn)
+            # The plain table has every index and foreign key back.
+            assert {i["name"] for i in shape.get_indexes("scans")} == {
+                "ix_scans_slot_sequence",
+                "ix_scans_organization_scanned_at",
+                "ix_scans_trade_by_brand",
+                "ix_scans_trade_by_checker",
+            }
+            assert shape.get_pk_constraint("scans")["constrained_columns"] == ["id"]
+            assert {fk["referred_table"] for fk in shape.get_foreign_keys("scans")} == {
+                "organizations",
+                "products",
+                "batches",
+            }
         migrate(engine)
         with engine.begin() as conn:
             assert len(_scans(conn)) == 4

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select, text
 
 from tests.conftest import Platform, add_batch, add_product
 from tests.functional.test_cli import Cli
+from traceseal.config import SettingsError, load_settings
 from traceseal.db import py_time, unit_of_work
 from traceseal.simulation import simulate
 from traceseal.verify.models import Scan, ScanRollup
@@ -223,3 +224,16 @@ def test_the_servers_job_keeps_months_ahead_and_prunes_once_a_day(platform: Plat
         if is_partitioned(conn):
             names = [p.name for p in month_partitions(conn)]
             assert f"scans_p{later:%Y%m}" in names
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TRACESEAL_SCAN_RETENTION_DAYS", "-1"),
+        ("TRACESEAL_SCAN_PARTITIONS_AHEAD", "0"),
+        ("TRACESEAL_SCAN_PARTITIONS_AHEAD", "25"),
+    ],
+)
+def test_out_of_range_settings_are_named(name: str, value: str, tmp_path: Any) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({name: value}, data_dir=tmp_path)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, delete, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Connection, delete, func, select, text
 
 from traceseal.db import py_date, py_time, read_only_factory, unit_of_work
 from traceseal.verify.models import Scan, ScanRollup
@@ -119,13 +119,16 @@ def ensure_partitions(conn: Connection, now: datetime, ahead: int) -> list[str]:
     a partition whose range the default partition holds rows of.
     """
     existing = {p.name for p in month_partitions(conn)}
-    created = []
-    for offset in range(ahead + 1):
-        part = _partition(_month(now.year, now.month + offset))
-        if part.name not in existing:
-            _create(conn, part)
-            created.append(part.name)
-    return created
+    missing = [_partition(_month(now.year, now.month + n)) for n in range(ahead + 1)]
+    missing = [part for part in missing if part.name not in existing]
+    if missing:
+        # Creating a partition locks ``scans`` exclusively for a moment. Queued behind a long
+        # query, it would hold every verification's insert behind it: give up after 2 s
+        # instead; the months are made well ahead, so the next hour's try is in time.
+        conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+    for part in missing:
+        _create(conn, part)
+    return [part.name for part in missing]
 
 
 def _create(conn: Connection, part: Partition) -> None:
@@ -190,13 +193,17 @@ def expired_keys(
 
 
 def delete_keys(conn: Connection, keys: list[tuple[int, datetime]]) -> int:
-    """Delete the rows of ``keys`` (from :func:`expired_keys`); returns how many."""
+    """Delete the rows of ``keys`` (from :func:`expired_keys`); returns how many.
+
+    By id (unique: one sequence numbers every row), which the primary key finds; on
+    PostgreSQL also within the keys' time span, so that only the partitions holding them
+    are searched. A list of (id, scanned_at) pairs would be compared row by row instead.
+    """
+    where: list[ColumnElement[bool]] = [Scan.id.in_([key[0] for key in keys])]
     if conn.dialect.name == "postgresql":
-        # (id, scanned_at): the partition is found from the key, not searched for.
-        where = tuple_(Scan.id, Scan.scanned_at).in_(keys)
-    else:
-        where = Scan.id.in_([key[0] for key in keys])
-    return int(conn.execute(delete(Scan).where(where)).rowcount)
+        times = [key[1] for key in keys]
+        where += [Scan.scanned_at >= min(times), Scan.scanned_at <= max(times)]
+    return int(conn.execute(delete(Scan).where(*where)).rowcount)
 
 
 @dataclass

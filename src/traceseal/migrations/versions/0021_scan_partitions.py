@@ -16,6 +16,7 @@ deletes in batches instead). On both engines, alerts get the index a brand's ale
 needs (found by bench/explain.py, docs/scaling.md).
 """
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -31,20 +32,6 @@ depends_on: str | Sequence[str] | None = None
 #: TRACESEAL_SCAN_PARTITIONS_AHEAD; verify/partitions.py).
 _AHEAD = 3
 
-_INDEXES = (
-    "CREATE INDEX ix_scans_slot_sequence ON scans (slot, sequence)",
-    "CREATE INDEX ix_scans_organization_scanned_at ON scans (organization_id, scanned_at)",
-    "CREATE INDEX ix_scans_trade_by_brand ON scans (organization_id, id) "
-    "WHERE trade_org_id IS NOT NULL",
-    "CREATE INDEX ix_scans_trade_by_checker ON scans (trade_org_id, id) "
-    "WHERE trade_org_id IS NOT NULL",
-)
-_FOREIGN_KEYS = (
-    ("organization_id", "organizations"),
-    ("product_id", "products"),
-    ("batch_id", "batches"),
-)
-
 
 def _month(year: int, month: int) -> datetime:
     year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
@@ -58,24 +45,46 @@ def _months(first: datetime, last: datetime) -> list[datetime]:
     return months
 
 
-def _old_table_aside() -> None:
-    """Rename the plain table out of the way; its index names are free for the new one."""
+#: ``CREATE INDEX name ON [ONLY] schema.table``, as pg_indexes gives an index's definition.
+_ON_OLD = re.compile(r" ON (ONLY )?(\S+\.)?scans_unpartitioned ")
+
+
+def _set_aside() -> tuple[list[str], list[tuple[str, str]]]:
+    """Rename the table out of the way; return its indexes and foreign keys, to rebuild.
+
+    Read from the catalogue rather than listed here, so an index or key another migration
+    added to ``scans`` before this one is carried over too.
+    """
+    bind = op.get_bind()
     op.execute("ALTER TABLE scans RENAME TO scans_unpartitioned")
     op.execute("ALTER TABLE scans_unpartitioned RENAME CONSTRAINT pk_scans TO pk_scans_old")
-    for statement in _INDEXES:
-        op.execute(f"DROP INDEX {statement.split()[2]}")
+    indexes = bind.execute(
+        text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = 'scans_unpartitioned' AND indexname <> 'pk_scans_old'"
+        )
+    ).all()
+    keys = bind.execute(
+        text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'scans_unpartitioned'::regclass AND contype = 'f'"
+        )
+    ).all()
+    # Their names are free for the new table's once the old ones are gone.
+    for name, _ in indexes:
+        op.execute(f'DROP INDEX "{name}"')
     # The sequence outlives the old table and numbers the new one's rows from where it was.
     op.execute("ALTER SEQUENCE scans_id_seq OWNED BY NONE")
+    return [_ON_OLD.sub(" ON scans ", definition) for _, definition in indexes], list(keys)
 
 
-def _keys_and_indexes() -> None:
-    for column, table in _FOREIGN_KEYS:
-        op.execute(
-            f"ALTER TABLE scans ADD CONSTRAINT fk_scans_{column}_{table} "
-            f"FOREIGN KEY ({column}) REFERENCES {table} (id)"
-        )
+def _copy_and_finish(indexes: list[str], keys: list[tuple[str, str]]) -> None:
+    op.execute("INSERT INTO scans SELECT * FROM scans_unpartitioned")
+    op.execute("DROP TABLE scans_unpartitioned")
+    for name, definition in keys:
+        op.execute(f'ALTER TABLE scans ADD CONSTRAINT "{name}" {definition}')
     # After the copy: building each index once is faster than keeping it during the insert.
-    for statement in _INDEXES:
+    for statement in indexes:
         op.execute(statement)
     op.execute("ALTER SEQUENCE scans_id_seq OWNED BY scans.id")
 
@@ -86,7 +95,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    _old_table_aside()
+    indexes, keys = _set_aside()
     # Columns in the same order, with their NOT NULLs, defaults (the id sequence) and CHECKs.
     op.execute(
         "CREATE TABLE scans (LIKE scans_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
@@ -102,9 +111,7 @@ def upgrade() -> None:
             f"FOR VALUES FROM ('{start.isoformat()}') TO ('{stop.isoformat()}')"
         )
     op.execute("CREATE TABLE scans_default PARTITION OF scans DEFAULT")
-    op.execute("INSERT INTO scans SELECT * FROM scans_unpartitioned")
-    op.execute("DROP TABLE scans_unpartitioned")
-    _keys_and_indexes()
+    _copy_and_finish(indexes, keys)
 
 
 def downgrade() -> None:
@@ -112,16 +119,10 @@ def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    op.execute("ALTER TABLE scans RENAME TO scans_unpartitioned")
-    op.execute("ALTER TABLE scans_unpartitioned RENAME CONSTRAINT pk_scans TO pk_scans_old")
-    for statement in _INDEXES:
-        op.execute(f"DROP INDEX {statement.split()[2]}")
-    op.execute("ALTER SEQUENCE scans_id_seq OWNED BY NONE")
+    indexes, keys = _set_aside()
     op.execute(
         "CREATE TABLE scans (LIKE scans_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
     )
-    op.execute("INSERT INTO scans SELECT * FROM scans_unpartitioned")
-    # Dropping the parent drops every month's partition with it.
-    op.execute("DROP TABLE scans_unpartitioned")
     op.execute("ALTER TABLE scans ADD CONSTRAINT pk_scans PRIMARY KEY (id)")
-    _keys_and_indexes()
+    # Dropping the partitioned table drops every month's partition with it.
+    _copy_and_finish(indexes, keys)
