@@ -3,17 +3,21 @@ speaks SMTP (RFC 5321: greeting, EHLO, MAIL, RCPT, DATA, QUIT) and keeps what it
 
 from __future__ import annotations
 
+import json
+import os
 import socketserver
 import threading
 from collections.abc import Iterator
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import Platform
 from tests.functional.people_helpers import Browser, add_person
+from tests.functional.test_people_cli import _run
 from traceseal.config import Settings
 from traceseal.db import unit_of_work
 from traceseal.people.models import Person
@@ -57,7 +61,9 @@ class _Session(socketserver.StreamRequestHandler):
                 body = b""
                 while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
                     body += chunk[1:] if chunk.startswith(b"..") else chunk
-                self.server.mails.append((sender, recipients, message_from_bytes(body)))
+                self.server.mails.append(
+                    (sender, recipients, message_from_bytes(body, policy=policy.default))
+                )
                 self._say("250 queued")
             elif verb == "QUIT":
                 self._say("221 bye")
@@ -126,3 +132,30 @@ def test_starttls_is_required_on_smtp_and_the_link_is_still_shown(
     assert mail_server.mails == []
     assert "MAIL" not in mail_server.commands
     assert "DATA" not in mail_server.commands
+
+
+def test_the_cli_mails_invitations_and_reset_links(
+    tmp_path: Path, database_url: str, mail_server: FakeMailServer
+) -> None:
+    host, port = mail_server.server_address[:2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESEAL_")} | {
+        "TRACESEAL_DATA_DIR": str(tmp_path / "var"),
+        "TRACESEAL_DATABASE_URL": database_url,
+        "TRACESEAL_PUBLIC_URL": "https://verify.example.org",
+        "TRACESEAL_CONSOLE_SMTP_URL": f"smtp+insecure://{host}:{port}",
+        "TRACESEAL_CONSOLE_MAIL_FROM": "noreply@ts.cn",
+    }
+    _run(env, "init")
+    _run(env, "orgs", "create", "--name", "Acme", "--role", "enterprise")
+    invited = json.loads(
+        _run(env, "users", "create", "--org", "Acme", "--email", "Wu@Acme.cn", "--json")
+    )
+    reset = json.loads(_run(env, "users", "reset-link", "wu@acme.cn", "--json"))
+    assert invited["mailed"] == reset["mailed"] == "sent"
+    subjects = [m["Subject"] for _, to, m in mail_server.mails if to == ["wu@acme.cn"]]
+    assert len(subjects) == 2
+    assert "邀请" in subjects[0]
+    assert "重置" in subjects[1]
+    bodies = [m.get_payload(decode=True).decode() for _, _, m in mail_server.mails]
+    assert invited["link"] in bodies[0]
+    assert reset["link"] in bodies[1]
