@@ -368,6 +368,16 @@ class Settings:
     console_reset_link_ttl: int = _setting(
         86_400, "Seconds an operator-issued password reset link works (once) before it expires."
     )
+    console_smtp_url: str = _setting(
+        "",
+        "Mail server that sends console reset and invitation links to people with an email "
+        "address: smtps://user:password@host:465 (TLS), smtp://user:password@host:587 "
+        "(STARTTLS, required), or smtp+insecure://host:25 (a local relay, no TLS). Empty: "
+        "links are only shown to whoever issues them.",
+    )
+    console_mail_from: str = _setting(
+        "", "Sender address of the console's mails (required with CONSOLE_SMTP_URL)."
+    )
     console_insecure_cookies: int = _setting(
         0,
         "1: console cookies are sent over plain http too and lose their __Host- prefix - for "
@@ -489,6 +499,14 @@ def _validate(settings: Settings) -> None:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be 0 (off) or positive")
     if settings.allow_local_public_url not in (0, 1):
         raise SettingsError("TRACESEAL_ALLOW_LOCAL_PUBLIC_URL must be 0 or 1")
+    if settings.console_smtp_url:
+        scheme = urlsplit(settings.console_smtp_url).scheme
+        if scheme not in ("smtps", "smtp", "smtp+insecure"):
+            raise SettingsError(
+                "TRACESEAL_CONSOLE_SMTP_URL must start with smtps://, smtp:// or smtp+insecure://"
+            )
+        if "@" not in settings.console_mail_from:
+            raise SettingsError("TRACESEAL_CONSOLE_MAIL_FROM must be an email address")
     if settings.console_insecure_cookies not in (0, 1):
         raise SettingsError("TRACESEAL_CONSOLE_INSECURE_COOKIES must be 0 or 1")
     if settings.outbound_allow_private not in (0, 1):

@@ -215,3 +215,20 @@ def test_a_disabled_person_cannot_sign_in_and_is_told_nothing_more(
         return re.sub(r'name="csrf" value="[^"]+"', "", text.replace(login, ""))
 
     assert page(answer, "admin@beta.cn") == page(unknown, "nobody@beta.cn")
+
+
+def test_a_mobile_number_signs_in_however_it_is_typed(
+    platform: Platform, people: dict[str, int]
+) -> None:
+    from tests.functional.people_helpers import PASSWORD
+    from traceseal.orgs.models import Organization
+    from traceseal.people.service import create_person
+
+    with unit_of_work(platform.session_factory) as session:
+        org = session.get(Organization, people["acme"])
+        assert org is not None
+        create_person(session, org, mobile="+86 138 0013 8000", role="member", password=PASSWORD)
+    for typed in ("13800138000", "138-0013-8000", "+86 138 0013 8000"):
+        browser = Browser(platform)
+        assert browser.sign_in(typed).status_code == 303, typed
+        assert "8613800138000" in browser.get("/console").text

@@ -7,14 +7,15 @@ console write.
 from __future__ import annotations
 
 import secrets
+import smtplib
 import sys
 
 import typer
 from sqlalchemy.orm import Session
 
-from traceseal.cli.common import JsonOption, emit, fail, session, settings
+from traceseal.cli.common import JsonOption, emit, err, fail, session, settings
 from traceseal.orgs.service import find_organization
-from traceseal.people import audit, resets
+from traceseal.people import audit, mail, resets
 from traceseal.people.audit import Actor
 from traceseal.people.models import Person
 from traceseal.people.service import create_person, find_by_login, list_people, set_disabled
@@ -86,8 +87,12 @@ def create(
         if not password:
             link = _issue(db, person, invite=True)
         data = _row(person) | ({"link": link} if link else {})
+        person_email = person.email
     human = f"created {data['role']} {person.login} of {organization.name} (id {person.id})"
-    emit(as_json, data, human + (f"\nset-password link (works once): {link}" if link else ""))
+    if link:
+        data["mailed"] = mailed = _mail(person_email, link, invite=True)
+        human += f"\nset-password link (works once): {link}" + _mailed_words(mailed, person_email)
+    emit(as_json, data, human)
 
 
 def _unusable() -> str:
@@ -169,5 +174,29 @@ def reset_link(
         if person.disabled_at is not None:
             fail(f"{login} is disabled")
         link = _issue(db, person, invite=False)
+        email = person.email
     hours = settings().console_reset_link_ttl // 3600
-    emit(as_json, {"link": link}, f"reset link for {login} (works once, {hours} h): {link}")
+    mailed = _mail(email, link, invite=False)
+    human = f"reset link for {login} (works once, {hours} h): {link}"
+    emit(as_json, {"link": link, "mailed": mailed}, human + _mailed_words(mailed, email))
+
+
+def _mail(email: str | None, link: str, *, invite: bool) -> str:
+    """ "sent", "failed" or "" (no CONSOLE_SMTP_URL or no email): after the commit, so a
+    mailed link always works."""
+    config = settings()
+    if not (mail.enabled(config) and email):
+        return ""
+    hours = config.console_reset_link_ttl // 3600
+    try:
+        mail.send(config, mail.link_message(config, email, link, invite=invite, hours=hours))
+    except (OSError, smtplib.SMTPException) as exc:
+        err.print(f"[yellow]warning:[/] could not mail the link: {exc}", highlight=False)
+        return "failed"
+    return "sent"
+
+
+def _mailed_words(mailed: str, email: str | None) -> str:
+    return {"sent": f"\nmailed to {email}", "failed": "\nthe mail could not be sent"}.get(
+        mailed, ""
+    )

@@ -5,7 +5,9 @@ an admin acting on another organisation's person meets 404, as for one that does
 
 from __future__ import annotations
 
+import logging
 import secrets
+import smtplib
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
@@ -14,12 +16,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import Response
 
 from traceseal.bounds import MAX_ID
+from traceseal.config import Settings
 from traceseal.console.deps import AdminDep, ConsoleError, OperatorDep, check_csrf, settings_of
 from traceseal.console.render import page, see_other
 from traceseal.errors import DomainError, NotFound
 from traceseal.orgs.models import Organization
 from traceseal.orgs.service import list_organizations
-from traceseal.people import audit, resets
+from traceseal.people import audit, mail, resets
 from traceseal.people.audit import AuditFilter
 from traceseal.people.models import Person
 from traceseal.people.service import (
@@ -33,6 +36,7 @@ from traceseal.people.service import (
 from traceseal.web.deps import PathId, SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
+log = logging.getLogger("traceseal.console")
 
 Before = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 OrgFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
@@ -163,13 +167,26 @@ def _link_page(
         target=f"person {person.id} ({person.login})",
         details={"invite": invite},
     )
-    context = {
-        "person": person,
-        "link": settings.public_url + resets.PATH + token,
-        "hours": settings.console_reset_link_ttl // 3600,
-        "invite": invite,
-    }
+    link = settings.public_url + resets.PATH + token
+    hours = settings.console_reset_link_ttl // 3600
+    context = {"person": person, "link": link, "hours": hours, "invite": invite}
+    context["mailed"] = _mail(settings, person, link, invite=invite, hours=hours)
     return page(request, "reset_link.html", context, viewer=viewer)
+
+
+def _mail(settings: Settings, person: Person, link: str, *, invite: bool, hours: int) -> str:
+    """ "sent", "failed", or "" (no mail server, or no email address). Sent before the
+    request commits: were the commit to fail, the mailed link would not work, and the
+    issuer, who sees the failure, issues another."""
+    if not (mail.enabled(settings) and person.email):
+        return ""
+    message = mail.link_message(settings, person.email, link, invite=invite, hours=hours)
+    try:
+        mail.send(settings, message)
+    except (OSError, smtplib.SMTPException):
+        log.warning("could not mail a console link to person %s", person.id, exc_info=True)
+        return "failed"
+    return "sent"
 
 
 def _person(db: SessionDep, viewer: AdminDep, person_id: int) -> Person:

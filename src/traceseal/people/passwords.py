@@ -8,7 +8,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from traceseal.errors import InvalidInput
 
 #: argon2-cffi's defaults are RFC 9106's second recommended profile (argon2id, t=3,
-#: m=64 MiB, p=4): about 50 ms a hash on the 2-core VM, paid once per sign-in.
+#: m=64 MiB, p=4), paid once per sign-in. On the shared 2-core VM, busy with test runs,
+#: one check took about 0.6 s (2026-12-04); sign-in is rare enough for that.
 _HASHER = PasswordHasher()
 
 #: NIST SP 800-63B (5.1.1.2): at least 8 characters, long passphrases allowed, no
