@@ -74,7 +74,7 @@ prompts: install prompts-tools
 demo: install
 	@if [ ! -f var/traceseal.db ]; then $(BIN)/traceseal init --demo; \
 	else echo "var/traceseal.db exists: serving it (keys were printed when it was made; rm -r var for a new demo)"; fi
-	TRACESEAL_ALLOW_LOCAL_PUBLIC_URL=1 $(BIN)/traceseal serve --host 127.0.0.1 --port 8000
+	TRACESEAL_ALLOW_LOCAL_PUBLIC_URL=1 TRACESEAL_CONSOLE_INSECURE_COOKIES=1 $(BIN)/traceseal serve --host 127.0.0.1 --port 8000
 
 serve: install
 	$(BIN)/traceseal serve

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Platform, add_product
+from tests.functional.people_helpers import Browser
 from tests.functional.test_cli import GTIN, Cli
 from traceseal.app import create_app
 from traceseal.config import Settings
@@ -49,6 +51,15 @@ def test_the_demo_prints_keys_for_every_organisation_and_codes_that_show_what_th
                 "/api/v1/orgs/me", headers={"Authorization": f"Bearer {org['api_key']}"}
             )
             assert me.json()["name"] == org["name"]
+    # And every printed console admin signs in, the operator's too.
+    assert len(guide["console"]) == len(guide["organizations"]) + 1
+    for person in guide["console"]:
+        browser = Browser(SimpleNamespace(app=app))  # type: ignore[arg-type]
+        signed = browser.sign_in(person["email"], person["password"])
+        assert signed.status_code == 303, signed.text
+        assert signed.headers["location"] == "/console"
+        assert person["name"] in browser.get("/console").text
+        browser.close()
     app.state.engine.dispose()
     first, before, recalled = answers
     assert (first["verdict"], first["scan_count"]) == ("genuine", 1)

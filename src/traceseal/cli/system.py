@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import typer
@@ -73,18 +74,28 @@ def init(
 def _demo_guide(s: Settings, demo: dict[str, Any]) -> dict[str, Any]:
     """A key for every demo organisation and codes to try: what a newcomer needs first."""
     from traceseal.demo import codes_to_try
+    from traceseal.people.service import create_person
 
     with session() as db:
+        everyone = list_organizations(db)
         organizations = [
             {"name": org.name, "role": org.role, "api_key": issue_api_key(db, org, "demo")}
-            for org in list_organizations(db)
+            for org in everyone
             if org.role != Role.OPERATOR.value
         ]
+        # A console admin for each organisation, the operator's too: the people's way in.
+        people = []
+        for number, org in enumerate(everyone, start=1):
+            password = secrets.token_urlsafe(12)
+            email = f"admin{number}@demo.example"
+            create_person(db, org, email=email, name="演示管理员", role="admin", password=password)
+            people.append({"name": org.name, "email": email, "password": password})
         codes = codes_to_try(db, keyring(), s, demo["runs"])
     first_run = demo["runs"][0]["run"]
     return {
         "url": s.public_url,
         "organizations": organizations,
+        "console": people,
         "codes_to_try": codes,
         "label_pdf": (
             f".venv/bin/traceseal codes export --run {first_run} --format pdf "
@@ -100,6 +111,8 @@ def _human(key: str, log_key: str, result: dict[str, Any]) -> str:
     lines += ["", "Demo organisations and their API keys (shown once; `traceseal orgs list`"]
     lines += ["names them, and a new key is one `POST /api/v1/orgs/me/keys` away):"]
     lines += [f"  {o['role']:<12} {o['name']}: {o['api_key']}" for o in result["organizations"]]
+    lines += ["", f"Console ({result['url']}/console), one admin per organisation (shown once):"]
+    lines += [f"  {p['name']}: {p['email']}  {p['password']}" for p in result["console"]]
     lines += ["", "Codes to try (open the link, or type the code at /verify):"]
     for code in result["codes_to_try"]:
         lines += [f"  {code['code']}  {code['shows']}", f"      {code['url']}"]
