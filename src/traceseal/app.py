@@ -5,6 +5,7 @@ the edges that serve it (the CLI's ``serve``, uvicorn's factory, the tests)."""
 from __future__ import annotations
 
 import gc
+import multiprocessing
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
@@ -38,6 +39,7 @@ from traceseal.epcis.api import EXCEPTION_HANDLERS as EPCIS_HANDLERS
 from traceseal.epcis.api import router as epcis_router
 from traceseal.epcis.api import trace_router
 from traceseal.epcis.delivery import Deliverer as SubscriptionDeliverer
+from traceseal.epcis.lifeline import bind_to
 from traceseal.epcis.pipeline import Workers
 from traceseal.epcis.schedule import parse_offset
 from traceseal.epcis.socket import socket_router
@@ -145,6 +147,13 @@ def _lifespan(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Under `traceseal serve --workers N` each worker is a multiprocessing child of
+        # uvicorn's supervisor. A supervisor killed with SIGKILL (the OOM killer, a stop
+        # timeout) would leave its workers serving on, and their capture workers with them:
+        # each worker follows the supervisor out, like capture workers follow their server.
+        supervisor = multiprocessing.parent_process()
+        if supervisor is not None and supervisor.pid is not None:
+            bind_to(supervisor.pid)
         # Everything built at start-up lives as long as the process: keep it out of the
         # cyclic collector's passes, and run those less often. A full pass over a grown
         # heap stalls every request in flight for tens of milliseconds (the slowest 1 %

@@ -85,6 +85,12 @@ def test_two_workers_fetch_the_ticket_once_and_sign_the_page(
     workers = [TestClient(app) for app in apps]
     page = "https://verify.example.org/verify?lang=zh-CN"
     try:
+        # The route object is shared by both apps, and FastAPI builds its parameters' pydantic
+        # validators on first use: first uses in parallel threads race inside pydantic (not
+        # ours to test). A refused request (another site: no ticket fetched) builds them.
+        for worker in workers:
+            refused = worker.get("/channels/wechat/jssdk-config", params={"url": "https://x.test/"})
+            assert refused.status_code == 422, refused.text
         with ThreadPoolExecutor(8) as pool:
             answers = list(
                 pool.map(
