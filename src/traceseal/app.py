@@ -94,6 +94,9 @@ def create_app(settings: Settings) -> FastAPI:
         settings.data_dir / "attachments", settings.quality_attachment_max_bytes
     )
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
+    background.append(
+        Periodic("rate-windows", 60.0, app.state.verifier.sweep, once=JobLock(engine))
+    )
     app.state.deliverer = deliverer
     # SMS and WeChat messages, answered through the same verifier (channels/).
     app.state.messages = Messages(app.state.verifier, keyring, settings.sms_provider)

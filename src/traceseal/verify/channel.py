@@ -39,6 +39,7 @@ from traceseal.verify.limits import (
     WindowRate,
     Windows,
     redis_client,
+    sweep,
 )
 from traceseal.verify.models import FAILURES, Verdict
 from traceseal.verify.reports.service import ReportInput, submit_report
@@ -127,7 +128,9 @@ class Verifier:
         windows: Windows = DatabaseWindows() if redis is None else RedisWindows(redis)
         self.rate = None if redis is None else RedisRate(settings.verify_rate_limit, redis)
         self.window_rate = (
-            WindowRate(settings.verify_rate_limit, windows) if redis is None else None
+            WindowRate(settings.verify_rate_limit, DatabaseWindows(prune=False))
+            if redis is None
+            else None
         )
         self.guard = FailureGuard(
             settings.verify_failure_limit, settings.verify_failure_window, windows
@@ -147,6 +150,12 @@ class Verifier:
         self.ip_regions = (
             IpRegions.from_csv(settings.ip_regions_file) if settings.ip_regions_file else None
         )
+
+    def sweep(self) -> None:
+        """Delete the flood limit's past minutes (kept in the database without Redis)."""
+        if self.window_rate is not None:
+            with unit_of_work(self._session_factory) as session:
+                sweep(session, time.time())
 
     def client(self, ip: str | None, device: str | None) -> Client:
         region = None if self.ip_regions is None else self.ip_regions.lookup(ip)
