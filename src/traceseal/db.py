@@ -148,7 +148,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     # A pool as large as the threads that verify at once in one process; past it requests
     # wait for a connection rather than open more (workers x pool must stay under the
-    # server's max_connections: docs/operations.md).
+    # server's max_connections: docs/architecture.md).
     kwargs.setdefault("pool_size", POOL_SIZE)
     kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     engine = create_engine(url, **kwargs)
