@@ -5,6 +5,7 @@ in Redis; a verification with TRACESEAL_VERIFY_SYNCHRONOUS_COMMIT=0 is recorded 
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -65,6 +66,8 @@ def test_the_flood_limit_holds_across_processes(
     acme,  # noqa: F811
 ) -> None:
     (code,) = issue(platform, acme, 1)
+    if time.time() % 60 > 55:  # the database counts fixed minutes: not across an edge
+        time.sleep(61 - time.time() % 60)
     assert [ask(platform, code) for _ in range(RATE - 1)] == [200] * (RATE - 1)
     assert ask(other, code) == 200
     # Each app saw fewer than RATE requests; between them the address used its minute.
