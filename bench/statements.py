@@ -14,7 +14,9 @@ counts, per verification:
 Three kinds of query, each on codes not asked before: a first query (genuine), a repeat of
 one (genuine_repeat), and a code never issued in a real slot (not_found).
 
-Usage: python bench/statements.py [--postgres URL]   (default: TRACESEAL_TEST_POSTGRES_URL)
+Usage: python bench/statements.py [--postgres URL] [--redis URL]
+  (--postgres defaults to TRACESEAL_TEST_POSTGRES_URL; with --redis, PostgreSQL again with
+  the limits counted in Redis: those calls are not database round trips and not counted)
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ def build(url: str, directory: Path) -> tuple[Any, list[str], str]:
     return settings, codes, missing
 
 
-def measure(url: str, trace_dir: Path) -> dict[str, tuple[float, float]]:
+def measure(url: str, trace_dir: Path, redis: str = "") -> dict[str, tuple[float, float]]:
     settings, codes, missing = build(url, trace_dir)
     engine = make_engine(settings.resolved_database_url)
     counter = Counter()
@@ -157,17 +159,20 @@ def measure(url: str, trace_dir: Path) -> dict[str, tuple[float, float]]:
     counter.trace = trace
     instrument(engine, counter, trace)
     keyring = Keyring(bytes.fromhex(settings.master_key))
-    verifier = Verifier(settings.replace(risk_evaluation=1), make_session_factory(engine), keyring)
-    client = verifier.client("127.0.0.1", "bench-device")
+    verifier = Verifier(
+        settings.replace(risk_evaluation=1, redis_url=redis), make_session_factory(engine), keyring
+    )
     # Warm: the slot's cipher, the compiled statements, psycopg's prepared statements.
-    for code in codes[-20:]:
+    for i, code in enumerate(codes[-20:]):
+        client = verifier.client(f"10.9.0.{i}", "bench-device")
         verifier.verify(Query(code, channel=Channel.QR, region="440305"), client)
     counter.take()
     found: dict[str, tuple[float, float]] = {}
     for kind, sample in (("first", codes[:SAMPLES]), ("repeat", codes[:SAMPLES])):
         totals = [0, 0]
-        for code in sample:
-            device = verifier.client("127.0.0.1", secrets.token_hex(8))
+        for i, code in enumerate(sample):
+            # A phone of its own, from an address of its own (under the flood limit).
+            device = verifier.client(f"10.{len(found)}.{i}.1", secrets.token_hex(8))
             verifier.verify(Query(code, channel=Channel.QR, region="440305"), device)
             statements, trips = counter.take()
             totals[0] += statements
@@ -203,6 +208,7 @@ def postgres_schema(url: str) -> Iterator[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--postgres", default=os.environ.get("TRACESEAL_TEST_POSTGRES_URL", ""))
+    parser.add_argument("--redis", default="", help="also with the limits in this Redis")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,6 +216,9 @@ def main() -> None:
     if args.postgres:
         with tempfile.TemporaryDirectory() as tmp, postgres_schema(args.postgres) as url:
             results["PostgreSQL"] = measure(url, Path(tmp))
+    if args.postgres and args.redis:
+        with tempfile.TemporaryDirectory() as tmp, postgres_schema(args.postgres) as url:
+            results["PG+Redis"] = measure(url, Path(tmp), args.redis)
     print("per verification (risk evaluation on)   statements   round trips")
     for engine_name, rows in results.items():
         for kind, (statements, trips) in rows.items():

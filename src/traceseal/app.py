@@ -118,6 +118,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.verifier = Verifier(settings, app.state.session_factory, app.state.keyring)
     app.state.metrics = Metrics(app.state.read_session_factory)  # ops/: /metrics, /readyz
     app.state.verifier.tally = app.state.metrics.verdict
+    background.append(
+        Periodic("rate-windows", 60.0, app.state.verifier.sweep, once=JobLock(engine))
+    )
     app.state.deliverer = deliverer
     # SMS and WeChat messages, answered through the same verifier (channels/).
     app.state.messages = Messages(app.state.verifier, keyring, settings.sms_provider)

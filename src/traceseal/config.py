@@ -214,6 +214,14 @@ class Settings:
         "PostgreSQL: months of scan-log partitions kept created ahead of the current one "
         "(docs/scaling.md); a DEFAULT partition catches anything outside them.",
     )
+    verify_synchronous_commit: int = _setting(
+        1,
+        "PostgreSQL: 1, a verification's answer waits until its scan is on disk; 0, its "
+        "commit returns before the WAL is flushed (synchronous_commit off for that "
+        "transaction only), like SQLite's synchronous=NORMAL: a crash of the application "
+        "loses nothing, a crash of the database server can lose the last fraction of a "
+        "second of scans, never part of one. Everything else always waits (docs/benchmarks.md).",
+    )
     risk_evaluation: int = _setting(
         1,
         "1: every verification of an active code is checked for diversion and cloning "
@@ -497,6 +505,8 @@ def _validate(settings: Settings) -> None:
     for name in ("verify_rate_limit", "verify_failure_limit", "enumeration_alert_threshold"):
         if getattr(settings, name) < 0:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be 0 (off) or positive")
+    if settings.verify_synchronous_commit not in (0, 1):
+        raise SettingsError("TRACESEAL_VERIFY_SYNCHRONOUS_COMMIT must be 0 or 1")
     if settings.allow_local_public_url not in (0, 1):
         raise SettingsError("TRACESEAL_ALLOW_LOCAL_PUBLIC_URL must be 0 or 1")
     if settings.console_smtp_url:

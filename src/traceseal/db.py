@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -144,7 +146,47 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # Held only within one synchronous call of one thread (unit_of_work, verification).
         _GATES[engine] = threading.Lock()
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # A pool as large as the threads that verify at once in one process; past it requests
+    # wait for a connection rather than open more (workers x pool must stay under the
+    # server's max_connections: docs/architecture.md).
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+#: Connections kept open per process (PostgreSQL), and opened beyond them under a burst.
+POOL_SIZE = 10
+POOL_OVERFLOW = 5
+#: A connection idle longer than this is pinged before use (seconds).
+PING_AFTER_IDLE = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only if it sat idle for PING_AFTER_IDLE.
+
+    ``pool_pre_ping`` pings at every checkout: one round trip more for every request, a
+    fifteenth of a verification. A connection in steady use was just seen working; one
+    that sat idle may have been closed by the server, a proxy or a failover meanwhile, and
+    is pinged, and replaced if the ping fails (the pool retries on DisconnectionError).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection did not answer") from exc
+        if not alive:
+            raise DisconnectionError("the pooled connection did not answer")
 
 
 def _private_file(path: Path) -> None:

@@ -116,9 +116,7 @@ def test_a_killed_worker_costs_only_the_requests_on_its_connections(two_workers:
     os.kill(victim, signal.SIGKILL)
     killed = time.monotonic()
     # The server starts another worker in its place.
-    wait_for(
-        lambda: len(now := _workers(served)) == 2 and victim not in now, "a new worker", 30
-    )
+    wait_for(lambda: len(now := _workers(served)) == 2 and victim not in now, "a new worker", 30)
     time.sleep(2)
     results = load.stop()
 

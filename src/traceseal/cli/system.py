@@ -153,7 +153,7 @@ def serve(
         err.print(
             f"serving SQLite with {workers} processes: correct, but slower than one (SQLite "
             "admits one writer at a time and processes cannot queue for it the way one "
-            "process's threads do; docs/operations.md)"
+            "process's threads do; docs/architecture.md)"
         )
     uvicorn.run(
         "traceseal.app:app_from_env",

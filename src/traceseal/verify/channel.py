@@ -39,6 +39,7 @@ from traceseal.verify.limits import (
     WindowRate,
     Windows,
     redis_client,
+    sweep,
 )
 from traceseal.verify.models import FAILURES, Verdict
 from traceseal.verify.reports.service import ReportInput, submit_report
@@ -127,7 +128,9 @@ class Verifier:
         windows: Windows = DatabaseWindows() if redis is None else RedisWindows(redis)
         self.rate = None if redis is None else RedisRate(settings.verify_rate_limit, redis)
         self.window_rate = (
-            WindowRate(settings.verify_rate_limit, windows) if redis is None else None
+            WindowRate(settings.verify_rate_limit, DatabaseWindows(prune=False))
+            if redis is None
+            else None
         )
         self.guard = FailureGuard(
             settings.verify_failure_limit, settings.verify_failure_window, windows
@@ -141,6 +144,9 @@ class Verifier:
         # bench/verify.py). PostgreSQL waits on the network, so it gets the thread pool.
         self._engine: Engine = session_factory.kw["bind"]
         self.inline = self._engine.dialect.name == "sqlite"
+        # Opted into by the operator (config.verify_synchronous_commit): one statement
+        # more, and no wait for the WAL's flush at commit.
+        self._relaxed = not self.inline and not settings.verify_synchronous_commit
         self.report_guard = FailureGuard(REPORTS_PER_HOUR, 3600, windows)
         self.max_photo_bytes = settings.report_photo_max_bytes
         self.risk = RiskEngine(settings) if settings.risk_evaluation else None
@@ -149,6 +155,12 @@ class Verifier:
         )
         #: Told each committed answer's channel and verdict (app.py: the /metrics counter).
         self.tally: Callable[[str, str], None] = lambda _channel, _verdict: None
+
+    def sweep(self) -> None:
+        """Delete the flood limit's past minutes (kept in the database without Redis)."""
+        if self.window_rate is not None:
+            with unit_of_work(self._session_factory) as session:
+                sweep(session, time.time())
 
     def client(self, ip: str | None, device: str | None) -> Client:
         region = None if self.ip_regions is None else self.ip_regions.lookup(ip)
@@ -271,6 +283,8 @@ class Verifier:
         now = time.time()
         try:
             with transaction() as connection:
+                if self._relaxed:
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                 refused = self._counted(connection, client, now)
                 if refused is not None:
                     result, over = None, False  # the count commits, nothing else happens

@@ -64,7 +64,15 @@ class Windows(Protocol):
 
 
 class DatabaseWindows:
-    """The counts in ``rate_windows``, written in the caller's transaction."""
+    """The counts in ``rate_windows``, written in the caller's transaction.
+
+    With ``prune``, the first count of a key in a window also deletes that key's old
+    windows (one statement more, once per key and window). Without, :func:`sweep` does it
+    for all keys at once: for the flood limit, whose every client is new each minute.
+    """
+
+    def __init__(self, *, prune: bool = True) -> None:
+        self._prune = prune
 
     def used(self, executor: Executor, keys: list[str], start: int) -> int:
         params = {"key1": keys[0], "key2": keys[-1], "start": start}
@@ -73,10 +81,23 @@ class DatabaseWindows:
         return int(used or 0)
 
     def bump(self, executor: Executor, key: str, start: int, window: int) -> int:
-        return _bump(executor, key, start, window)
+        return _bump(executor, key, start, window, prune=self._prune)
 
 
-def _bump(session: Executor, key: str, window_start: int, window: int) -> int:
+def sweep(session: Session, now: float) -> int:
+    """Delete the flood limit's past minutes (a background job, every minute); the count."""
+    found = session.execute(
+        delete(RateWindow).where(
+            RateWindow.key.startswith(WindowRate.PREFIX, autoescape=True),
+            RateWindow.window_start < int(now) - 2 * WindowRate.WINDOW,
+        )
+    )
+    return int(getattr(found, "rowcount", 0))
+
+
+def _bump(
+    session: Executor, key: str, window_start: int, window: int, *, prune: bool = True
+) -> int:
     """Add one to ``key``'s counter in the window; return the new count (atomic upsert)."""
     upsert = dialect_insert(session, RateWindow).values(key=key, window_start=window_start, count=1)
     upsert = upsert.on_conflict_do_update(
@@ -84,7 +105,7 @@ def _bump(session: Executor, key: str, window_start: int, window: int) -> int:
         set_={"count": RateWindow.count + 1},
     ).returning(RateWindow.count)
     count = int(session.execute(upsert).scalar_one())
-    if count == 1:
+    if count == 1 and prune:
         # The first tick of a window clears this key's old windows, so the table holds
         # about one row per recently failing client.
         session.execute(
@@ -239,6 +260,7 @@ class WindowRate:
     """
 
     WINDOW = 60
+    PREFIX = "rate:"
 
     def __init__(self, per_minute: int, windows: Windows) -> None:
         self.per_minute = per_minute
@@ -249,7 +271,10 @@ class WindowRate:
         if not self.per_minute:
             return None
         start = int(now) - int(now) % self.WINDOW
-        if self._windows.bump(executor, f"rate:{client}", start, self.WINDOW) <= self.per_minute:
+        if (
+            self._windows.bump(executor, self.PREFIX + client, start, self.WINDOW)
+            <= self.per_minute
+        ):
             return None
         return _too_many(self.per_minute, start + self.WINDOW - int(now))
 

@@ -54,9 +54,11 @@ from traceseal.verify.statements import (
     CONTEXT,
     COUNTER,
     LOG,
+    LOG_AND_ROLLUP,
     PARTNER,
     RECALL,
     ROLLUP,
+    ROLLUP_PREFIX,
     STALE,
     STATE,
 )
@@ -372,37 +374,40 @@ def _logged(
     """The answer, appended to the scan log unless the query is not to be recorded."""
     if not query.record:
         return result
-    LOG.run(
-        connection,
-        row := {
-            "scanned_at": db_time(now, connection.dialect),
-            "code": result.code,
-            "slot": slot,
-            "sequence": sequence,
-            "organization_id": result.organization_id,
-            "product_id": result.product_id,
-            "batch_id": batch_id,
-            "verdict": result.verdict.value,
-            "reasons": ",".join(result.reasons),
-            "scan_count": result.scan_count,
-            "trade_org_id": query.trade_org_id,
-            "channel": query.channel.value,
-            "region": query.region,
-            "region_source": query.region_source,
-            "region_precision": query.region_precision,
-            # About 100 m: enough to place a shop, not a home.
-            "latitude": None if query.latitude is None else round(query.latitude, 3),
-            "longitude": None if query.longitude is None else round(query.longitude, 3),
-            "ip_hash": query.ip_hash,
-            "device_hash": query.device_hash,
-        },
-    )
-    _rolled(connection, now, row)
+    row = {
+        "scanned_at": db_time(now, connection.dialect),
+        "code": result.code,
+        "slot": slot,
+        "sequence": sequence,
+        "organization_id": result.organization_id,
+        "product_id": result.product_id,
+        "batch_id": batch_id,
+        "verdict": result.verdict.value,
+        "reasons": ",".join(result.reasons),
+        "scan_count": result.scan_count,
+        "trade_org_id": query.trade_org_id,
+        "channel": query.channel.value,
+        "region": query.region,
+        "region_source": query.region_source,
+        "region_precision": query.region_precision,
+        # About 100 m: enough to place a shop, not a home.
+        "latitude": None if query.latitude is None else round(query.latitude, 3),
+        "longitude": None if query.longitude is None else round(query.longitude, 3),
+        "ip_hash": query.ip_hash,
+        "device_hash": query.device_hash,
+    }
+    counts = _rolled(connection, now, row)
+    if connection.dialect.name == "postgresql":
+        rolled = {ROLLUP_PREFIX + name: value for name, value in counts.items()}
+        LOG_AND_ROLLUP.run(connection, row | rolled)  # one round trip for both
+    else:
+        LOG.run(connection, row)
+        ROLLUP[connection.dialect.name].run(connection, counts)
     return result
 
 
-def _rolled(connection: Connection, now: datetime, row: dict[str, Any]) -> None:
-    """The scan just logged, added to its rollup bucket in the same transaction."""
+def _rolled(connection: Connection, now: datetime, row: dict[str, Any]) -> dict[str, Any]:
+    """The parameters that add the scan to its rollup bucket, in the same transaction."""
     counts = rollup(
         now,
         organization_id=row["organization_id"],
@@ -415,15 +420,14 @@ def _rolled(connection: Connection, now: datetime, row: dict[str, Any]) -> None:
         trade=row["trade_org_id"] is not None,
     )
     day = counts["day"]
-    sqlite = connection.dialect.name == "sqlite"
-    if sqlite:
+    if connection.dialect.name == "sqlite":
         counts["day"] = day.isoformat()  # SQLAlchemy's text form of a Date
-    ROLLUP[connection.dialect.name].run(connection, counts)
     # A scan counted in a day that is already over (a late SMS, a replay) may miss the
     # analytics' day sums if they were folded before it: mark the day to refold. Today's
     # scans, nearly all of them, pay one date comparison.
     if day < datetime.now(CHINA).date():
         STALE[connection.dialect.name].run(connection, {"day": counts["day"]})
+    return counts
 
 
 def _with_region(query: Query) -> Query:

@@ -20,7 +20,17 @@ from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
 from traceseal.verify.models import Scan, ScannedCode, ScanRollup, StaleDay
 
-__all__ = ["CONTEXT", "COUNTER", "LOG", "PARTNER", "RECALL", "ROLLUP", "STALE", "STATE"]
+__all__ = [
+    "CONTEXT",
+    "COUNTER",
+    "LOG",
+    "LOG_AND_ROLLUP",
+    "PARTNER",
+    "RECALL",
+    "ROLLUP",
+    "STALE",
+    "STATE",
+]
 
 
 # The segment holding a sequence number: the subquery walks the (slot, start) index
@@ -210,10 +220,11 @@ _ROLLUP_KEY = (
 _ROLLUP_COUNTS = ("scans", "firsts", "repeats", "trade")
 
 
-def _rollup(dialect: str) -> Any:
-    """Add one scan's counts (or a rebuild's sums) to its bucket: one upsert, no read."""
+def _rollup(dialect: str, prefix: str = "") -> Any:
+    """Add one scan's counts (or a rebuild's sums) to its bucket: one upsert, no read.
+    Its parameters are the column names, after ``prefix``."""
     upsert = insert_for(dialect, ScanRollup).values(
-        {name: bindparam(name) for name in _ROLLUP_KEY + _ROLLUP_COUNTS}
+        {name: bindparam(prefix + name) for name in _ROLLUP_KEY + _ROLLUP_COUNTS}
     )
     table = ScanRollup.__table__.c
     return upsert.on_conflict_do_update(
@@ -230,3 +241,24 @@ STALE = {
     name: Prepared(insert_for(name, StaleDay).values(day=bindparam("day")).on_conflict_do_nothing())
     for name in ("sqlite", "postgresql")
 }
+
+
+def _logged_and_rolled() -> Any:
+    """PostgreSQL: the scan-log row and its rollup bucket in one statement, one round trip.
+
+    The scan's INSERT is a data-modifying CTE of the rollup's upsert; both run in the one
+    statement, so they commit or fail together as the two statements did. The parameters
+    are LOG's, and ROLLUP's after ``rollup_`` (a bucket's key has 0 where the scan has
+    NULL). The scan row sets no key column, so a key of (id, scanned_at) on a partitioned
+    table is filled the same way.
+    """
+    logged = insert(Scan).values({name: bindparam(name) for name in _LOG_COLUMNS}).cte("logged")
+    return _rollup("postgresql", ROLLUP_PREFIX).add_cte(logged)
+
+
+#: What LOG_AND_ROLLUP's rollup parameters start with.
+ROLLUP_PREFIX = "rollup_"
+
+
+#: On PostgreSQL, LOG and ROLLUP together (SQLite runs them apart: no DML in a CTE).
+LOG_AND_ROLLUP = Prepared(_logged_and_rolled())
