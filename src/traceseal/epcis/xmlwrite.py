@@ -120,12 +120,19 @@ class _Writer:
         self.doc = document
         terms = context_terms()
         self.known: dict[str, str] = {p: iri for p, iri in terms.items() if iri}
-        contexts = document.get("@context")
-        for context in contexts if isinstance(contexts, list) else [contexts]:
-            if isinstance(context, dict):
-                for prefix, iri in context.items():
-                    if isinstance(iri, str) and not prefix.startswith("@"):
-                        self.known[prefix] = iri
+        if "@context" not in document:
+            # Without a context its members are plain JSON, not JSON-LD: nothing names their
+            # namespaces, and the XML binding has no way to say the context is missing.
+            raise ValidationException(
+                "The document has no @context, so it has no EPCIS 2.0 XML form"
+            )
+        # Events may carry an @context of their own; XML declares every namespace on the root.
+        for contexts in _contexts(document):
+            for context in contexts if isinstance(contexts, list) else [contexts]:
+                if isinstance(context, dict):
+                    for prefix, iri in context.items():
+                        if isinstance(iri, str) and not prefix.startswith("@"):
+                            self.known[prefix] = iri
         self.nsmap: dict[str, str] = {"epcis": EPCIS2_NS}
         for key in _keys(document):
             prefix, colon, _ = key.partition(":")
@@ -240,10 +247,13 @@ class _Writer:
         those in the EPCIS 2.0 namespace go back into the ``extension`` slot they came from."""
         extension: XmlElement | None = None
         for key, value in source.items():
-            if key in known:
+            if key in known or key == "@context":
                 continue
             prefix, colon, local = key.partition(":")
             if colon and self.known.get(prefix) == EPCIS2_NS:
+                # The reader's name for an unqualified element of an ``extension`` slot. A
+                # plain name is written in place, unqualified: the XSD refuses it there, as
+                # the rules refuse it in JSON-LD (it is no EPCIS field and has no namespace).
                 if extension is None:
                     extension = etree.SubElement(node, "extension")
                 self.put(extension, local, value)
@@ -376,6 +386,19 @@ class _Writer:
                 node.set(self.name(key), text)
             except ValueError:
                 raise ValidationException(f"The member {key} is not an XML name") from None
+
+
+def _contexts(value: Any) -> Iterator[Any]:
+    """The ``@context`` of the document and of any object inside it."""
+    if isinstance(value, dict):
+        for key, member in value.items():
+            if key == "@context":
+                yield member
+            else:
+                yield from _contexts(member)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _contexts(item)
 
 
 def _keys(value: Any) -> Iterator[str]:
