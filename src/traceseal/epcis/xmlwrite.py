@@ -189,9 +189,7 @@ class _Writer:
             for field in ("Sender", "Receiver"):
                 if field.lower() in doc:
                     party = etree.SubElement(sbdh, f"{_SBDH}{field}")
-                    etree.SubElement(party, f"{_SBDH}Identifier").text = _scalar(
-                        doc[field.lower()]
-                    )
+                    etree.SubElement(party, f"{_SBDH}Identifier").text = _scalar(doc[field.lower()])
             ident = etree.SubElement(sbdh, f"{_SBDH}DocumentIdentification")
             for field, text in (("Standard", "EPCglobal"), ("TypeVersion", "2.0"),
                                 ("InstanceIdentifier", doc.get("instanceIdentifier", "")),
