@@ -92,7 +92,7 @@ serve: install
 ## CPU, and every test has its own database, schema and files. TEST_PROCESSES=1 runs it in one.
 TEST_PROCESSES ?= 2
 test: install lint browser prompts-tools pg-tools
-	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES)
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --durations=25
 
 ## fuzz: a long schemathesis campaign over every operation (make test runs a short one)
 FUZZ_EXAMPLES ?= 300
