@@ -7,11 +7,13 @@ Playwright's own browser downloads are not used: ``make browser`` installs Debia
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import Platform, serve
 from traceseal.config import Settings
@@ -45,3 +47,30 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+#: Where the journeys' screenshots are kept as test artefacts (CI may collect the folder).
+ARTEFACTS = Path(os.environ.get("TRACESEAL_ARTEFACTS", "build/artefacts")) / "screenshots"
+
+
+class Shots:
+    """Screenshots of a test's pages, numbered in the order taken:
+    ``build/artefacts/screenshots/<test>/<nn>-<name>.png``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.taken: list[Path] = []
+
+    def __call__(self, page: Page, name: str) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{len(self.taken) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
+        return path
+
+
+@pytest.fixture
+def shoot(request: pytest.FixtureRequest) -> Shots:
+    """``shoot(page, "brand-home")`` saves the page as it looks now."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+    return Shots(ARTEFACTS / name)

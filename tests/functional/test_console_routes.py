@@ -6,7 +6,10 @@ added to the matrix."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -14,27 +17,21 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from tests.conftest import Platform
+from tests.functional import console_matrix
+from tests.functional.console_matrix import ROLES, SIGN_IN, Orgs, row
 from tests.functional.people_helpers import Browser, add_person
 from traceseal.db import unit_of_work
+from traceseal.orgs.models import Role
 from traceseal.people.models import ConsoleSession
 from traceseal.people.sessions import token_hash
 
-ROLES = ("anonymous", "member", "other_admin", "operator", "admin")
-SIGN_IN = "sign-in"  # a redirect to the sign-in page
-PAGE, ALL = 200, (200, 200, 200, 200)
-
-
-def _row(anonymous: int | str, *signed_in: int | str) -> dict[str, int | str]:
-    """Expected answers, in the order of ROLES (signed-in ones: member, other_admin,
-    operator, admin)."""
-    return dict(zip(ROLES, (anonymous, *signed_in), strict=True))
-
-
+ALL = (200, 200, 200, 200)
+_row = row
 ADMIN_PAGE = _row(SIGN_IN, 403, 200, 200, 200)
 OWN_PAGE = _row(SIGN_IN, *ALL)
 # (method, path template): expected answer per role. Writes come after reads, and the
 # admin acts last, so a refused role never meets a state changed by an allowed one.
-MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
+_BASE: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/console"): OWN_PAGE,
     ("GET", "/console/sign-in"): _row(200, 303, 303, 303, 303),
     ("GET", "/console/sign-in/code"): _row(303, 303, 303, 303, 303),
@@ -63,6 +60,18 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
 }
 
 
+def _areas() -> list[ModuleType]:
+    return [
+        importlib.import_module(f"{console_matrix.__name__}.{found.name}")
+        for found in pkgutil.iter_modules(console_matrix.__path__)
+    ]
+
+
+MATRIX = dict(_BASE)
+for _area in _areas():
+    MATRIX |= _area.ROWS
+
+
 def _console_routes(platform: Platform) -> set[tuple[str, str]]:
     return {
         (method, route.path)
@@ -87,17 +96,34 @@ def test_the_matrix_names_every_console_route(platform: Platform) -> None:
 
 
 @pytest.fixture
-def visitors(platform: Platform) -> dict[str, Browser]:
-    acme, beta = platform.org("Acme"), platform.org("Beta")
-    add_person(platform, acme.id, "member@acme.cn")
-    add_person(platform, acme.id, "admin@acme.cn", "admin")
-    add_person(platform, acme.id, "target@acme.cn")
-    add_person(platform, beta.id, "admin@beta.cn", "admin")
+def orgs(platform: Platform) -> Orgs:
+    return Orgs(
+        acme=platform.org("Acme"),
+        beta=platform.org("Beta"),
+        operator=platform.operator,
+        distributor=platform.org("Dist", Role.DISTRIBUTOR),
+        lab=platform.org("Lab", Role.LAB),
+        regulator=platform.org("Reg", Role.REGULATOR),
+    )
+
+
+@pytest.fixture
+def visitors(platform: Platform, orgs: Orgs) -> dict[str, Browser]:
+    add_person(platform, orgs.acme.id, "member@acme.cn")
+    add_person(platform, orgs.acme.id, "admin@acme.cn", "admin")
+    add_person(platform, orgs.acme.id, "target@acme.cn")
+    add_person(platform, orgs.beta.id, "admin@beta.cn", "admin")
     add_person(platform, platform.operator.id, "staff@platform.cn", "admin")
+    add_person(platform, orgs.distributor.id, "admin@dist.cn", "admin")
+    add_person(platform, orgs.lab.id, "admin@lab.cn", "admin")
+    add_person(platform, orgs.regulator.id, "admin@reg.cn", "admin")
     logins = {
         "member": "member@acme.cn",
         "other_admin": "admin@beta.cn",
         "operator": "staff@platform.cn",
+        "distributor": "admin@dist.cn",
+        "lab": "admin@lab.cn",
+        "regulator": "admin@reg.cn",
         "admin": "admin@acme.cn",
     }
     browsers = {"anonymous": Browser(platform)}
@@ -107,7 +133,19 @@ def visitors(platform: Platform) -> dict[str, Browser]:
     return browsers
 
 
-def test_every_route_as_every_visitor(platform: Platform, visitors: dict[str, Browser]) -> None:
+def _values(platform: Platform, orgs: Orgs) -> dict[str, object]:
+    """Every area's objects, to fill the paths' placeholders."""
+    values: dict[str, object] = {}
+    for area in _areas():
+        make = getattr(area, "values", None)
+        if make is not None:
+            values |= make(platform, orgs)
+    return values
+
+
+def test_every_route_as_every_visitor(
+    platform: Platform, orgs: Orgs, visitors: dict[str, Browser]
+) -> None:
     target = _person_id(platform, "target@acme.cn")
     # A second session of Acme's admin: only that admin may end it.
     spare = Browser(platform)
@@ -119,6 +157,7 @@ def test_every_route_as_every_visitor(platform: Platform, visitors: dict[str, Br
             )
         )
     values = {"person_id": target, "session_id": spare_id, "token": "no-such-link"}
+    values |= _values(platform, orgs)
     # Sign-out last: it ends the visitors' sessions.
     order = sorted(MATRIX, key=lambda key: key[1] == "/console/sign-out")
     wrong = []
@@ -155,10 +194,10 @@ def _person_id(platform: Platform, email: str) -> int:
 
 
 def test_every_console_post_refuses_a_missing_or_wrong_token(
-    platform: Platform, visitors: dict[str, Browser]
+    platform: Platform, orgs: Orgs, visitors: dict[str, Browser]
 ) -> None:
-    values = {"person_id": _person_id(platform, "target@acme.cn"), "session_id": 1}
-    values["token"] = "no-such-link"
+    values: dict[str, object] = {"person_id": _person_id(platform, "target@acme.cn")}
+    values |= {"session_id": 1, "token": "no-such-link"} | _values(platform, orgs)
     admin, operator = visitors["admin"], visitors["operator"]
     for method, template in MATRIX:
         if method != "POST":

@@ -9,10 +9,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from traceseal.console import account, admin, auth
+from traceseal.console.menu import MenuItem
 from traceseal.console.render import EXCEPTION_HANDLERS
 
-router = APIRouter(include_in_schema=False)
-for _part in (auth.router, account.router, admin.router):
-    router.include_router(_part)
+#: The console's page modules: each has a ``router`` and may declare ``MENU`` entries.
+PARTS = (auth, account, admin)
 
-__all__ = ["EXCEPTION_HANDLERS", "router"]
+router = APIRouter(include_in_schema=False)
+MENU: list[MenuItem] = []
+for _part in PARTS:
+    router.include_router(_part.router)
+    MENU.extend(getattr(_part, "MENU", ()))
+
+__all__ = ["EXCEPTION_HANDLERS", "MENU", "router"]

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from traceseal.console.deps import ConsoleError, ViewerDep, check_csrf, settings_of
+from traceseal.console.homes import home_cards
+from traceseal.console.menu import MenuItem
 from traceseal.console.render import page, see_other
 from traceseal.errors import DomainError, NotFound
 from traceseal.people import audit, sessions, signin, totp
@@ -20,9 +22,19 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 Secret = Annotated[str, Form(max_length=1024)]
 
 
+MENU = (
+    MenuItem("/console", "首页", "Home", order=0),
+    MenuItem("/console/account/password", "修改密码", "Password", order=90),
+    MenuItem("/console/account/two-step", "两步验证", "Two-step sign-in", order=91),
+    MenuItem("/console/account/sessions", "登录设备", "Sessions", order=92),
+)
+
+
 @router.get("/console")
 def home(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
-    context = {
+    cards, context = home_cards(db, viewer)
+    context |= {
+        "cards": cards,
         "people": count_people(db, viewer.person.organization_id),
         "require_totp": policy(db, viewer.person.organization_id).require_totp,
         "done": request.query_params.get("done", ""),

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from traceseal.bounds import MAX_ID
 from traceseal.config import Settings
 from traceseal.console.deps import AdminDep, ConsoleError, OperatorDep, check_csrf, settings_of
+from traceseal.console.menu import MenuItem
 from traceseal.console.render import page, see_other
 from traceseal.errors import DomainError, NotFound
 from traceseal.orgs.models import Organization
@@ -54,6 +55,13 @@ ACTIONS = (
     "session",
     "totp",
     "policy.require_totp",
+)
+
+
+MENU = (
+    MenuItem("/console/users", "用户", "People", admin=True, order=80),
+    MenuItem("/console/audit", "审计日志", "Audit log", admin=True, order=81),
+    MenuItem("/console/security", "安全设置", "Security", admin=True, order=82),
 )
 
 

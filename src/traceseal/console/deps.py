@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
@@ -18,7 +19,8 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from traceseal.config import Settings
-from traceseal.orgs.models import Organization
+from traceseal.console.menu import Link, MenuItem, menu_for
+from traceseal.orgs.models import Organization, Role
 from traceseal.people import sessions
 from traceseal.people.audit import Actor
 from traceseal.people.models import ConsoleSession, Person, PersonRole, SessionStage
@@ -149,6 +151,9 @@ class Nav:
     admin: bool
     operator: bool
     enrolling: bool = False
+    #: The organisation's kind (``Role`` value): which console the person works in.
+    kind: str = ""
+    menu: tuple[Link, ...] = ()
 
 
 @dataclass
@@ -163,6 +168,11 @@ class Viewer:
     @property
     def org(self) -> Organization:
         return self.person.organization
+
+    @property
+    def kind(self) -> Role:
+        """The organisation's kind: a brand, distributor, lab, regulator or the operator."""
+        return self.org.role_enum
 
     @property
     def is_admin(self) -> bool:
@@ -202,6 +212,8 @@ def viewer(request: Request, db: SessionDep, current: CurrentSession) -> Viewer:
         found.is_admin,
         found.is_operator,
         enrolling,
+        found.kind.value,
+        menu_for(_menu_items(), found.kind, is_admin=found.is_admin),
     )
     if enrolling and not request.url.path.startswith(ENROL):
         raise SignInRequired(_here(request), to=ENROL)
@@ -223,8 +235,37 @@ def operator(viewer: ViewerDep) -> Viewer:
     return viewer
 
 
+def _menu_items() -> list[MenuItem]:
+    # The page modules import this one; their menus are read once they are all loaded.
+    from traceseal.console import MENU
+
+    return MENU
+
+
+def of_kind(*kinds: Role, admin: bool = False) -> Callable[[Viewer], Viewer]:
+    """A dependency: the viewer, if their organisation is one of ``kinds`` (and they are
+    its admin, when ``admin``); otherwise the page answers 403 in their language."""
+
+    def check(viewer: ViewerDep) -> Viewer:
+        if viewer.kind not in kinds:
+            raise ConsoleError(403, "kind")
+        if admin and not viewer.is_admin:
+            raise ConsoleError(403, "admins")
+        return viewer
+
+    return check
+
+
 AdminDep = Annotated[Viewer, Depends(admin)]
 OperatorDep = Annotated[Viewer, Depends(operator)]
+#: A brand owner's people (members and admins); BrandAdminDep: its admins only.
+BrandDep = Annotated[Viewer, Depends(of_kind(Role.ENTERPRISE))]
+BrandAdminDep = Annotated[Viewer, Depends(of_kind(Role.ENTERPRISE, admin=True))]
+DistributorDep = Annotated[Viewer, Depends(of_kind(Role.DISTRIBUTOR))]
+LabDep = Annotated[Viewer, Depends(of_kind(Role.LAB))]
+RegulatorDep = Annotated[Viewer, Depends(of_kind(Role.REGULATOR))]
+#: The platform operator's staff, members included (OperatorDep: its admins).
+StaffDep = Annotated[Viewer, Depends(of_kind(Role.OPERATOR))]
 
 
 def safe_next(value: str | None) -> str:
