@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
+import sqlite3
+import subprocess
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from traceseal.app import create_app
 from traceseal.config import Settings, load_settings
@@ -83,11 +86,97 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def migrated(settings: Settings) -> Settings:
-    engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
-    engine.dispose()
+def migrated(settings: Settings, migrated_template: MigratedTemplate) -> Settings:
+    """The test's database brought to the latest schema: a copy of one migrated once per
+    test process, which gives the same tables and rows as running every migration (24 and
+    more) again, in a tenth of the time."""
+    migrated_template.fill(settings.resolved_database_url)
     return settings
+
+
+class MigratedTemplate:
+    """One database per test process migrated to head, copied into each test's own.
+
+    SQLite: the template file is copied with SQLite's online backup. PostgreSQL: the
+    template schema is dumped once (pg_dump, schema and rows) and the dump replayed into
+    the test's empty schema under its name; without pg_dump each test migrates itself.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._sqlite: Path | None = None
+        self._postgres: tuple[str, str] | None = None  # (template's schema name, its dump)
+
+    def fill(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            self._fill_sqlite(Path(url.removeprefix("sqlite:///")))
+        elif shutil.which("pg_dump") and "search_path%3D" in url:
+            self._fill_postgres(url)
+        else:
+            engine = make_engine(url)
+            migrate(engine)
+            engine.dispose()
+
+    def _fill_sqlite(self, path: Path) -> None:
+        if self._sqlite is None:
+            template = self.folder / "template.db"
+            engine = make_engine(f"sqlite:///{template}")
+            migrate(engine)
+            engine.dispose()
+            self._sqlite = template
+        with (
+            closing(sqlite3.connect(self._sqlite)) as source,
+            closing(sqlite3.connect(path)) as target,
+        ):
+            source.backup(target)
+
+    def _fill_postgres(self, url: str) -> None:
+        if self._postgres is None:
+            self._postgres = _dump_migrated_schema()
+        name, dump = self._postgres
+        schema = url.rsplit("search_path%3D", 1)[1]
+        engine = create_engine(POSTGRES_URL)
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(dump.replace(name, schema))
+        finally:
+            engine.dispose()
+
+
+def _dump_migrated_schema() -> tuple[str, str]:
+    """Migrate a new schema, dump it as SQL statements, drop it: (its name, the dump).
+
+    The name is random and long enough that replacing it in the dump touches nothing but
+    the schema's own qualifiers. The dump's psql meta-commands (``\\restrict``) and its
+    CREATE SCHEMA (the test's schema exists already) are left out.
+    """
+    with postgres_schema() as url:
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        name = url.rsplit("search_path%3D", 1)[1]
+        database = (
+            make_url(POSTGRES_URL)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
+        dumped = subprocess.run(
+            ["pg_dump", "--no-owner", "--no-privileges", "--inserts", f"--schema={name}", database],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    kept = [
+        line
+        for line in dumped.splitlines()
+        if not line.startswith("\\") and not line.startswith(f"CREATE SCHEMA {name};")
+    ]
+    return name, "\n".join(kept)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> MigratedTemplate:
+    return MigratedTemplate(tmp_path_factory.mktemp("template"))
 
 
 @dataclass

@@ -203,3 +203,46 @@ def test_the_scan_log_is_partitioned_with_its_rows_and_back(settings: Settings) 
             assert is_partitioned(conn) is postgres
     finally:
         engine.dispose()
+
+
+def test_the_tests_template_copy_equals_a_migrated_database(
+    migrated: Settings, tmp_path: Path, database_url: str
+) -> None:
+    """tests/conftest.py gives each test a copy of one database migrated per process (a
+    file copy on SQLite, a replayed pg_dump on PostgreSQL). The copy must be what running
+    the migrations gives: the same tables, columns, indexes, constraints, rows and
+    revision."""
+    copied = make_engine(migrated.resolved_database_url)
+    if database_url.startswith("sqlite"):
+        fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+        fresh = make_engine(fresh_url)
+        migrate(fresh)
+        assert _fingerprint(copied) == _fingerprint(fresh)
+        fresh.dispose()
+    else:
+        from tests.conftest import postgres_schema
+
+        with postgres_schema() as fresh_url:
+            fresh = make_engine(fresh_url)
+            migrate(fresh)
+            assert _fingerprint(copied) == _fingerprint(fresh)
+            fresh.dispose()
+    copied.dispose()
+
+
+def _fingerprint(engine: Engine) -> dict[str, object]:
+    tables: dict[str, object] = {}
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        for name in sorted(inspector.get_table_names()):
+            tables[name] = (
+                [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(name)],
+                sorted((i["name"], tuple(i["column_names"])) for i in inspector.get_indexes(name)),
+                sorted(str(u["name"]) for u in inspector.get_unique_constraints(name)),
+                sorted(str(f["name"]) for f in inspector.get_foreign_keys(name)),
+                inspector.get_pk_constraint(name)["constrained_columns"],
+                # The names come from the database's own catalogue.
+                conn.scalar(text(f'SELECT count(*) FROM "{name}"')),  # noqa: S608
+            )
+        tables["revision"] = conn.scalar(text("SELECT version_num FROM alembic_version"))
+    return tables
