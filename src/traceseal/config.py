@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from traceseal.merkle.note import Verifier
 from traceseal.outbound import Policy
 from traceseal.settings_values import (
+    PARSERS,
     IPNetwork,
     SettingsError,
     is_local_host,
@@ -46,8 +47,13 @@ class Setting:
     help: str
 
 
-def _setting(default: Any, help: str, **kwargs: Any) -> Any:
-    return field(default=default, metadata={"help": help}, **kwargs)
+#: What a setting's value must be, checked when settings are loaded (``check=``).
+POSITIVE = "positive"
+FLAG = "flag"  # 0 or 1
+
+
+def _setting(default: Any, help: str, check: str | None = None, **kwargs: Any) -> Any:
+    return field(default=default, metadata={"help": help, "check": check}, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,23 +89,28 @@ class Settings:
     pin_digits: int = _setting(6, "Length of the optional scratch-off PIN.")
     pdf_max_labels: int = _setting(10_000, "Largest run rendered as a PDF label sheet.")
     max_run_size: int = _setting(
-        1_000_000_000, "Largest number of codes one issuance request may ask for."
+        1_000_000_000,
+        "Largest number of codes one issuance request may ask for.",
+        check=POSITIVE,
     )
     export_max_codes: int = _setting(
         1_000_000,
         "Most codes one export over HTTP may hold (codes.csv, codes.zip, labels.pdf or an "
         "export job); a larger run answers 413 before any work. While a ZIP is built its "
         "directory takes about 0.8 KB of memory per code. The CLI has no cap.",
+        check=POSITIVE,
     )
     export_sync_max_labels: int = _setting(
         1_000,
         "Largest run whose codes.zip or labels.pdf is built while the client waits (about a "
         "second of one core); larger runs are export jobs: POST /api/v1/code-runs/{id}/exports.",
+        check=POSITIVE,
     )
     export_retention: int = _setting(
         86_400,
         "Seconds a finished export job (done, failed) and its file are kept before both are "
         "deleted.",
+        check=POSITIVE,
     )
     verify_rate_limit: int = _setting(
         120,
@@ -113,7 +124,9 @@ class Settings:
         "per VERIFY_FAILURE_WINDOW before it is refused with 429. 0 turns the limit off.",
     )
     verify_failure_window: int = _setting(
-        600, "Length in seconds of the window VERIFY_FAILURE_LIMIT counts in."
+        600,
+        "Length in seconds of the window VERIFY_FAILURE_LIMIT counts in.",
+        check=POSITIVE,
     )
     enumeration_alert_threshold: int = _setting(
         500,
@@ -121,7 +134,9 @@ class Settings:
         "enumeration alert for the operator. 0 turns the alert off.",
     )
     enumeration_alert_window: int = _setting(
-        300, "Length in seconds of the window ENUMERATION_ALERT_THRESHOLD counts in."
+        300,
+        "Length in seconds of the window ENUMERATION_ALERT_THRESHOLD counts in.",
+        check=POSITIVE,
     )
     redis_url: str = _setting(
         "",
@@ -141,7 +156,9 @@ class Settings:
         "<URL> entries, the URL being the witness's add-checkpoint prefix. Empty: none.",
     )
     report_photo_max_bytes: int = _setting(
-        5_000_000, "Largest photo a consumer may attach to a counterfeit report."
+        5_000_000,
+        "Largest photo a consumer may attach to a counterfeit report.",
+        check=POSITIVE,
     )
     epcis_capture_max_events: int = _setting(
         50_000,
@@ -155,10 +172,12 @@ class Settings:
     quality_attachment_max_bytes: int = _setting(
         20_000_000,
         "Largest PDF attached to a certificate or inspection report (POST /api/v1/attachments).",
+        check=POSITIVE,
     )
     quality_import_max_rows: int = _setting(
         100_000,
         "Most rows one CSV import of quality records may have; it is stored in one transaction.",
+        check=POSITIVE,
     )
     epcis_max_per_page: int = _setting(
         1000, "Most events in one page of an EPCIS query; larger perPage values are capped."
@@ -168,6 +187,7 @@ class Settings:
         "Most named queries, most subscriptions, and most WebSocket subscriptions open on one "
         "server process, per organisation: each stream subscription is one query in every "
         "capture's transaction, each open socket one query per poll.",
+        check=POSITIVE,
     )
     epcis_schedule_utc_offset: str = _setting(
         "+08:00",
@@ -176,17 +196,20 @@ class Settings:
     epcis_stream_poll_ms: int = _setting(
         1000,
         "Milliseconds between two looks for new events on an open WebSocket subscription.",
+        check=POSITIVE,
     )
     allow_local_public_url: int = _setting(
         0,
         "1: label files, exports and downloads may carry a loopback PUBLIC_URL (tests, the "
         "demo). 0: they are refused, since a label printed with 127.0.0.1 is worthless and "
         "cannot be recalled.",
+        check=FLAG,
     )
     outbound_allow_private: int = _setting(
         0,
         "1: tenants' outbound URLs (webhooks) may be http and point at loopback and private "
         "addresses - for development and tests only. 0: https to public addresses only.",
+        check=FLAG,
     )
     analytics_min_cell: int = _setting(
         5,
@@ -198,11 +221,13 @@ class Settings:
         "A region and product is a hot spot when a week's figure (suspicious rate, repeat "
         "rate, not-found count) lies this many robust standard deviations above its median "
         "of the 8 weeks before (docs/analytics.md).",
+        check=POSITIVE,
     )
     analytics_hotspot_min_scans: int = _setting(
         20,
         "Scans a region and product needs in the week for its rates to be judged as a hot "
         "spot: fewer say nothing but chance.",
+        check=POSITIVE,
     )
     scan_retention_days: int = _setting(
         0,
@@ -221,11 +246,13 @@ class Settings:
         "transaction only), like SQLite's synchronous=NORMAL: a crash of the application "
         "loses nothing, a crash of the database server can lose the last fraction of a "
         "second of scans, never part of one. Everything else always waits (docs/benchmarks.md).",
+        check=FLAG,
     )
     risk_evaluation: int = _setting(
         1,
         "1: every verification of an active code is checked for diversion and cloning "
         "(docs/logistics.md); 0: off (bench/verify.py compares the two).",
+        check=FLAG,
     )
     risk_threshold: int = _setting(
         50,
@@ -233,23 +260,31 @@ class Settings:
         "alert is raised.",
     )
     clone_device_limit: int = _setting(
-        5, "Distinct devices querying one code at which the many_devices signal fires."
+        5,
+        "Distinct devices querying one code at which the many_devices signal fires.",
+        check=POSITIVE,
     )
     impossible_travel_kmh: int = _setting(
         500,
         "Speed between two placed scans of one code above which the impossible_travel "
         "signal fires (scans at least 100 km apart).",
+        check=POSITIVE,
     )
     diversion_threshold: int = _setting(
         100,
         "Diversion evidence at which a diversion alert is raised; each scan outside the "
         "expected territory adds DIVERSION_TRADE_WEIGHT or DIVERSION_CONSUMER_WEIGHT.",
+        check=POSITIVE,
     )
     diversion_trade_weight: int = _setting(
-        100, "Evidence of one authenticated retail or distributor scan outside the territory."
+        100,
+        "Evidence of one authenticated retail or distributor scan outside the territory.",
+        check=POSITIVE,
     )
     diversion_consumer_weight: int = _setting(
-        50, "Evidence of one consumer scan (a device not seen before) outside the territory."
+        50,
+        "Evidence of one consumer scan (a device not seen before) outside the territory.",
+        check=POSITIVE,
     )
     sequential_burst_threshold: int = _setting(
         20,
@@ -257,7 +292,9 @@ class Settings:
         "within SEQUENTIAL_BURST_WINDOW that raise a sequential_burst alert. 0: off.",
     )
     sequential_burst_window: int = _setting(
-        3600, "Length in seconds of the window SEQUENTIAL_BURST_THRESHOLD counts in."
+        3600,
+        "Length in seconds of the window SEQUENTIAL_BURST_THRESHOLD counts in.",
+        check=POSITIVE,
     )
     ip_regions_file: Path | None = _setting(
         None,
@@ -265,14 +302,17 @@ class Settings:
         "they carry no region or coordinates. Read at start; empty: none.",
     )
     webhook_max_attempts: int = _setting(
-        8, "Attempts to deliver one alert to a webhook before it is marked failed."
+        8,
+        "Attempts to deliver one alert to a webhook before it is marked failed.",
+        check=POSITIVE,
     )
     webhook_retry_base: int = _setting(
         30,
         "Seconds before the second delivery attempt; each later wait doubles (capped at "
         "six hours).",
+        check=POSITIVE,
     )
-    webhook_timeout: int = _setting(10, "Seconds one webhook request may take.")
+    webhook_timeout: int = _setting(10, "Seconds one webhook request may take.", POSITIVE)
     sms_provider: str = _setting(
         "none",
         "Who sends SMS replies: none (replies are only recorded), aliyun (Alibaba Cloud "
@@ -297,10 +337,14 @@ class Settings:
     )
     sms_app_id: str = _setting("", "Tencent Cloud's SmsSdkAppId (not used by Alibaba).")
     sms_max_attempts: int = _setting(
-        6, "Attempts to send one SMS reply before it is marked failed."
+        6,
+        "Attempts to send one SMS reply before it is marked failed.",
+        check=POSITIVE,
     )
     sms_retry_base: int = _setting(
-        10, "Seconds before the second attempt to send an SMS reply; each later wait doubles."
+        10,
+        "Seconds before the second attempt to send an SMS reply; each later wait doubles.",
+        check=POSITIVE,
     )
     wechat_token: str = _setting(
         "",
@@ -332,7 +376,9 @@ class Settings:
         "'press 2 for English' menu.",
     )
     ivr_digit_timeout: int = _setting(
-        10, "Seconds a caller has to key in the code (GET DATA's timeout) before a retry."
+        10,
+        "Seconds a caller has to key in the code (GET DATA's timeout) before a retry.",
+        check=POSITIVE,
     )
 
     metrics_token: str = _setting(
@@ -354,27 +400,35 @@ class Settings:
         1800,
         "Seconds a console session may go unused before it ends and its person must sign in "
         "again (docs/consoles.md).",
+        check=POSITIVE,
     )
     console_session_absolute: int = _setting(
         43_200,
         "Seconds a console session lasts at most from sign-in, however busy (12 hours).",
+        check=POSITIVE,
     )
     console_backoff_after: int = _setting(
         3,
         "Failed console sign-ins in a row for one email or mobile number before each further "
         "attempt must wait: 1 s after this many, then 2, 4, 8 ... seconds.",
+        check=POSITIVE,
     )
     console_lockout_threshold: int = _setting(
         10,
         "Failed console sign-ins in a row for one email or mobile number after which it is "
         "locked for CONSOLE_LOCKOUT_SECONDS (five times as many from one address lock that "
         "address). The answer is the same whether the account exists or not.",
+        check=POSITIVE,
     )
     console_lockout_seconds: int = _setting(
-        900, "Seconds a locked sign-in name (or address) is refused before it may try again."
+        900,
+        "Seconds a locked sign-in name (or address) is refused before it may try again.",
+        check=POSITIVE,
     )
     console_reset_link_ttl: int = _setting(
-        86_400, "Seconds an operator-issued password reset link works (once) before it expires."
+        86_400,
+        "Seconds an operator-issued password reset link works (once) before it expires.",
+        check=POSITIVE,
     )
     console_smtp_url: str = _setting(
         "",
@@ -391,6 +445,7 @@ class Settings:
         "1: console cookies are sent over plain http too and lose their __Host- prefix - for "
         "a local set-up on http://127.0.0.1 only. 0: Secure cookies (the console then needs "
         "https, as PUBLIC_URL should be in production).",
+        check=FLAG,
     )
 
     @property
@@ -432,18 +487,6 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def _parse_int(raw: str) -> int:
-    return int(raw.replace("_", ""))
-
-
-_PARSERS: dict[type | str, Callable[[str], Any]] = {
-    "Path": Path,
-    "Path | None": lambda raw: Path(raw) if raw else None,
-    "int": _parse_int,
-    "str": str,
-}
-
-
 def _env_name(field_name: str) -> str:
     return ENV_PREFIX + field_name.upper()
 
@@ -477,7 +520,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     values: dict[str, Any] = {}
     for name, f in known.items():
         if name in env:
-            parser = _PARSERS[str(f.type)]
+            parser = PARSERS[str(f.type)]
             try:
                 values[f.name] = parser(env[name])
             except ValueError as exc:
@@ -500,15 +543,9 @@ def _validate(settings: Settings) -> None:
     if any(ch.isspace() or ch == "+" for ch in settings.ledger_origin):
         raise SettingsError("TRACESEAL_LEDGER_ORIGIN must not contain spaces or '+'")
     parse_witnesses(settings.ledger_witnesses)
-    if settings.max_run_size < 1:
-        raise SettingsError("TRACESEAL_MAX_RUN_SIZE must be positive")
     for name in ("verify_rate_limit", "verify_failure_limit", "enumeration_alert_threshold"):
         if getattr(settings, name) < 0:
             raise SettingsError(f"TRACESEAL_{name.upper()} must be 0 (off) or positive")
-    if settings.verify_synchronous_commit not in (0, 1):
-        raise SettingsError("TRACESEAL_VERIFY_SYNCHRONOUS_COMMIT must be 0 or 1")
-    if settings.allow_local_public_url not in (0, 1):
-        raise SettingsError("TRACESEAL_ALLOW_LOCAL_PUBLIC_URL must be 0 or 1")
     if settings.console_smtp_url:
         scheme = urlsplit(settings.console_smtp_url).scheme
         if scheme not in ("smtps", "smtp", "smtp+insecure"):
@@ -517,24 +554,14 @@ def _validate(settings: Settings) -> None:
             )
         if "@" not in settings.console_mail_from:
             raise SettingsError("TRACESEAL_CONSOLE_MAIL_FROM must be an email address")
-    if settings.console_insecure_cookies not in (0, 1):
-        raise SettingsError("TRACESEAL_CONSOLE_INSECURE_COOKIES must be 0 or 1")
-    if settings.outbound_allow_private not in (0, 1):
-        raise SettingsError("TRACESEAL_OUTBOUND_ALLOW_PRIVATE must be 0 or 1")
     if not re.fullmatch(r"[+-](0\d|1[0-4]):[0-5]\d", settings.epcis_schedule_utc_offset):
         raise SettingsError("TRACESEAL_EPCIS_SCHEDULE_UTC_OFFSET must be a UTC offset like +08:00")
     if settings.analytics_min_cell < 1:
         raise SettingsError("TRACESEAL_ANALYTICS_MIN_CELL must be positive (1: show every count)")
-    if settings.analytics_hotspot_z < 1:
-        raise SettingsError("TRACESEAL_ANALYTICS_HOTSPOT_Z must be positive")
-    if settings.analytics_hotspot_min_scans < 1:
-        raise SettingsError("TRACESEAL_ANALYTICS_HOTSPOT_MIN_SCANS must be positive")
     if settings.scan_retention_days < 0:
         raise SettingsError("TRACESEAL_SCAN_RETENTION_DAYS must be 0 (keep forever) or positive")
     if not 1 <= settings.scan_partitions_ahead <= 24:
         raise SettingsError("TRACESEAL_SCAN_PARTITIONS_AHEAD must be between 1 and 24")
-    if settings.risk_evaluation not in (0, 1):
-        raise SettingsError("TRACESEAL_RISK_EVALUATION must be 0 or 1")
     if not 1 <= settings.risk_threshold <= 100:
         raise SettingsError("TRACESEAL_RISK_THRESHOLD must be between 1 and 100")
     if settings.sequential_burst_threshold < 0:
@@ -543,38 +570,13 @@ def _validate(settings: Settings) -> None:
     parse_networks(settings.metrics_networks)
     if settings.log_format not in ("json", "text"):
         raise SettingsError("TRACESEAL_LOG_FORMAT must be json or text")
-    for name in (
-        "sms_max_attempts",
-        "sms_retry_base",
-        "verify_failure_window",
-        "enumeration_alert_window",
-        "report_photo_max_bytes",
-        "clone_device_limit",
-        "impossible_travel_kmh",
-        "diversion_threshold",
-        "diversion_trade_weight",
-        "diversion_consumer_weight",
-        "sequential_burst_window",
-        "webhook_max_attempts",
-        "webhook_retry_base",
-        "webhook_timeout",
-        "quality_attachment_max_bytes",
-        "quality_import_max_rows",
-        "export_max_codes",
-        "export_sync_max_labels",
-        "export_retention",
-        "ivr_digit_timeout",
-        "epcis_subscriptions_max",
-        "epcis_stream_poll_ms",
-        "console_session_idle",
-        "console_session_absolute",
-        "console_backoff_after",
-        "console_lockout_threshold",
-        "console_lockout_seconds",
-        "console_reset_link_ttl",
-    ):
-        if getattr(settings, name) < 1:
-            raise SettingsError(f"TRACESEAL_{name.upper()} must be positive")
+    for f in dataclasses.fields(settings):
+        check = f.metadata.get("check")
+        value = getattr(settings, f.name)
+        if check == POSITIVE and value < 1:
+            raise SettingsError(f"{_env_name(f.name)} must be positive")
+        if check == FLAG and value not in (0, 1):
+            raise SettingsError(f"{_env_name(f.name)} must be 0 or 1")
 
 
 _AES_KEY = re.compile(r"[A-Za-z0-9]{43}")

@@ -6,17 +6,34 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from traceseal.merkle.note import ALG_COSIGNATURE_V1, NoteError, Verifier
 
 __all__ = [
     "MAX_WITNESSES",
+    "PARSERS",
     "IPNetwork",
     "SettingsError",
     "is_local_host",
     "parse_networks",
     "parse_witnesses",
 ]
+
+
+def _parse_int(raw: str) -> int:
+    return int(raw.replace("_", ""))
+
+
+#: How an environment variable's text becomes a setting's value, by the field's type.
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "Path": Path,
+    "Path | None": lambda raw: Path(raw) if raw else None,
+    "int": _parse_int,
+    "str": str,
+}
 
 
 class SettingsError(ValueError):
