@@ -21,6 +21,7 @@ from traceseal.settings_values import (
     PARSERS,
     IPNetwork,
     SettingsError,
+    check_channels,
     is_local_host,
     parse_networks,
     parse_witnesses,
@@ -50,6 +51,7 @@ class Setting:
 #: What a setting's value must be, checked when settings are loaded (``check=``).
 POSITIVE = "positive"
 FLAG = "flag"  # 0 or 1
+NATURAL = "natural"  # 0 (off, or for ever) or more
 
 
 def _setting(default: Any, help: str, check: str | None = None, **kwargs: Any) -> Any:
@@ -117,11 +119,13 @@ class Settings:
         "Verification requests per minute one client address may make (flood protection), "
         "counted across every server process and host: a token bucket in Redis with "
         "REDIS_URL, else a fixed minute in the database. 0 turns the limit off.",
+        check=NATURAL,
     )
     verify_failure_limit: int = _setting(
         20,
         "not_found, mistyped and malformed answers one client (address or device) may get "
         "per VERIFY_FAILURE_WINDOW before it is refused with 429. 0 turns the limit off.",
+        check=NATURAL,
     )
     verify_failure_window: int = _setting(
         600,
@@ -132,6 +136,7 @@ class Settings:
         500,
         "not_found answers across the platform within ENUMERATION_ALERT_WINDOW that raise an "
         "enumeration alert for the operator. 0 turns the alert off.",
+        check=NATURAL,
     )
     enumeration_alert_window: int = _setting(
         300,
@@ -233,6 +238,13 @@ class Settings:
         0,
         "Raw scan rows older than this many days are dropped by `traceseal scans prune` and "
         "the server once a day; the rollups stay (docs/analytics.md). 0 keeps them forever.",
+        check=NATURAL,
+    )
+    client_salt_days: int = _setting(
+        30,
+        "Days each salt of the client address and device hashes is used; a pruned period's "
+        "salt is deleted with its scans (docs/analytics.md). 0: one key for ever.",
+        check=NATURAL,
     )
     scan_partitions_ahead: int = _setting(
         3,
@@ -290,6 +302,7 @@ class Settings:
         20,
         "First queries of codes within one block of 1,000 consecutive codes from one client "
         "within SEQUENTIAL_BURST_WINDOW that raise a sequential_burst alert. 0: off.",
+        check=NATURAL,
     )
     sequential_burst_window: int = _setting(
         3600,
@@ -543,9 +556,6 @@ def _validate(settings: Settings) -> None:
     if any(ch.isspace() or ch == "+" for ch in settings.ledger_origin):
         raise SettingsError("TRACESEAL_LEDGER_ORIGIN must not contain spaces or '+'")
     parse_witnesses(settings.ledger_witnesses)
-    for name in ("verify_rate_limit", "verify_failure_limit", "enumeration_alert_threshold"):
-        if getattr(settings, name) < 0:
-            raise SettingsError(f"TRACESEAL_{name.upper()} must be 0 (off) or positive")
     if settings.console_smtp_url:
         scheme = urlsplit(settings.console_smtp_url).scheme
         if scheme not in ("smtps", "smtp", "smtp+insecure"):
@@ -558,15 +568,15 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("TRACESEAL_EPCIS_SCHEDULE_UTC_OFFSET must be a UTC offset like +08:00")
     if settings.analytics_min_cell < 1:
         raise SettingsError("TRACESEAL_ANALYTICS_MIN_CELL must be positive (1: show every count)")
-    if settings.scan_retention_days < 0:
-        raise SettingsError("TRACESEAL_SCAN_RETENTION_DAYS must be 0 (keep forever) or positive")
     if not 1 <= settings.scan_partitions_ahead <= 24:
         raise SettingsError("TRACESEAL_SCAN_PARTITIONS_AHEAD must be between 1 and 24")
     if not 1 <= settings.risk_threshold <= 100:
         raise SettingsError("TRACESEAL_RISK_THRESHOLD must be between 1 and 100")
-    if settings.sequential_burst_threshold < 0:
-        raise SettingsError("TRACESEAL_SEQUENTIAL_BURST_THRESHOLD must be 0 (off) or positive")
-    _validate_channels(settings)
+    check_channels(
+        settings.sms_provider,
+        settings.wechat_aes_key,
+        {name: getattr(settings, name) for name in ("sms_endpoint", "wechat_api_base")},
+    )
     parse_networks(settings.metrics_networks)
     if settings.log_format not in ("json", "text"):
         raise SettingsError("TRACESEAL_LOG_FORMAT must be json or text")
@@ -577,19 +587,5 @@ def _validate(settings: Settings) -> None:
             raise SettingsError(f"{_env_name(f.name)} must be positive")
         if check == FLAG and value not in (0, 1):
             raise SettingsError(f"{_env_name(f.name)} must be 0 or 1")
-
-
-_AES_KEY = re.compile(r"[A-Za-z0-9]{43}")
-
-
-def _validate_channels(settings: Settings) -> None:
-    if settings.sms_provider not in ("none", "aliyun", "tencent"):
-        raise SettingsError("TRACESEAL_SMS_PROVIDER must be none, aliyun or tencent")
-    if settings.wechat_aes_key and not _AES_KEY.fullmatch(settings.wechat_aes_key):
-        raise SettingsError(
-            "TRACESEAL_WECHAT_AES_KEY must be the 43 letters and digits of the EncodingAESKey"
-        )
-    for name in ("sms_endpoint", "wechat_api_base"):
-        value = getattr(settings, name)
-        if value and not value.startswith(("http://", "https://")):
-            raise SettingsError(f"TRACESEAL_{name.upper()} must start with http:// or https://")
+        if check == NATURAL and value < 0:
+            raise SettingsError(f"{_env_name(f.name)} must be 0 or positive")

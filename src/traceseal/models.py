@@ -61,6 +61,7 @@ from traceseal.registry.models import Batch, Product
 from traceseal.risk.models import CodeRisk, DiversionFlow
 from traceseal.verify.models import Scan, ScannedCode, ScanRollup, StaleDay
 from traceseal.verify.reports.models import CounterfeitReport, ReportPhoto
+from traceseal.verify.salts import ClientSalt
 
 __all__ = [
     "Alert",
@@ -74,6 +75,7 @@ __all__ = [
     "ChannelMessage",
     "ChannelToken",
     "CitySums",
+    "ClientSalt",
     "CodeRisk",
     "CodeRun",
     "CodeSegment",

@@ -17,6 +17,7 @@ __all__ = [
     "PARSERS",
     "IPNetwork",
     "SettingsError",
+    "check_channels",
     "is_local_host",
     "parse_networks",
     "parse_witnesses",
@@ -102,3 +103,19 @@ def is_local_host(host: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_unspecified
+
+
+_AES_KEY = re.compile(r"[A-Za-z0-9]{43}")
+
+
+def check_channels(sms_provider: str, wechat_aes_key: str, urls: dict[str, str]) -> None:
+    """The channels' settings (docs/channels.md); ``urls`` by setting name, lower case."""
+    if sms_provider not in ("none", "aliyun", "tencent"):
+        raise SettingsError("TRACESEAL_SMS_PROVIDER must be none, aliyun or tencent")
+    if wechat_aes_key and not _AES_KEY.fullmatch(wechat_aes_key):
+        raise SettingsError(
+            "TRACESEAL_WECHAT_AES_KEY must be the 43 letters and digits of the EncodingAESKey"
+        )
+    for name, value in urls.items():
+        if value and not value.startswith(("http://", "https://")):
+            raise SettingsError(f"TRACESEAL_{name.upper()} must start with http:// or https://")

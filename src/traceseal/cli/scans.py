@@ -47,9 +47,15 @@ def prune(
         engine.dispose()
     emit(
         as_json,
-        {"before": before, "rows": pruned.rows, "partitions": pruned.partitions},
+        {
+            "before": before,
+            "rows": pruned.rows,
+            "partitions": pruned.partitions,
+            "salts": pruned.salts,
+        },
         f"{pruned.rows:,} scans from before {before:%Y-%m-%d %H:%M} UTC removed"
-        + (f" ({len(pruned.partitions)} months dropped whole)" if pruned.partitions else ""),
+        + (f" ({len(pruned.partitions)} months dropped whole)" if pruned.partitions else "")
+        + (f"; {pruned.salts} client-hash salts deleted" if pruned.salts else ""),
     )
 
 

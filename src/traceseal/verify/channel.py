@@ -43,6 +43,7 @@ from traceseal.verify.limits import (
 )
 from traceseal.verify.models import FAILURES, Verdict
 from traceseal.verify.reports.service import ReportInput, submit_report
+from traceseal.verify.salts import ClientKeys
 from traceseal.verify.service import Query, Verification, verify
 
 #: Counterfeit reports one client may file per hour.
@@ -120,8 +121,11 @@ class Verifier:
         self._session_factory = session_factory
         self._keyring = keyring
         # Addresses and device ids are stored only as keyed hashes: the key comes from the
-        # master key, so the small IPv4 space cannot be searched from the database alone.
-        self._hash_key = keyring.derive("client-hash")
+        # master key, so the small IPv4 space cannot be searched from the database alone,
+        # and from a salt per period that is deleted with the period's scans (salts.py).
+        self._keys = ClientKeys(
+            keyring.derive("client-hash"), settings.client_salt_days, session_factory
+        )
         # Every limit is shared by all processes and hosts: in Redis when there is one (no
         # statement in the verification's transaction), else in the database (limits.py).
         redis = redis_client(settings.redis_url) if settings.redis_url else None
@@ -180,7 +184,7 @@ class Verifier:
     def _hash(self, value: str | None) -> str | None:
         if not value:
             return None
-        digest = hmac.new(self._hash_key, value.encode(), hashlib.sha256).hexdigest()
+        digest = hmac.new(self._keys.current(), value.encode(), hashlib.sha256).hexdigest()
         return digest[:32]
 
     def throttle(self, client: Client) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, Connection, delete, func, select, text
 from traceseal.db import py_date, py_time, read_only_factory, unit_of_work
 from traceseal.verify.models import Scan, ScanRollup
 from traceseal.verify.rollups import bucket
+from traceseal.verify.salts import forget
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -212,6 +213,8 @@ class Pruned:
 
     partitions: list[str]
     rows: int = 0
+    #: Salts of the client hashes deleted with the last of their period's scans (salts.py).
+    salts: int = 0
 
 
 def prune(
@@ -253,6 +256,8 @@ def prune(
         after = keys[-1][0]
         if progress is not None:
             progress(done.rows, max(total, done.rows))
+    with unit_of_work(factory) as session:
+        done.salts = forget(session.connection(), before)
     return done
 
 
