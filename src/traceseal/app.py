@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from traceseal import __version__
 from traceseal.alerts.api import router as alerts_router
 from traceseal.alerts.webhooks import Deliverer
+from traceseal.analytics.alerts import hot_spot_job
 from traceseal.analytics.api import router as analytics_router
 from traceseal.analytics.fold import fold_job
 from traceseal.background import Periodic
@@ -227,6 +228,12 @@ def _background(
     # The analytics' day and month sums, folded from the rollups once a day is over.
     background.append(
         Periodic("analytics-fold", 60.0, lambda: fold_job(session_factory), once=once)
+    )
+    # Hot spots of the week that ended yesterday, raised as alerts (deduplicated per week).
+    background.append(
+        Periodic(
+            "hot-spot-alerts", 3600.0, lambda: hot_spot_job(session_factory, settings), once=once
+        )
     )
     # API keys' last use, as noted by read-only requests (orgs.deps).
     key_uses: dict[int, datetime] = {}

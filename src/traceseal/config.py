@@ -234,6 +234,11 @@ class Settings:
         "spot: fewer say nothing but chance.",
         check=POSITIVE,
     )
+    analytics_hotspot_alerts: int = _setting(
+        1,
+        "1: each brand's hot spots of a finished week are raised as alerts; 0: listed only.",
+        FLAG,
+    )
     scan_retention_days: int = _setting(
         0,
         "Raw scan rows older than this many days are dropped by `traceseal scans prune` and "

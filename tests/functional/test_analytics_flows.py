@@ -19,6 +19,7 @@ from tests.conftest import Platform, Tenant
 from tests.functional.conftest import GTIN, LOT, issue
 from tests.functional.test_cli import Cli
 from tests.functional.test_diversion import register, scan
+from traceseal.analytics.alerts import raise_hot_spot_alerts
 from traceseal.db import unit_of_work
 from traceseal.geo.buckets import CHINA
 from traceseal.orgs.models import Role
@@ -179,6 +180,21 @@ def test_a_week_whose_repeat_rate_leaves_its_baseline_is_a_hot_spot(
     assert _get(platform, rival, HOTSPOTS, to=end.isoformat()) == []
     # Another brand asking for the same scans gets its own: none.
     assert platform.client.get(spot["evidence"], headers=rival.auth).json() == []
+
+    # The calendar week over (end is a Sunday), the hourly job raises it as the brand's
+    # alert, once however often it runs that week, with the same evidence; the rival
+    # brand gets none.
+    with unit_of_work(platform.session_factory) as session:
+        assert raise_hot_spot_alerts(session, platform.settings, today=end) == 0  # not over
+        assert raise_hot_spot_alerts(session, platform.settings, today=end + timedelta(1)) == 1
+    with unit_of_work(platform.session_factory) as session:
+        assert raise_hot_spot_alerts(session, platform.settings, today=end + timedelta(6)) == 0
+    alerts = _get(platform, acme, "/api/v1/alerts")
+    (alert,) = [a for a in alerts if a["kind"] == "hot_spot"]
+    assert alert["details"]["evidence"] == spot["evidence"]
+    assert (alert["details"]["measure"], alert["details"]["z"]) == ("repeat_rate", 50.0)
+    assert alert["region"] == "440000"
+    assert [a for a in _get(platform, rival, "/api/v1/alerts") if a["kind"] == "hot_spot"] == []
 
 
 def test_bad_hot_spot_and_scan_filters_are_refused_not_failed(

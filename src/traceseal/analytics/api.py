@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from traceseal.analytics.devices import METHOD, count_devices
 from traceseal.analytics.evidence import MAX_PAGE, scans_behind
 from traceseal.analytics.flows import flows
-from traceseal.analytics.hotspots import HotSpot, hot_spots
+from traceseal.analytics.hotspots import HotSpot, evidence_query, hot_spots
 from traceseal.analytics.schemas import (
     DevicesRead,
     FiguresRead,
@@ -172,13 +172,7 @@ def _hot_spot(spot: HotSpot, *, minimum: int, hide: bool) -> HotSpotRead:
     week = spot.week
     evidence = None
     if not hide:
-        verdict = {"suspicious_rate": "suspicious", "not_found": "not_found"}.get(spot.measure)
-        query = {"from": spot.start, "to": spot.end, "province": spot.province}
-        if spot.product_id:
-            query["product_id"] = spot.product_id
-        if verdict:
-            query["verdict"] = verdict
-        evidence = f"{router.prefix}/scans?{urlencode(query)}"
+        evidence = f"{router.prefix}/scans?{urlencode(evidence_query(spot))}"
     return HotSpotRead(
         province=spot.province,
         product_id=spot.product_id,

@@ -31,7 +31,7 @@ from traceseal.analytics.sums import plan, summed
 from traceseal.orgs.models import Organization
 from traceseal.verify.models import Verdict
 
-__all__ = ["BASELINE_WEEKS", "MEASURES", "HotSpot", "Week", "hot_spots"]
+__all__ = ["BASELINE_WEEKS", "MEASURES", "HotSpot", "Week", "evidence_query", "hot_spots"]
 
 #: Weeks before the judged one that make its baseline.
 BASELINE_WEEKS = 8
@@ -73,6 +73,17 @@ class HotSpot:
     start: date
     end: date
     week: Week
+
+
+def evidence_query(spot: HotSpot) -> dict[str, object]:
+    """The query of ``GET /api/v1/analytics/scans`` that lists the scans behind ``spot``."""
+    verdict = {"suspicious_rate": "suspicious", "not_found": "not_found"}.get(spot.measure)
+    query: dict[str, object] = {"from": spot.start, "to": spot.end, "province": spot.province}
+    if spot.product_id:
+        query["product_id"] = spot.product_id
+    if verdict:
+        query["verdict"] = verdict
+    return query
 
 
 def hot_spots(
