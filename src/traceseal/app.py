@@ -34,6 +34,7 @@ from traceseal.codes.runner import ExportRunner
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings, load_settings
 from traceseal.console import EXCEPTION_HANDLERS as CONSOLE_HANDLERS
+from traceseal.console import MENU as CONSOLE_MENU
 from traceseal.console import router as console_router
 from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read_only_factory
 from traceseal.epcis.api import EXCEPTION_HANDLERS as EPCIS_HANDLERS
@@ -103,7 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
         # Served by home/pages.py from vendored assets, not FastAPI's CDN links.
         docs_url=None,
         redoc_url=None,
-        lifespan=_lifespan(background, exports, lambda: record_key_uses(session_factory, key_uses)),
+        lifespan=_lifespan(background, exports, lambda: _last_notes(app, key_uses)),
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -122,12 +123,16 @@ def create_app(settings: Settings) -> FastAPI:
     background.append(
         Periodic("rate-windows", 60.0, app.state.verifier.sweep, once=JobLock(engine))
     )
+    # Each process's answers per client network (verify/networks.py), added to the table.
+    networks = app.state.verifier.networks
+    background.append(Periodic("network-tallies", 30.0, lambda: networks.write(session_factory)))
     app.state.deliverer = deliverer
     # SMS and WeChat messages, answered through the same verifier (channels/).
     app.state.messages = Messages(app.state.verifier, keyring, settings.sms_provider)
     app.state.sms_sender = sms_sender
     app.state.wechat_tokens = WeChatTokens(settings, session_factory, keyring)
     app.state.key_uses = key_uses
+    app.state.console_menu = CONSOLE_MENU
     # Named queries' subscriptions (epcis/subscriptions.py): the scheduler and the deliverer.
     app.state.subscription_scheduler, app.state.subscription_deliverer = app_subscriptions[1:]
     problems.install(app)
@@ -142,6 +147,16 @@ def create_app(settings: Settings) -> FastAPI:
     # Vendored browser assets and icons: pages work with no internet.
     app.mount("/static", StaticFiles(packages=[("traceseal", "static")]), name="static")
     return app
+
+
+def _last_notes(app: FastAPI, key_uses: dict[int, datetime]) -> None:
+    """What the process noted in memory since its writers' last pass, written at shutdown:
+    a restart must lose neither (a key used once would read "never used")."""
+    factory = app.state.session_factory
+    try:
+        record_key_uses(factory, key_uses)
+    finally:
+        app.state.verifier.networks.write(factory)
 
 
 def _lifespan(
@@ -178,8 +193,6 @@ def _lifespan(
             for worker in background:
                 worker.stop()
             try:
-                # The key uses noted since the writer's last pass: a restart must not lose
-                # them (a key used once would read "never used").
                 last_uses()
             finally:
                 app.state.capture_workers.close()

@@ -68,6 +68,9 @@ PLAN: Final[dict[str, Placement]] = {
     "scan_sums_hours": Distributed("organization_id", _TENANTS),
     "scan_devices": Distributed("organization_id", _TENANTS),
     "rate_windows": Distributed("key", _CLIENTS),
+    # Answers per client network and day: written in batches by each process's writer,
+    # read by the operator grouped by network.
+    "network_days": Distributed("network", "networks"),
     # EPCIS: an event and its EPC, access and business-transaction rows together, so the
     # joins of a query by EPC run on each worker without moving rows.
     "epcis_events": Distributed(
@@ -87,6 +90,8 @@ PLAN: Final[dict[str, Placement]] = {
     # Read by every verification's one context query, or by the pages and checks of every
     # feature; small next to the scan log.
     "organizations": REFERENCE,
+    # One row a month, read once a month by each process: the keyed hashes' salts.
+    "client_salts": REFERENCE,
     "api_keys": REFERENCE,
     "key_slots": REFERENCE,
     "code_runs": REFERENCE,

@@ -60,6 +60,7 @@ from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
 from traceseal.risk.models import CodeRisk, DiversionFlow
 from traceseal.verify.models import Scan, ScannedCode, ScanRollup, StaleDay
+from traceseal.verify.networks import NetworkDay
 from traceseal.verify.reports.models import CounterfeitReport, ReportPhoto
 from traceseal.verify.salts import ClientSalt
 
@@ -103,6 +104,7 @@ __all__ = [
     "LedgerLeaf",
     "LedgerNode",
     "NamedQuery",
+    "NetworkDay",
     "Organization",
     "Person",
     "Product",

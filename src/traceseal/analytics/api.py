@@ -13,11 +13,14 @@ from traceseal.analytics.devices import METHOD, count_devices
 from traceseal.analytics.evidence import MAX_PAGE, scans_behind
 from traceseal.analytics.flows import flows
 from traceseal.analytics.hotspots import HotSpot, evidence_query, hot_spots
+from traceseal.analytics.networks import NetworkFigures, failing_networks
 from traceseal.analytics.schemas import (
     DevicesRead,
     FiguresRead,
     FlowRead,
     HotSpotRead,
+    NetworkRead,
+    NetworksRead,
     ScanRead,
     shown,
 )
@@ -285,4 +288,38 @@ def get_devices(
         devices=shown(found.total, minimum, hide=hide),
         provinces={k: shown(v, minimum, hide=hide) for k, v in found.provinces.items()},
         method=METHOD,
+    )
+
+
+@router.get("/networks", response_model=NetworksRead, responses=_RESPONSES)
+def get_networks(
+    session: ReadSessionDep,
+    caller: ReadCaller,
+    start: From = None,
+    end: To = None,
+    min_answers: Annotated[
+        int, Query(ge=1, le=10**9, description="Networks with fewer answers are left out.")
+    ] = 20,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> NetworksRead:
+    """Made-up and mistyped codes per client network (IPv4 /24, IPv6 /48, as keyed hashes),
+    the highest share first, beside the platform's own: where codes are being guessed.
+    Operator only. 各网络段的伪造码与误输码比例。"""
+    filters = _filters(start, end, None, None, None)
+    overall, found = failing_networks(
+        session, caller, start=filters.start, end=filters.end, min_answers=min_answers, limit=limit
+    )
+    return NetworksRead(
+        overall=_network(overall), networks=[_network(figures) for figures in found]
+    )
+
+
+def _network(figures: NetworkFigures) -> NetworkRead:
+    return NetworkRead(
+        network=figures.network,
+        region=figures.region,
+        answers=figures.answers,
+        not_found=figures.not_found,
+        mistyped=figures.mistyped,
+        failure_rate=round(figures.failure_rate, 6),
     )

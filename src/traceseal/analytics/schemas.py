@@ -91,3 +91,19 @@ class DevicesRead(BaseModel):
     devices: Count = Field(description="Distinct devices over the whole range.")
     provinces: dict[str, Count] = Field(description="Per GB/T 2260 province ('' unplaced).")
     method: str = Field(description="How they are counted, and how exactly.")
+
+
+class NetworkRead(BaseModel):
+    """A client network's answers (or the platform's, with an empty ``network``)."""
+
+    network: str = Field(description="The first 12 hex digits of the network's keyed hash.")
+    region: str = Field(description="GB/T 2260 region of the network's addresses, if known.")
+    answers: int = Field(description="Verifications answered to the network.")
+    not_found: int = Field(description="Of them, well-formed codes never issued (made up).")
+    mistyped: int = Field(description="Of them, codes whose check digit fails.")
+    failure_rate: float = Field(description="(not_found + mistyped) / answers.")
+
+
+class NetworksRead(BaseModel):
+    overall: NetworkRead = Field(description="The whole platform's answers in the range.")
+    networks: list[NetworkRead] = Field(description="The highest share of failures first.")

@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from traceseal.config import Settings
-from traceseal.console.menu import Link, MenuItem, menu_for
+from traceseal.console.menu import Link, menu_for
 from traceseal.orgs.models import Organization, Role
 from traceseal.people import sessions
 from traceseal.people.audit import Actor
@@ -213,7 +213,8 @@ def viewer(request: Request, db: SessionDep, current: CurrentSession) -> Viewer:
         found.is_operator,
         enrolling,
         found.kind.value,
-        menu_for(_menu_items(), found.kind, is_admin=found.is_admin),
+        # Every page module's entries, gathered by console/__init__.py (app.py keeps them).
+        menu_for(request.app.state.console_menu, found.kind, is_admin=found.is_admin),
     )
     if enrolling and not request.url.path.startswith(ENROL):
         raise SignInRequired(_here(request), to=ENROL)
@@ -233,13 +234,6 @@ def operator(viewer: ViewerDep) -> Viewer:
     if not viewer.is_operator:
         raise ConsoleError(403, "operator")
     return viewer
-
-
-def _menu_items() -> list[MenuItem]:
-    # The page modules import this one; their menus are read once they are all loaded.
-    from traceseal.console import MENU
-
-    return MENU
 
 
 def of_kind(*kinds: Role, admin: bool = False) -> Callable[[Viewer], Viewer]:

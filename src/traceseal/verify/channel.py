@@ -42,6 +42,7 @@ from traceseal.verify.limits import (
     sweep,
 )
 from traceseal.verify.models import FAILURES, Verdict
+from traceseal.verify.networks import NetworkTally, network_of
 from traceseal.verify.reports.service import ReportInput, submit_report
 from traceseal.verify.salts import ClientKeys
 from traceseal.verify.service import Query, Verification, verify
@@ -79,6 +80,8 @@ class Client:
     device_hash: str | None
     #: The region the address maps to (TRACESEAL_IP_REGIONS_FILE), looked up before hashing.
     ip_region: str | None = None
+    #: Keyed hash of the address's network (verify/networks.py: answers per network).
+    network: str | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -159,6 +162,8 @@ class Verifier:
         )
         #: Told each committed answer's channel and verdict (app.py: the /metrics counter).
         self.tally: Callable[[str, str], None] = lambda _channel, _verdict: None
+        #: Answers per client network, written by a background job (app.py).
+        self.networks = NetworkTally()
 
     def sweep(self) -> None:
         """Delete the flood limit's past minutes (kept in the database without Redis)."""
@@ -168,7 +173,9 @@ class Verifier:
 
     def client(self, ip: str | None, device: str | None) -> Client:
         region = None if self.ip_regions is None else self.ip_regions.lookup(ip)
-        return Client(self._hash(_network(ip)), self._hash(device), region)
+        return Client(
+            self._hash(_network(ip)), self._hash(device), region, self._hash(network_of(ip))
+        )
 
     def sender(self, channel: str, who: str) -> Client:
         """A message's sender (a phone number, a WeChat OpenID), pseudonymised like a
@@ -305,6 +312,7 @@ class Verifier:
             raise refused
         if result is not None:
             self.tally(query.channel, result.verdict)
+            self.networks.note(client.network, client.ip_region, result.verdict, utcnow())
         if over:
             # Parallel requests can all pass the check before any ticks; the tick's count
             # is exact, so the ones past the limit are refused here (the tick is kept).
