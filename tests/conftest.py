@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, make_url, text
@@ -26,6 +27,7 @@ from traceseal.config import Settings, load_settings
 from traceseal.db import make_engine, make_session_factory, migrate, unit_of_work
 from traceseal.orgs.models import Role
 from traceseal.orgs.service import create_organization
+from traceseal.people import passwords
 
 # No per-example deadline: the machines are shared and noisy, and a deadline is a timed
 # assertion (speed is measured in bench/, never asserted in tests).
@@ -33,6 +35,20 @@ hypothesis_settings.register_profile("traceseal", deadline=None)
 hypothesis_settings.load_profile("traceseal")
 
 POSTGRES_URL = os.environ.get("TRACESEAL_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2id at RFC 9106's profile (64 MiB, 3 passes) costs 0.3 to 0.6 s a hash on the
+    2-core VM, and the console tests make and sign in people by the hundred. In the test
+    processes the hasher runs the same algorithm at its smallest cost; servers and CLI
+    calls the tests start keep the real one, and tests/unit/people checks it."""
+    real = passwords._HASHER
+    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    passwords._HASHER = real
+
+
 PUBLIC_URL = "https://verify.example.org"
 
 

@@ -54,3 +54,13 @@ def test_back_off_doubles_then_locks() -> None:
 )
 def test_after_sign_in_only_console_paths_of_this_site(asked: str | None, goes: str) -> None:
     assert safe_next(asked) == goes
+
+
+def test_production_hashes_use_rfc_9106s_second_profile() -> None:
+    """argon2id, 64 MiB, 3 passes, 4 lanes: what the platform signs people in with (the
+    tests' own processes use a cheaper hasher: tests/conftest.py)."""
+    from traceseal.people.passwords import PRODUCTION
+
+    made = PRODUCTION.hash("correct horse battery")
+    assert made.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PRODUCTION.verify(made, "correct horse battery")
