@@ -133,9 +133,12 @@ def new_distributor(
     if errors:
         return _new_form(request, viewer, form, errors, 422)
     try:
-        distributor, key = service.register_distributor(
-            db, viewer.org, name, glns=_glns(glns), territory=codes
-        )
+        # A savepoint: the service adds the organisation before it checks the sites, and a
+        # refused form must leave nothing behind (the request itself still commits).
+        with db.begin_nested():
+            distributor, key = service.register_distributor(
+                db, viewer.org, name, glns=_glns(glns), territory=codes
+            )
     except DomainError as exc:
         field = {"territory": "places"}.get(exc.field or "", exc.field or "name")
         return _new_form(request, viewer, form, {field: _said(exc, name.strip())}, 422)
