@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
@@ -64,7 +65,7 @@ def goods(
 ) -> Response:
     steps = [step] if step in reading.MOVES else list(reading.MOVES)
     rows = reading.movements(db, viewer.org, steps=steps, before=before)
-    base = "/console/goods?" + (f"step={step}" if step else "")
+    base = "/console/goods?" + (urlencode({"step": step}) if step else "")
     context = {
         "rows": rows.items,
         "older": f"{base}&before={rows.older}" if rows.older else None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, cast
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import Response
@@ -174,8 +175,9 @@ def _detail(
         "d": facts,
         "territory": reading.regions_named(codes),
         "provinces": _provinces(),
-        "form": form
-        or {"provinces": codes, "places": _place_names(codes), "glns": "\n".join(glns)},
+        # What was sent (after a refusal) over what is stored, form by form.
+        "form": {"provinces": codes, "places": _place_names(codes), "glns": "\n".join(glns)}
+        | (form or {}),
         "errors": errors or {},
         "goods": goods.items if goods else [],
         "alerts": list_alerts(db, viewer.org, distributor_id=distributor.id, limit=10),
@@ -204,7 +206,7 @@ def territory(
     distributor = _mine(db, viewer, distributor_id)
     lang = console_language(request)
     codes, problems = _territory(province, places, lang)
-    form = {"provinces": province, "places": places, "glns": ""}
+    form = {"provinces": province, "places": places}
     if not problems and not codes and confirm != "empty":
         # An empty form clears the territory: that must be meant, not a slip.
         problems = ["tick a province or name a place (an empty territory is no limit)"]
@@ -270,10 +272,8 @@ def shipments(
     if distributor is not None:
         places = reading.glns_of(db, _mine(db, viewer, distributor))
     rows = reading.movements(db, viewer.org, steps=steps, places=places, before=before)
-    query = "&".join(
-        f"{k}={v}" for k, v in (("step", step), ("distributor", distributor or "")) if v
-    )
-    base = "/console/shipments?" + query
+    filters = {"step": step, "distributor": distributor or ""}
+    base = "/console/shipments?" + urlencode({k: v for k, v in filters.items() if v})
     context = {
         "rows": rows.items,
         "older": f"{base}&before={rows.older}" if rows.older else None,
