@@ -13,7 +13,9 @@ from tests.conftest import Platform, Tenant
 from tests.functional.conftest import issue
 from tests.functional.partners_helpers import alert_about, audit_entries, gln, receive, ship
 from tests.functional.people_helpers import Browser, add_person
-from traceseal.orgs.models import Role
+from traceseal.db import unit_of_work
+from traceseal.logistics.service import register_distributor
+from traceseal.orgs.models import Organization, Role
 
 SOUTH = "华南安盾经销有限公司"
 
@@ -322,3 +324,33 @@ def test_the_webhook_is_set_with_a_secret_shown_once_and_removed(
     assert 'id="no-hook"' in after.text
     assert "失败" in after.text  # the waiting delivery is marked failed
     assert len(audit_entries(platform, "webhook.delete")) == 1
+
+
+def test_the_distributor_list_pages_by_25_and_says_so_in_english(
+    platform: Platform, acme: Tenant, acme_admin: Browser
+) -> None:
+    with unit_of_work(platform.session_factory) as session:
+        brand = session.get(Organization, acme.id)
+        assert brand is not None
+        for n in range(26):
+            register_distributor(session, brand, f"经销商 {n:02d}", territory=["440000"])
+    first = acme_admin.get("/console/distributors")
+    assert first.text.count("<tr>") - 1 == 25
+    assert "经销商 25" in first.text  # newest first
+    assert "经销商 00" not in first.text
+    older = re.search(r'href="([^"]+)" id="older"', first.text)
+    assert older is not None
+    second = acme_admin.get(older.group(1).replace("&amp;", "&"))
+    assert second.text.count("<tr>") - 1 == 1
+    assert "经销商 00" in second.text
+    assert 'id="first-page"' in second.text
+
+    english = acme_admin.get("/console/distributors/new?lang=en")
+    assert "Register a distributor" in english.text
+    refused = acme_admin.post(
+        "/console/distributors/new",
+        {"name": "X", "places": "朝阳区"},
+        page="/console/distributors/new",
+    )
+    assert refused.status_code == 422
+    assert "朝阳区 could be several places: Beijing 110105; Jilin 220104" in refused.text
