@@ -99,8 +99,11 @@ def list_alerts(
     limit: int = 100,
     distributor_id: int | None = None,
     code: str | None = None,
+    before: int | None = None,
 ) -> list[Alert]:
     query = _visible(viewer)
+    if before is not None:
+        query = query.where(Alert.id < before)  # the next page, newest first (consoles)
     if kind:
         query = query.where(Alert.kind == kind)
     if distributor_id is not None:

@@ -32,6 +32,20 @@ _ZH: dict[str, str] = {
     "no such organisation": "找不到该机构",
     "your organisation requires two-step sign-in": "贵机构要求开启两步验证",
     "a date is YYYY-MM-DD": "日期格式应为 YYYY-MM-DD",
+    # Distributors, keys and webhooks (console/partners.py, console/keys.py).
+    "give the distributor's name": "请填写经销商名称",
+    "organisation name must not be empty": "名称不能为空",
+    "organisation name is longer than 200 characters": "名称不能超过 200 个字符",
+    "a region is a 6-digit GB/T 2260 code such as 440305": "地区代码应为 6 位数字，如 440305",
+    "a territory lists at most 500 regions": "销售区域最多 500 个地区",
+    "tick a province or name a place (an empty territory is no limit)": (
+        "请勾选省份或填写地区（清空区域请勾选“清空区域”）"
+    ),
+    "give the key a name that says what it is for": "请填写密钥名称，说明用途",
+    "choose what the key may do": "请选择密钥权限",
+    "a key's expiry must be in the future": "到期日必须在今天之后",
+    "give the address alerts are sent to": "请填写推送地址",
+    "a webhook secret has at least 16 characters": "签名密钥至少 16 个字符",
 }
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -39,6 +53,20 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         r"登录失败次数过多，请 \1 秒后再试",
     ),
     (re.compile(r"(.+) already signs in another person"), r"\1 已被其他用户使用"),
+    (re.compile(r"no region is named (.+)"), r"找不到名为“\1”的地区"),
+    (
+        re.compile(r"(.+) could be several places: (.+)"),
+        r"“\1”可能指多个地区：\2，请写明省市或填代码",
+    ),
+    (re.compile(r"(.+) is not a division in GB/T 2260"), r"\1 不是有效的行政区划代码"),
+    (re.compile(r"(.+) is not a 13-digit GLN"), r"\1 不是 13 位 GLN"),
+    (re.compile(r"GLN (.+) fails its check digit"), r"GLN \1 校验位不正确"),
+    (re.compile(r"(.+) is already one of your distributors"), r"\1 已是本企业的经销商"),
+    (
+        re.compile(r"the name (.+) is taken on this platform by .+", re.S),
+        r"名称 \1 已被平台上的其他机构使用，请填写工商登记全称或加上城市以示区别",
+    ),
+    (re.compile(r"webhook URL refused: (.+)"), r"推送地址不可用：\1"),
 ]
 
 
