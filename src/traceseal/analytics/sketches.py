@@ -64,7 +64,26 @@ def scan_devices(
 
 
 def fold_device_days(connection: Connection, first: date, last: date) -> None:
-    """The day sketches of ``first``..``last``, made again from the log."""
+    """The day sketches of ``first``..``last``: the log's devices, joined to the sketches
+    folded before.
+
+    Joined, not replaced: scans only leave the log by retention, so a day refolded after
+    some of its scans were pruned (a late scan older than the retention) would otherwise
+    lose the devices of the pruned ones. A HyperLogLog union counts a device in both once,
+    so joining a day with itself changes nothing.
+    """
+    kept = select(
+        DeviceSketch.day,
+        DeviceSketch.organization_id,
+        DeviceSketch.product_id,
+        DeviceSketch.province,
+        DeviceSketch.sketch,
+    ).where(DeviceSketch.span == "day", DeviceSketch.day.between(first, last))
+    unions: dict[tuple[date, int, int, str], Any] = defaultdict(lambda: ds.hll_union(LG_K))
+    for day, owner, product, province, blob in connection.execute(kept):
+        unions[(day, owner, product, province)].update(sketch_of(blob))
+    for key, sketch in scan_devices(connection, first, last).items():
+        unions[key].update(sketch)
     connection.execute(
         delete(DeviceSketch).where(
             DeviceSketch.span == "day", DeviceSketch.day.between(first, last)
@@ -77,9 +96,9 @@ def fold_device_days(connection: Connection, first: date, last: date) -> None:
             "organization_id": owner,
             "product_id": product,
             "province": province,
-            "sketch": sketch.serialize_compact(),
+            "sketch": union.get_result(ds.tgt_hll_type.HLL_8).serialize_compact(),
         }
-        for (day, owner, product, province), sketch in scan_devices(connection, first, last).items()
+        for (day, owner, product, province), union in unions.items()
     ]
     if rows:
         connection.execute(insert(DeviceSketch), rows)
