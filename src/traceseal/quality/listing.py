@@ -56,7 +56,7 @@ def counts_by_kind(session: Session, issuer: int) -> dict[str, int]:
         .where(QualityRecord.issuer_id == issuer)
         .group_by(QualityRecord.kind)
     )
-    return dict(session.execute(query).tuples())
+    return {row[0]: row[1] for row in session.execute(query)}
 
 
 def key_of(session: Session, key_id: int) -> SigningKey | None:

@@ -95,7 +95,7 @@ def report_counts(session: Session, viewer: Organization) -> list[ReportCount]:
         )
     )
     counted: Counter[tuple[str, str, str, str, str]] = Counter()
-    for brand, product, gtin, state, where, count in session.execute(query).tuples():
+    for brand, product, gtin, state, where, count in session.execute(query):
         key = (brand or "", product or "", gtin or "", province_of(where or ""), state)
         counted[key] += count
     rows = [ReportCount(*key, reports=count) for key, count in counted.items()]
