@@ -22,6 +22,8 @@ from tests.conftest import Platform, Tenant
 from tests.functional.conftest import GTIN, LOT
 from tests.functional.people_helpers import Browser, add_person
 from tests.functional.quality_helpers import PDF, make_pdf
+from traceseal.alerts.models import Severity
+from traceseal.alerts.service import raise_alert
 from traceseal.config import Settings
 from traceseal.db import unit_of_work, utcnow
 from traceseal.orgs.models import Role
@@ -318,6 +320,15 @@ def market(platform: Platform, acme: Tenant) -> Tenant:
     )
     assert recall.status_code == 201, recall.text
     with unit_of_work(platform.session_factory) as session:
+        raise_alert(
+            session,
+            kind="scan_spike",
+            severity=Severity.WARNING,
+            summary="-1 扫码异常：同一防伪码 30 分钟内被扫 40 次",
+            dedupe_key="labreg-test",
+            organization_id=acme.id,
+            region="440305",
+        )
         product_id = session.scalar(
             select(QualityRecord.product_id).where(QualityRecord.product_id.is_not(None))
         )
@@ -401,6 +412,11 @@ def test_each_csv_download_is_the_page_in_a_spreadsheet_safe_form(
         "utf-8-sig"
     )
     assert "'=HYPERLINK" in sampling
+    alerts = regulator_person.get("/console/oversight/alerts/export.csv").content.decode(
+        "utf-8-sig"
+    )
+    assert "'-1 扫码异常" in alerts
+    assert "广东省深圳市南山区 440305" in alerts
     recalls = regulator_person.get("/console/oversight/recalls/export.csv").content.decode(
         "utf-8-sig"
     )

@@ -106,6 +106,9 @@ _WORDS = {
     "open": ("未处理", "open"),
     "acknowledged": ("已处理", "acknowledged"),
     "in force": ("生效中", "in force"),
+    "info": ("提示", "info"),
+    "warning": ("警告", "warning"),
+    "critical": ("严重", "critical"),
     "ended": ("已结束", "ended"),
 }
 
@@ -243,7 +246,7 @@ def _alerts(ask: Ask) -> Table:
             [
                 _day(a.raised_at),
                 a.kind,
-                a.severity,
+                _w(a.severity, zh),
                 brands.get(a.organization_id or 0, "平台" if zh else "platform"),
                 a.summary,
                 names.label(a.region, lang),
