@@ -164,6 +164,31 @@ def test_another_labs_certificate_answers_as_a_missing_one(
     assert _records(platform, lab.id) == []
     # A lab's list holds its own certificates only.
     assert "2026081801000009" not in lab_person.get("/console/certificates").text
+    # Nor may it revoke the other lab's key, or cite the PDF the other lab uploaded.
+    public = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    key = platform.client.post(
+        "/api/v1/orgs/me/signing-keys",
+        json={"public_key": base64.b64encode(public).decode()},
+        headers=other.auth,
+    ).json()
+    revoke = lab_person.send(
+        f"/console/signing-keys/{key['id']}/revoke", {}, page="/console/signing-keys"
+    )
+    assert revoke.status_code == 404
+    assert (
+        platform.client.get(f"/api/v1/orgs/{other.id}/signing-keys").json()[-1]["revoked_at"]
+        is None
+    )
+    upload = platform.client.post(
+        "/api/v1/attachments",
+        content=PDF,
+        headers={**other.auth, "Content-Type": "application/pdf"},
+    )
+    assert upload.status_code == 201, upload.text
+    answer = _report(lab_person, None, attachment_sha256=upload.json()["sha256"])
+    assert answer.status_code == 422
+    assert "找不到本机构上传的该附件" in answer.text
+    assert _records(platform, lab.id) == []
 
 
 def _report(person: Person, pdf: bytes | None, **changes: str) -> httpx.Response:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from traceseal.bounds import MAX_ID
+from traceseal.config import Settings
 from traceseal.console import qualityforms as forms
 from traceseal.console.deps import ConsoleError, LabDep, Viewer, check_csrf, console_language
 from traceseal.console.menu import only
@@ -55,8 +56,8 @@ MENU = (
 _FORM_ROOM = 64 * 1024
 
 
-def _upload_limit(settings: Any) -> int:
-    return int(settings.quality_attachment_max_bytes) + _FORM_ROOM
+def _upload_limit(settings: Settings) -> int:
+    return settings.quality_attachment_max_bytes + _FORM_ROOM
 
 
 def home_cards(db: Session, viewer: Viewer) -> dict[str, Any]:
@@ -70,7 +71,6 @@ def home_cards(db: Session, viewer: Viewer) -> dict[str, Any]:
         "keys_active": sum(1 for k in keys if k.revoked_at is None),
         "keys_own": sum(1 for k in keys if not k.managed and k.revoked_at is None),
         "keys_revoked": sum(1 for k in keys if k.revoked_at is not None),
-        "today": utcnow().date(),
     }
 
 
