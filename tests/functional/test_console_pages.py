@@ -22,7 +22,13 @@ from traceseal.people.models import AuditEntry, Person
 _HREF = re.compile(r'href="(/console[^"?#]*)')
 #: Pages reached from a link elsewhere than the navigation: the sign-in steps and the link
 #: a person is given.
-NOT_IN_NAVIGATION = {"/console/sign-in", "/console/sign-in/code", "/console/reset/{token}"}
+NOT_IN_NAVIGATION = {
+    "/console/sign-in",
+    "/console/sign-in/code",
+    "/console/reset/{token}",
+    # A certificate's page is reached from the lab's list of certificates.
+    "/console/certificates/{certificate_id}",
+}
 
 
 @pytest.fixture

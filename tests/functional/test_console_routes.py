@@ -68,8 +68,12 @@ def _areas() -> list[ModuleType]:
 
 
 MATRIX = dict(_BASE)
+#: The area module of each row: its own values fill its paths (two areas may both call
+#: a placeholder ``key_id``, for different kinds of key).
+AREA: dict[tuple[str, str], str] = {}
 for _area in _areas():
     MATRIX |= _area.ROWS
+    AREA |= dict.fromkeys(_area.ROWS, _area.__name__)
 
 
 def _console_routes(platform: Platform) -> set[tuple[str, str]]:
@@ -133,14 +137,22 @@ def visitors(platform: Platform, orgs: Orgs) -> dict[str, Browser]:
     return browsers
 
 
-def _values(platform: Platform, orgs: Orgs) -> dict[str, object]:
-    """Every area's objects, to fill the paths' placeholders."""
-    values: dict[str, object] = {}
-    for area in _areas():
-        make = getattr(area, "values", None)
-        if make is not None:
-            values |= make(platform, orgs)
-    return values
+class Paths:
+    """Each route's path for the test: the shared placeholders, overridden by the values
+    the route's own area made."""
+
+    def __init__(self, platform: Platform, orgs: Orgs, shared: dict[str, object]) -> None:
+        self.shared = shared
+        self.by_area: dict[str, dict[str, object]] = {}
+        for area in _areas():
+            make = getattr(area, "values", None)
+            self.by_area[area.__name__] = {} if make is None else make(platform, orgs)
+
+    def __call__(self, key: tuple[str, str]) -> str:
+        own = self.by_area.get(AREA.get(key, ""), {})
+        # Rows of the base matrix may use any area's values (none do today).
+        merged = {k: v for values in self.by_area.values() for k, v in values.items()}
+        return key[1].format(**(self.shared | merged | own))
 
 
 def test_every_route_as_every_visitor(
@@ -156,13 +168,14 @@ def test_every_route_as_every_visitor(
                 ConsoleSession.token_hash == token_hash(spare.session_cookie or "")
             )
         )
-    values = {"person_id": target, "session_id": spare_id, "token": "no-such-link"}
-    values |= _values(platform, orgs)
+    paths = Paths(
+        platform, orgs, {"person_id": target, "session_id": spare_id, "token": "no-such-link"}
+    )
     # Sign-out last: it ends the visitors' sessions.
     order = sorted(MATRIX, key=lambda key: key[1] == "/console/sign-out")
     wrong = []
     for method, template in order:
-        path = template.format(**values)
+        path = paths((method, template))
         for role in ROLES:
             browser = visitors[role]
             if method == "GET":
@@ -196,13 +209,13 @@ def _person_id(platform: Platform, email: str) -> int:
 def test_every_console_post_refuses_a_missing_or_wrong_token(
     platform: Platform, orgs: Orgs, visitors: dict[str, Browser]
 ) -> None:
-    values: dict[str, object] = {"person_id": _person_id(platform, "target@acme.cn")}
-    values |= {"session_id": 1, "token": "no-such-link"} | _values(platform, orgs)
+    target = _person_id(platform, "target@acme.cn")
+    paths = Paths(platform, orgs, {"person_id": target, "session_id": 1, "token": "no-such-link"})
     admin, operator = visitors["admin"], visitors["operator"]
     for method, template in MATRIX:
         if method != "POST":
             continue
-        path = template.format(**values)
+        path = paths((method, template))
         for browser in (admin, operator, visitors["anonymous"]):
             for sent in ({}, {"csrf": "forged"}):
                 answer = browser.client.post(path, data=sent)

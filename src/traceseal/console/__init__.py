@@ -8,12 +8,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from traceseal.console import account, admin, auth, distributor, keys, partners
+from traceseal.console import (
+    account,
+    admin,
+    auth,
+    distributor,
+    keys,
+    lab,
+    lab_keys,
+    oversight,
+    partners,
+    sampling,
+)
 from traceseal.console.menu import MenuItem
 from traceseal.console.render import EXCEPTION_HANDLERS
 
 #: The console's page modules: each has a ``router`` and may declare ``MENU`` entries.
-PARTS = (auth, account, admin, partners, keys, distributor)
+PARTS = (auth, account, admin, partners, keys, distributor, lab, lab_keys, oversight, sampling)
 
 router = APIRouter(include_in_schema=False)
 MENU: list[MenuItem] = []

@@ -21,9 +21,13 @@ HomeCards = Callable[[Session, Viewer], dict[str, Any]]
 
 def _providers() -> dict[Role, HomeCards]:
     # Imported here: the page modules import the console's shared modules, this one too.
-    from traceseal.console import distributor
+    from traceseal.console import distributor, lab, oversight
 
-    return {Role.DISTRIBUTOR: distributor.home}
+    return {
+        Role.DISTRIBUTOR: distributor.home,
+        Role.LAB: lab.home_cards,
+        Role.REGULATOR: oversight.home_cards,
+    }
 
 
 def home_cards(db: Session, viewer: Viewer) -> tuple[str | None, dict[str, Any]]:
