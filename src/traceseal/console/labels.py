@@ -1,0 +1,307 @@
+"""Brand: the label designer. Pick a run of codes, a label size, QR or Data Matrix, the
+texts and the scratch-off box; see one label drawn; download the run's labels as a PDF
+(A4 sheets or roll labels) or as ZPL for a thermal printer.
+
+The page reads a run through the same service as the API (codes/service.py ``get_run``):
+another brand's run answers 404 like one that does not exist. A download is a POST (it is
+audited, ``labels.download``, with the design in the entry); the preview is a GET of a PNG.
+docs/consoles.md, "Brand: label designer"; docs/codes.md, "Labels".
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response, StreamingResponse
+
+from traceseal.bounds import MAX_ID
+from traceseal.codes import service
+from traceseal.codes.deps import KeyringDep
+from traceseal.codes.design import PRESETS, Design, Symbol, missing_characters
+from traceseal.codes.export import code_url_prefix, iter_labels
+from traceseal.codes.labels import Label
+from traceseal.codes.models import CodeRun
+from traceseal.codes.render import preview_png, write_design_pdf, zpl_labels
+from traceseal.codes.sealcode import CODE_DIGITS
+from traceseal.config import Settings
+from traceseal.console.deps import BrandDep, check_csrf, settings_of
+from traceseal.console.menu import brand
+from traceseal.console.render import finish, page
+from traceseal.errors import DomainError
+from traceseal.people import audit
+from traceseal.web.deps import SessionDep
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
+
+MENU = (brand("/console/labels", "标签设计", "Labels", order=25),)
+
+#: Runs offered in the chooser, newest first.
+RUNS_SHOWN = 200
+TEXT_MAX = 60
+FORMATS = ("pdf", "zpl")
+#: A code that is never issued (its check digit is wrong), for a preview before any run.
+SAMPLE_CODE = "1004577589544749192" + "0"
+
+
+@dataclass
+class Choice:
+    """The designer's fields as a person sent them, and what is wrong with them."""
+
+    run: int | None = None
+    preset: str = "a4-3x8"
+    symbol: str = Symbol.QR.value
+    product: str = ""
+    brand: str = ""
+    pin: bool = False
+    fmt: str = "pdf"
+    dpmm: int = 8
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def query(self) -> str:
+        params = {
+            "run": "" if self.run is None else str(self.run),
+            "preset": self.preset,
+            "symbol": self.symbol,
+            "product": self.product,
+            "brand": self.brand,
+        }
+        if self.pin:
+            params["pin"] = "1"
+        return urlencode({k: v for k, v in params.items() if v})
+
+
+def _parse(values: Mapping[str, str]) -> Choice:
+    choice = Choice()
+    raw_run = values.get("run", "").strip()
+    if raw_run:
+        if raw_run.isascii() and raw_run.isdigit() and 0 < int(raw_run) <= MAX_ID:
+            choice.run = int(raw_run)
+        else:
+            choice.errors["run"] = "choose a run of codes"
+    choice.preset = values.get("preset", choice.preset)
+    if choice.preset not in PRESETS:
+        choice.errors["preset"] = "choose a label size"
+        choice.preset = "a4-3x8"
+    choice.symbol = values.get("symbol", choice.symbol)
+    if choice.symbol not in {s.value for s in Symbol}:
+        choice.errors["symbol"] = "choose QR or Data Matrix"
+        choice.symbol = Symbol.QR.value
+    for name in ("product", "brand"):
+        text = " ".join(values.get(name, "").split())
+        setattr(choice, name, text)
+        if len(text) > TEXT_MAX:
+            choice.errors[name] = f"at most {TEXT_MAX} characters"
+        elif missing := missing_characters(text):
+            choice.errors[name] = f"the label font cannot print: {missing}"
+    choice.pin = values.get("pin", "") in ("1", "on", "true")
+    choice.fmt = values.get("format", "pdf")
+    if choice.fmt not in FORMATS:
+        choice.errors["format"] = "choose PDF or ZPL"
+        choice.fmt = "pdf"
+    choice.dpmm = 12 if values.get("dpmm") == "12" else 8
+    return choice
+
+
+def _design(choice: Choice) -> Design:
+    return Design(
+        preset=PRESETS[choice.preset],
+        symbol=Symbol(choice.symbol),
+        product=choice.product,
+        brand=choice.brand,
+        pin_box=choice.pin,
+    )
+
+
+def _run(db: SessionDep, viewer: BrandDep, choice: Choice) -> CodeRun | None:
+    """The chosen run, the brand's own only: another brand's answers 404 (NotFound)."""
+    if choice.run is None:
+        return None
+    return service.get_run(db, viewer.org, choice.run)
+
+
+def _defaults(choice: Choice, run: CodeRun | None, values: Mapping[str, str]) -> None:
+    """Texts not yet given come from the registry: the run's product and its brand."""
+    if run is None or run.product is None:
+        return
+    if "product" not in values:
+        choice.product = run.product.name[:TEXT_MAX]
+    if "brand" not in values:
+        choice.brand = (run.product.brand or run.organization.name)[:TEXT_MAX]
+
+
+def _prefix(run: CodeRun | None, settings: Settings) -> str:
+    gtin = run.product.gtin if run is not None and run.product is not None else None
+    return code_url_prefix(settings.public_url, gtin)
+
+
+def _check_pin(choice: Choice, run: CodeRun | None) -> None:
+    if choice.pin and run is not None and not run.pin:
+        choice.errors["pin"] = "this run was issued without PINs"
+
+
+@router.get("/console/labels")
+def designer(request: Request, viewer: BrandDep, db: SessionDep) -> Response:
+    values = dict(request.query_params)
+    choice = _parse(values)
+    run = _run(db, viewer, choice)
+    _defaults(choice, run, values)
+    _check_pin(choice, run)
+    return _page(request, viewer, db, choice, run)
+
+
+def _page(
+    request: Request,
+    viewer: BrandDep,
+    db: SessionDep,
+    choice: Choice,
+    run: CodeRun | None,
+    *,
+    status: int = 200,
+) -> Response:
+    runs = service.list_recent_runs(db, viewer.org, limit=RUNS_SHOWN)
+    settings = settings_of(request)
+    context = {
+        "choice": choice,
+        "run": run,
+        "runs": runs,
+        "presets": list(PRESETS.values()),
+        "preview": "/console/labels/preview.png?" + choice.query(),
+        "pdf_max": settings.pdf_max_labels,
+        "errors": choice.errors,
+    }
+    return page(request, "labels.html", context, viewer=viewer, status=status)
+
+
+@router.get("/console/labels/preview.png")
+def preview(
+    request: Request,
+    viewer: BrandDep,
+    db: SessionDep,
+    keyring: KeyringDep,
+    run_id: Annotated[int | None, Query(alias="run", ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """One label of the design: the run's first code, or a sample before a run is chosen."""
+    values = dict(request.query_params)
+    choice = _parse(values)
+    choice.errors.pop("run", None)
+    choice.run = run_id
+    run = _run(db, viewer, choice)
+    _defaults(choice, run, values)
+    settings = settings_of(request)
+    if run is not None:
+        cipher = service.run_cipher(db, keyring, run)
+        pin_digits = settings.pin_digits if run.pin else None
+        label = next(
+            iter_labels(cipher, run.first, 1, _prefix(run, settings), pin_digits=pin_digits)
+        )
+    else:
+        label = Label(SAMPLE_CODE, _prefix(None, settings) + SAMPLE_CODE, "0" * settings.pin_digits)
+    if choice.errors:
+        # A field the page shows as wrong draws as if left empty.
+        for name in ("product", "brand"):
+            if name in choice.errors:
+                setattr(choice, name, "")
+    png = preview_png(_design(choice), label, pin_digits=settings.pin_digits)
+    return finish(request, Response(png, media_type="image/png"))
+
+
+@router.post("/console/labels/download")
+async def download(
+    request: Request, viewer: BrandDep, db: SessionDep, keyring: KeyringDep
+) -> Response:
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    choice = _parse(values)
+    if choice.run is None and "run" not in choice.errors:
+        choice.errors["run"] = "choose a run of codes"
+    run = _run(db, viewer, choice)
+    _check_pin(choice, run)
+    settings = settings_of(request)
+    if run is not None and choice.fmt == "pdf" and run.count > settings.pdf_max_labels:
+        choice.errors["format"] = (
+            f"a PDF holds at most {settings.pdf_max_labels:,} labels; download ZPL"
+        )
+    if run is not None and not choice.errors:
+        try:
+            service.check_label_url(settings)
+        except DomainError as exc:
+            choice.errors["run"] = exc.detail
+    if choice.errors or run is None:
+        return _page(request, viewer, db, choice, run, status=422)
+
+    design = _design(choice)
+    audit.record(
+        db,
+        viewer.actor,
+        "labels.download",
+        organization_id=viewer.org.id,
+        target=f"code run {run.id}",
+        details={
+            "format": choice.fmt,
+            "preset": choice.preset,
+            "symbol": choice.symbol,
+            "product": choice.product,
+            "brand": choice.brand,
+            "pin_box": choice.pin,
+            "labels": run.count,
+        },
+    )
+    cipher = service.run_cipher(db, keyring, run)
+    pin_digits = settings.pin_digits if run.pin else None
+    items = iter_labels(cipher, run.first, run.count, _prefix(run, settings), pin_digits=pin_digits)
+    name = f"run-{run.id}-{choice.preset}-{choice.symbol}"
+    if choice.fmt == "zpl":
+        chunks = _zpl_bytes(
+            zpl_labels(items, design, dpmm=choice.dpmm, pin_digits=settings.pin_digits)
+        )
+        response: Response = StreamingResponse(
+            chunks,
+            media_type="application/zpl; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.zpl"'},
+        )
+        return finish(request, response)
+
+    def render() -> bytes:
+        buffer = io.BytesIO()
+        write_design_pdf(
+            buffer,
+            items,
+            design,
+            title=f"{choice.product or 'Labels'} · run {run.id}",
+            pin_digits=settings.pin_digits,
+            max_labels=settings.pdf_max_labels,
+        )
+        return buffer.getvalue()
+
+    # 10,000 labels take a few seconds of one core (docs/benchmarks.md): off the event loop.
+    pdf = await run_in_threadpool(render)
+    return finish(
+        request,
+        Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+        ),
+    )
+
+
+def _zpl_bytes(formats: Iterator[str], per_chunk: int = 200) -> Iterator[bytes]:
+    """Streamed in chunks of a few hundred labels: one write per label would cost more
+    than the label."""
+    batch: list[str] = []
+    for text in formats:
+        batch.append(text)
+        if len(batch) == per_chunk:
+            yield "".join(batch).encode()
+            batch.clear()
+    if batch:
+        yield "".join(batch).encode()
+
+
+assert len(SAMPLE_CODE) == CODE_DIGITS
