@@ -12,8 +12,8 @@ scratch-off box with the code's PIN in it.
 >>> design = Design(preset=PRESETS["roll-50x30"], symbol=Symbol.QR, product="普洱茶",
 ...                 brand="七彩云南")
 >>> plan = layout(design)
->>> [t.text for t in plan.texts_for("10045775895447491927", None)][:3]
-['普洱茶', '七彩云南', '扫码验真 / Scan to verify']
+>>> [t.text for t in plan.texts_for("10045775895447491927", None)]
+['普洱茶', '七彩云南', '扫码验真', 'Scan to verify', '1004 5775 8954', '4749 1927']
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ well-formed format per code, and the layout stays inside the label."""
 
 from __future__ import annotations
 
+import doctest
 import io
 import os
 import re
@@ -13,6 +14,7 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
+from traceseal.codes import design as design_module
 from traceseal.codes.design import (
     PRESETS,
     PROMPT_EN,
@@ -104,7 +106,9 @@ def test_without_the_box_no_pin_is_printed() -> None:
 
 def test_a_run_over_the_pdf_limit_is_refused_before_drawing() -> None:
     with pytest.raises(ValueError, match="limited to 5 labels"):
-        write_design_pdf(io.BytesIO(), run_labels(6), Design(PRESETS["a4-3x8"]), title="t", max_labels=5)
+        write_design_pdf(
+            io.BytesIO(), run_labels(6), Design(PRESETS["a4-3x8"]), title="t", max_labels=5
+        )
 
 
 @pytest.mark.parametrize("key", sorted(PRESETS))
@@ -192,3 +196,7 @@ def test_zpl_escapes_its_command_characters_in_texts() -> None:
 def test_zpl_at_300_dpi_scales_the_label() -> None:
     body = next(zpl_labels(run_labels(1), Design(PRESETS["roll-40x30"]), dpmm=12))
     assert body.startswith("^XA^CI28^PW480^LL360")
+
+
+def test_the_examples_in_the_core_hold() -> None:
+    assert doctest.testmod(design_module).failed == 0
