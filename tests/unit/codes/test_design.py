@@ -88,7 +88,8 @@ def test_the_pdf_carries_the_chinese_texts_the_code_and_the_pin_as_text() -> Non
         text = " ".join(page.extract_text().split())
         assert PRODUCT in text
         assert BRAND in text
-        assert PROMPT_ZH in text and PROMPT_EN in text
+        assert PROMPT_ZH in text
+        assert PROMPT_EN in text
         assert grouped(label.code) in text or all(g in text for g in grouped(label.code).split())
         assert f"PIN {label.pin}" in text
     # The font is embedded as a subset: a few dozen glyphs, not the 2 MB file.
@@ -101,7 +102,8 @@ def test_without_the_box_no_pin_is_printed() -> None:
     write_design_pdf(out, labels, Design(PRESETS["roll-40x30"], product=PRODUCT), title="t")
     text = PdfReader(io.BytesIO(out.getvalue())).pages[0].extract_text()
     assert "PIN" not in text
-    assert labels[0].pin is not None and labels[0].pin not in text
+    assert labels[0].pin is not None
+    assert labels[0].pin not in text
 
 
 def test_a_run_over_the_pdf_limit_is_refused_before_drawing() -> None:
@@ -120,7 +122,8 @@ def test_the_layout_stays_inside_the_label(key: str) -> None:
     texts = plan.texts_for(code, "12345678")
     boxes = [plan.symbol, *(t for t in texts), *([plan.pin_box] if plan.pin_box else [])]
     for box in boxes:
-        assert box.x >= 0 and box.y >= 0
+        assert box.x >= 0
+        assert box.y >= 0
         assert box.x + box.w <= plan.w + 1e-6
         assert box.y + box.h <= plan.h + 1e-6
     for text in texts:
@@ -129,7 +132,8 @@ def test_the_layout_stays_inside_the_label(key: str) -> None:
     printed = " ".join(t.text for t in texts)
     assert all(group in printed for group in grouped(code).split())
     # The long name is cut, with an ellipsis, not dropped.
-    assert texts[0].text.endswith("…") and texts[0].text.startswith("超长")
+    assert texts[0].text.endswith("…")
+    assert texts[0].text.startswith("超长")
     # The symbol and the text column do not overlap.
     assert all(t.x >= plan.symbol.x + plan.symbol.w for t in texts)
 
@@ -181,10 +185,12 @@ def test_zpl_has_one_well_formed_format_per_code(symbol: Symbol) -> None:
         assert data is not None
         assert data.group(1) == (f"MA,{label.url}" if symbol is Symbol.QR else label.url)
         fields = re.findall(r"\^FH\\\^FD(.*?)\^FS", body)
-        assert PRODUCT in fields and BRAND in fields
+        assert PRODUCT in fields
+        assert BRAND in fields
         assert f"PIN {label.pin}" in fields
         assert " ".join(f for f in fields if re.fullmatch(r"[0-9 ]+", f)) == grouped(label.code)
-        assert "^A@N," in body and "E:NOTOSC.TTF" in body
+        assert "^A@N," in body
+        assert "E:NOTOSC.TTF" in body
 
 
 def test_zpl_escapes_its_command_characters_in_texts() -> None:
