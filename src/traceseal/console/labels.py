@@ -221,6 +221,7 @@ async def download(
     if choice.run is None and "run" not in choice.errors:
         choice.errors["run"] = "choose a run of codes"
     run = _run(db, viewer, choice)
+    _defaults(choice, run, values)
     _check_pin(choice, run)
     settings = settings_of(request)
     if run is not None and choice.fmt == "pdf" and run.count > settings.pdf_max_labels:

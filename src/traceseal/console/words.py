@@ -32,6 +32,12 @@ _ZH: dict[str, str] = {
     "no such organisation": "找不到该机构",
     "your organisation requires two-step sign-in": "贵机构要求开启两步验证",
     "a date is YYYY-MM-DD": "日期格式应为 YYYY-MM-DD",
+    # The label designer (console/labels.py).
+    "choose a run of codes": "请选择码段",
+    "choose a label size": "请选择标签尺寸",
+    "choose QR or Data Matrix": "请选择二维码或 DataMatrix",
+    "choose PDF or ZPL": "请选择 PDF 或 ZPL",
+    "this run was issued without PINs": "这个码段发码时没有生成 PIN，不能印刮开区",
 }
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -39,6 +45,12 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         r"登录失败次数过多，请 \1 秒后再试",
     ),
     (re.compile(r"(.+) already signs in another person"), r"\1 已被其他用户使用"),
+    (re.compile(r"the label font cannot print: (.+)"), r"标签字体无法打印：\1"),
+    (re.compile(r"at most (\d+) characters"), r"最多 \1 个字"),
+    (
+        re.compile(r"a PDF holds at most ([\d,]+) labels; download ZPL"),
+        r"PDF 最多 \1 张标签，请下载 ZPL",
+    ),
 ]
 
 
