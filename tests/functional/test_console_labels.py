@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 
 import zxingcpp
 from PIL import Image
@@ -214,3 +215,53 @@ def test_a_pdf_over_the_limit_is_refused_with_the_way_out(platform: Platform) ->
     )
     assert answer.status_code == 422
     assert "download ZPL" in answer.text
+
+
+HANG_GUARD = 300.0
+
+
+def test_a_large_pdf_is_drawn_by_a_job_with_its_progress_page(platform: Platform) -> None:
+    acme, beta = platform.org("Acme"), platform.org("Beta")
+    run = product_run(platform, acme, 300, pin=True)
+    codes = run_codes(platform, acme, run)
+    # Runs over EXPORT_SYNC_MAX_LABELS are drawn by the export runner, not while one waits.
+    platform.app.state.settings = platform.app.state.settings.replace(export_sync_max_labels=100)
+    browser = signed_in(platform, acme, "clerk@acme.cn")
+    rival = signed_in(platform, beta, "clerk@beta.cn")
+    form = {"run": str(run), "preset": "a4-5x13", "symbol": "qr", "pin": "1", "format": "pdf"}
+
+    with browser.client:  # the lifespan starts the export runner
+        answer = browser.post("/console/labels/download", form, page=f"/console/labels?run={run}")
+        assert answer.status_code == 303
+        job_page = answer.headers["location"]
+        assert re.fullmatch(r"/console/labels/jobs/\d+", job_page)
+        assert rival.get(job_page).status_code == 404
+        assert rival.get(job_page + "/file").status_code == 404
+
+        deadline = time.monotonic() + HANG_GUARD
+        while 'id="ready"' not in (page := browser.get(job_page)).text:
+            assert 'id="failed"' not in page.text, page.text
+            assert time.monotonic() < deadline, "the job did not finish"
+            assert 'http-equiv="refresh"' in page.text
+            time.sleep(0.2)
+        assert "下载 PDF" in page.text
+        pdf = browser.get(job_page + "/file")
+
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(pdf.content))
+    assert len(reader.pages) == 5
+    urls = []
+    for page_ in reader.pages:
+        for found in page_.images:
+            image = found.image
+            assert image is not None
+            big = image.resize((image.width * 4, image.height * 4), Image.Resampling.NEAREST)
+            urls.extend(r.text for r in zxingcpp.read_barcodes(big))
+    assert urls == [c["url"] for c in codes]
+    assert f"PIN {codes[0]['pin']}" in reader.pages[0].extract_text()
+    with unit_of_work(platform.session_factory) as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "labels.download")
+        ).one()
+        assert entry.details["job"] == int(job_page.rsplit("/", 1)[1])

@@ -22,7 +22,7 @@ import enum
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,7 @@ import zxingcpp
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
 __all__ = [
+    "DEFAULT_PIN_DIGITS",
     "FONT_PATH",
     "PRESETS",
     "PROMPT",
@@ -62,6 +63,8 @@ _LEADING: Final = 1.25
 #: Smallest size any text shrinks to: 4 pt is about 1.4 mm, still legible on a label.
 MIN_PT: Final = 4.0
 _ELLIPSIS: Final = "…"
+#: Room the scratch-off box leaves for the PIN when the caller does not say (PIN_DIGITS).
+DEFAULT_PIN_DIGITS: Final = 8
 
 
 class Symbol(enum.StrEnum):
@@ -146,6 +149,31 @@ class Design:
     product: str = ""
     brand: str = ""
     pin_box: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, for an export job's row (codes/models.py ``ExportJob.design``).
+
+        >>> d = Design(PRESETS["a4-5x13"], Symbol.DATAMATRIX, "茶", "", pin_box=True)
+        >>> Design.from_dict(d.to_dict()) == d
+        True
+        """
+        return {
+            "preset": self.preset.key,
+            "symbol": self.symbol.value,
+            "product": self.product,
+            "brand": self.brand,
+            "pin_box": self.pin_box,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Design:
+        return cls(
+            preset=PRESETS[values["preset"]],
+            symbol=Symbol(values["symbol"]),
+            product=str(values.get("product", "")),
+            brand=str(values.get("brand", "")),
+            pin_box=bool(values.get("pin_box", False)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +276,7 @@ def _fit(text: str, width: float, size: float) -> tuple[str, float]:
     return (text + _ELLIPSIS if text else ""), size
 
 
-def layout(design: Design, *, pin_digits: int = 8) -> Layout:
+def layout(design: Design, *, pin_digits: int = DEFAULT_PIN_DIGITS) -> Layout:
     """Place symbol and texts on one label of ``design.preset``.
 
     Sizes start from the label's height and shrink together until the column of text fits;

@@ -11,31 +11,33 @@ docs/consoles.md, "Brand: label designer"; docs/codes.md, "Labels".
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from traceseal.bounds import MAX_ID
-from traceseal.codes import service
-from traceseal.codes.deps import KeyringDep
+from traceseal.codes import jobs, service
+from traceseal.codes.deps import ExportsDep, KeyringDep
 from traceseal.codes.design import PRESETS, Design, Symbol, missing_characters
 from traceseal.codes.export import code_url_prefix, iter_labels
 from traceseal.codes.labels import Label
-from traceseal.codes.models import CodeRun
+from traceseal.codes.models import CodeRun, ExportState
 from traceseal.codes.render import preview_png, write_design_pdf, zpl_labels
 from traceseal.codes.sealcode import CODE_DIGITS
 from traceseal.config import Settings
 from traceseal.console.deps import BrandDep, check_csrf, settings_of
 from traceseal.console.menu import brand
-from traceseal.console.render import finish, page
+from traceseal.console.render import finish, page, see_other
 from traceseal.errors import DomainError
 from traceseal.people import audit
-from traceseal.web.deps import SessionDep
+from traceseal.web.deps import PathId, SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
@@ -213,7 +215,7 @@ def preview(
 
 @router.post("/console/labels/download")
 async def download(
-    request: Request, viewer: BrandDep, db: SessionDep, keyring: KeyringDep
+    request: Request, viewer: BrandDep, db: SessionDep, keyring: KeyringDep, runner: ExportsDep
 ) -> Response:
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -228,6 +230,10 @@ async def download(
         choice.errors["format"] = (
             f"a PDF holds at most {settings.pdf_max_labels:,} labels; download ZPL"
         )
+    if run is not None and run.count > settings.export_max_codes:
+        choice.errors["format"] = (
+            f"a download holds at most {settings.export_max_codes:,} labels; issue smaller runs"
+        )
     if run is not None and not choice.errors:
         try:
             service.check_label_url(settings)
@@ -237,6 +243,15 @@ async def download(
         return _page(request, viewer, db, choice, run, status=422)
 
     design = _design(choice)
+    job = None
+    if choice.fmt == "pdf" and run.count > settings.export_sync_max_labels:
+        # Over a second or so of drawing: a job in a worker process (codes/runner.py), with
+        # its progress on a page of its own, rather than a request held for many seconds.
+        try:
+            job = jobs.create_job(db, viewer.org, run, "pdf", design=design.to_dict())
+        except DomainError as exc:
+            choice.errors["format"] = exc.detail
+            return _page(request, viewer, db, choice, run, status=422)
     audit.record(
         db,
         viewer.actor,
@@ -251,8 +266,14 @@ async def download(
             "brand": choice.brand,
             "pin_box": choice.pin,
             "labels": run.count,
+            **({"job": job.id} if job is not None else {}),
         },
     )
+    if job is not None:
+        answer = see_other(request, f"/console/labels/jobs/{job.id}")
+        # After the response, so after the commit: the runner finds the job when it looks.
+        answer.background = BackgroundTask(runner.wake)
+        return answer
     cipher = service.run_cipher(db, keyring, run)
     pin_digits = settings.pin_digits if run.pin else None
     items = iter_labels(cipher, run.first, run.count, _prefix(run, settings), pin_digits=pin_digits)
@@ -290,6 +311,52 @@ async def download(
             headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
         ),
     )
+
+
+@router.get("/console/labels/jobs/{label_job_id}")
+def job_page(request: Request, viewer: BrandDep, db: SessionDep, label_job_id: PathId) -> Response:
+    """A PDF being drawn: its progress (the page reloads itself), then its download."""
+    job = jobs.get_job(db, viewer.org, label_job_id)
+    context = {
+        "job": job,
+        "finished": job.state in (ExportState.DONE.value, ExportState.FAILED.value),
+        "percent": (job.done * 100 // job.total) if job.total else 100,
+        "design": Design.from_dict(job.design) if job.design else None,
+        "back": f"/console/labels?run={job.run_id}",
+    }
+    return page(request, "labels_job.html", context, viewer=viewer)
+
+
+@router.get("/console/labels/jobs/{label_job_id}/file")
+def job_file(
+    request: Request, viewer: BrandDep, db: SessionDep, runner: ExportsDep, label_job_id: PathId
+) -> Response:
+    job = jobs.get_job(db, viewer.org, label_job_id)
+    if job.state != ExportState.DONE.value:
+        return see_other(request, f"/console/labels/jobs/{job.id}")
+    try:
+        handle = jobs.file_path(runner.directory, job.id, job.format).open("rb")
+    except FileNotFoundError:
+        return see_other(request, f"/console/labels/jobs/{job.id}")
+    size = os.fstat(handle.fileno()).st_size
+    name = f"run-{job.run_id}-labels.pdf"
+    if job.design:
+        name = f"run-{job.run_id}-{job.design['preset']}-{job.design['symbol']}.pdf"
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            while block := handle.read(1 << 20):
+                yield block
+
+    response = StreamingResponse(
+        chunks(),
+        media_type="application/pdf",
+        headers={
+            "Content-Length": str(size),
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
+    return finish(request, response)
 
 
 def _zpl_bytes(formats: Iterator[str], per_chunk: int = 200) -> Iterator[bytes]:

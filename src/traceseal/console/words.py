@@ -51,6 +51,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"a PDF holds at most ([\d,]+) labels; download ZPL"),
         r"PDF 最多 \1 张标签，请下载 ZPL",
     ),
+    (
+        re.compile(r"a download holds at most ([\d,]+) labels; issue smaller runs"),
+        r"一次最多下载 \1 张标签，请分成较小的码段发码",
+    ),
 ]
 
 
