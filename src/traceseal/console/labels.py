@@ -128,12 +128,13 @@ def _run(db: SessionDep, viewer: BrandDep, choice: Choice) -> CodeRun | None:
 
 
 def _defaults(choice: Choice, run: CodeRun | None, values: Mapping[str, str]) -> None:
-    """Texts not yet given come from the registry: the run's product and its brand."""
+    """Texts left empty come from the registry: the run's product and its brand. (So a
+    label always names its product: an empty field is not a way to print none.)"""
     if run is None or run.product is None:
         return
-    if "product" not in values:
+    if not values.get("product", "").strip():
         choice.product = run.product.name[:TEXT_MAX]
-    if "brand" not in values:
+    if not values.get("brand", "").strip():
         choice.brand = (run.product.brand or run.organization.name)[:TEXT_MAX]
 
 
@@ -175,6 +176,7 @@ def _page(
         "presets": list(PRESETS.values()),
         "preview": "/console/labels/preview.png?" + choice.query(),
         "pdf_max": settings.pdf_max_labels,
+        "sync_max": settings.export_sync_max_labels,
         "errors": choice.errors,
     }
     return page(request, "labels.html", context, viewer=viewer, status=status)
