@@ -344,38 +344,50 @@ def _column(
         line(PROMPT_ZH, small)
         line(PROMPT_EN, small)
 
-    # The code: as many groups of four per line as fit, never a group split.
-    code_size = max(MIN_PT, small)
+    code_lines, y = _code_lines(x, y, width, small)
+    pin_box = pin_text = None
+    if design.pin_box:
+        caption, pin_box, pin_text, y = _pin_box(x, y, width, small, pin_digits)
+        fixed.append(caption)
+    if y > h - pad + 0.01 and not force:
+        return None
+    return tuple(fixed), tuple(code_lines), pin_box, pin_text
+
+
+def _code_lines(
+    x: float, y: float, width: float, size: float
+) -> tuple[list[tuple[Text, int, int]], float]:
+    """The code's lines: as many groups of four per line as fit, never a group split."""
+    code_size = max(MIN_PT, size)
     per_line = 5
     while per_line > 1 and text_width_mm(grouped("0" * 4 * per_line), code_size) > width:
         per_line -= 1
     # Balance the lines: 3 + 2 groups reads better than 4 + 1.
     lines = -(-5 // per_line)
     per_line = -(-5 // lines)
-    code_lines: list[tuple[Text, int, int]] = []
     height = code_size * PT_MM * _LEADING
+    code_lines = []
     for first in range(0, 5, per_line):
         code_lines.append(
             (Text(x, y, width, height, "", code_size), first, min(5, first + per_line))
         )
         y += height
+    return code_lines, y
 
-    pin_box = pin_text = None
-    if design.pin_box:
-        caption, caption_size = _fit(SCRATCH_CAPTION, width, max(MIN_PT, small * 0.8))
-        caption_h = caption_size * PT_MM * _LEADING
-        fixed.append(Text(x, y + 0.3, width, caption_h, caption, caption_size))
-        y += caption_h + 0.3
-        pin_size = max(MIN_PT, small)
-        label = "PIN " + "0" * pin_digits
-        box_w = min(width, text_width_mm(label, pin_size) + 2.0)
-        box_h = pin_size * PT_MM * 1.6
-        pin_box = Box(x, y, box_w, box_h, dashed=True)
-        pin_text = Text(x, y, box_w, box_h, "", pin_size, "C")
-        y += box_h
-    if y > h - pad + 0.01 and not force:
-        return None
-    return tuple(fixed), tuple(code_lines), pin_box, pin_text
+
+def _pin_box(
+    x: float, y: float, width: float, size: float, pin_digits: int
+) -> tuple[Text, Box, Text, float]:
+    """The caption, the dashed box, and the PIN's place inside it."""
+    caption, caption_size = _fit(SCRATCH_CAPTION, width, max(MIN_PT, size * 0.8))
+    caption_h = caption_size * PT_MM * _LEADING
+    above = Text(x, y + 0.3, width, caption_h, caption, caption_size)
+    y += caption_h + 0.3
+    pin_size = max(MIN_PT, size)
+    box_w = min(width, text_width_mm("PIN " + "0" * pin_digits, pin_size) + 2.0)
+    box_h = pin_size * PT_MM * 1.6
+    box = Box(x, y, box_w, box_h, dashed=True)
+    return above, box, Text(x, y, box_w, box_h, "", pin_size, "C"), y + box_h
 
 
 def symbol_matrix(text: str, symbol: Symbol) -> npt.NDArray[np.bool_]:
