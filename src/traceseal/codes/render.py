@@ -10,6 +10,7 @@ which fpdf2 embeds as a subset of the characters used.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 from collections.abc import Iterable, Iterator
@@ -144,8 +145,14 @@ def _px(mm: float) -> int:
     return 1 + round(mm * _PX_MM)
 
 
+@functools.lru_cache(maxsize=32)
+def _preview_font(pixels: int) -> ImageFont.FreeTypeFont:
+    # Loading the 2.3 MB font costs more than drawing a label: once per size.
+    return ImageFont.truetype(str(FONT_PATH), pixels)
+
+
 def _preview_text(draw: ImageDraw.ImageDraw, text: Text) -> None:
-    font = ImageFont.truetype(str(FONT_PATH), max(1, round(text.size * PT_MM * _PX_MM)))
+    font = _preview_font(max(1, round(text.size * PT_MM * _PX_MM)))
     middle = _px(text.y + text.h / 2)
     if text.align == "C":
         draw.text((_px(text.x + text.w / 2), middle), text.text, fill=0, font=font, anchor="mm")
