@@ -123,6 +123,21 @@ def test_a_whole_issuance_session(cli: Cli, tmp_path: Path) -> None:
         "codes", "issue", "--org", "Acme", "--count", "8", "--out", str(pdf), "--format", "pdf"
     )
     assert pdf.read_bytes().startswith(b"%PDF")
+
+    # The label designer's outputs, for the operator's shell.
+    designed = tmp_path / "roll.pdf"
+    cli.run(
+        "codes", "labels", "--run", str(small["run"]), "--out", str(designed),
+        "--preset", "roll-30x20", "--symbol", "datamatrix", "--product", "灭火器 4kg",
+    )  # fmt: skip
+    assert designed.read_bytes().startswith(b"%PDF")
+    zpl = tmp_path / "roll.zpl"
+    cli.run("codes", "labels", "--run", str(small["run"]), "--out", str(zpl), "--format", "zpl")
+    assert zpl.read_text().count("^XA") == 8
+    refused = cli.run(
+        "codes", "labels", "--run", str(small["run"]), "--out", str(zpl), "--pin-box", ok=False
+    )
+    assert "issued without PINs" in refused.stderr + refused.stdout
     assert small["product"] is None
 
 

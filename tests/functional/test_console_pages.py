@@ -28,6 +28,10 @@ NOT_IN_NAVIGATION = {
     "/console/reset/{token}",
     # A certificate's page is reached from the lab's list of certificates.
     "/console/certificates/{certificate_id}",
+    # The label designer's preview is an image, its job pages are reached from a download.
+    "/console/labels/preview.png",
+    "/console/labels/jobs/{label_job_id}",
+    "/console/labels/jobs/{label_job_id}/file",
 }
 
 

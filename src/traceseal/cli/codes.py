@@ -18,7 +18,8 @@ from traceseal.cli.common import (
     session,
     settings,
 )
-from traceseal.codes import labels, service
+from traceseal.codes import labels, render, service
+from traceseal.codes.design import PRESETS, Design, Symbol, missing_characters
 from traceseal.codes.export import code_url_prefix, iter_labels, write_csv
 from traceseal.codes.models import CodeRun
 from traceseal.codes.sealcode import SlotCipher
@@ -149,6 +150,77 @@ def export(
         _publish(out)
     finally:
         out.with_name(out.name + ".partial").unlink(missing_ok=True)
+
+
+@app.command("labels")
+def design_labels(
+    run_id: int = typer.Option(..., "--run", help="Run id."),
+    out: Path = typer.Option(..., help="Output file."),
+    preset: str = typer.Option("a4-3x8", help=f"Label size: {', '.join(PRESETS)}."),
+    symbol: str = typer.Option("qr", help="qr or datamatrix."),
+    fmt: str = typer.Option("pdf", "--format", help="pdf (sheets or roll labels) or zpl."),
+    product: str | None = typer.Option(None, help="Product name (default: the registry's)."),
+    brand: str | None = typer.Option(None, help="Brand name (default: the registry's)."),
+    pin_box: bool = typer.Option(False, "--pin-box", help="Print the scratch-off box."),
+    dpmm: int = typer.Option(8, help="ZPL printer dots per mm: 8 (203 dpi) or 12 (300 dpi)."),
+    allow_local_url: bool = AllowLocalUrl,
+) -> None:
+    """Write a run's labels as designed in the console's label designer (docs/codes.md)."""
+    if preset not in PRESETS or symbol not in {s.value for s in Symbol}:
+        fail(f"--preset must be one of {', '.join(PRESETS)}; --symbol qr or datamatrix")
+    if fmt not in ("pdf", "zpl") or dpmm not in (8, 12):
+        fail("--format must be pdf or zpl, --dpmm 8 or 12")
+    if not out.parent.exists():
+        fail(f"directory {out.parent} does not exist")
+    _check_url(allow_local_url)
+    s = settings()
+    ring = keyring()
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with read_session() as db:
+            run = service.get_run(db, operator(db), run_id)
+            if pin_box and not run.pin:
+                fail(f"run {run.id} was issued without PINs: leave out --pin-box")
+            if fmt == "pdf" and run.count > s.pdf_max_labels:
+                fail(f"a PDF holds at most {s.pdf_max_labels:,} labels; use --format zpl")
+            item = run.product
+            texts = [product, brand]
+            for text in texts:
+                if text and (missing := missing_characters(text)):
+                    fail(f"the label font cannot print: {missing}")
+            design = Design(
+                PRESETS[preset],
+                Symbol(symbol),
+                product if product is not None else (item.name if item else ""),
+                brand if brand is not None else (item.brand if item else ""),
+                pin_box,
+            )
+            cipher = service.run_cipher(db, ring, run)
+            prefix = code_url_prefix(s.public_url, item.gtin if item else None)
+            pins = s.pin_digits if run.pin else None
+            items = iter_labels(cipher, run.first, run.count, prefix, pin_digits=pins)
+            with progress() as bar, partial.open("wb") as handle:
+                task = bar.add_task(f"run {run.id} -> {out.name}", total=run.count)
+                if fmt == "pdf":
+                    render.write_design_pdf(
+                        handle,
+                        items,
+                        design,
+                        title=f"Run {run.id}",
+                        pin_digits=s.pin_digits,
+                        progress=lambda n: bar.advance(task, n),
+                        max_labels=s.pdf_max_labels,
+                    )
+                else:
+                    for index, text in enumerate(
+                        render.zpl_labels(items, design, dpmm=dpmm, pin_digits=s.pin_digits)
+                    ):
+                        handle.write(text.encode())
+                        if index % 100 == 99:
+                            bar.advance(task, 100)
+        _publish(out)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @app.command("activate")

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from traceseal.codes import labels
+from traceseal.codes import labels, render
+from traceseal.codes.design import DEFAULT_PIN_DIGITS, Design
 from traceseal.codes.export import iter_labels, write_csv
 from traceseal.codes.sealcode import SlotCipher
 
@@ -53,6 +54,8 @@ class Spec:
     max_labels: int
     partial: Path
     final: Path
+    #: The label designer's design (codes/design.py); None: the fixed A4 sheet.
+    design: dict[str, Any] | None = None
 
 
 class Stopped(Exception):
@@ -109,6 +112,16 @@ def _write(spec: Spec, cipher: SlotCipher, out: Any, step: labels.ProgressFn) ->
     items = iter_labels(cipher, spec.first, spec.count, spec.url_prefix, pin_digits=spec.pin_digits)
     if spec.fmt == "zip":
         labels.write_qr_zip(out, items, progress=step)
+    elif spec.design is not None:
+        render.write_design_pdf(
+            out,
+            items,
+            Design.from_dict(spec.design),
+            title=spec.title,
+            pin_digits=spec.pin_digits or DEFAULT_PIN_DIGITS,
+            progress=step,
+            max_labels=spec.max_labels,
+        )
     else:
         labels.write_label_pdf(
             out, items, title=spec.title, progress=step, max_labels=spec.max_labels

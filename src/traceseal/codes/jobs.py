@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -91,7 +91,14 @@ def check_export(run: CodeRun, fmt: str, settings: Settings) -> None:
         )
 
 
-def create_job(session: Session, owner: Organization, run: CodeRun, fmt: str) -> ExportJob:
+def create_job(
+    session: Session,
+    owner: Organization,
+    run: CodeRun,
+    fmt: str,
+    *,
+    design: dict[str, Any] | None = None,
+) -> ExportJob:
     """Queue an export of ``run`` for ``owner``; the caller checked it (:func:`check_export`)
     and wakes a runner once the transaction has committed."""
     pending = session.scalar(
@@ -105,7 +112,9 @@ def create_job(session: Session, owner: Organization, run: CodeRun, fmt: str) ->
             "wait for one to finish, or delete one",
             retry_after=60,
         )
-    job = ExportJob(organization_id=owner.id, run_id=run.id, format=fmt, total=run.count)
+    job = ExportJob(
+        organization_id=owner.id, run_id=run.id, format=fmt, total=run.count, design=design
+    )
     session.add(job)
     session.flush()
     return job

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -161,5 +163,8 @@ class ExportJob(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    #: A PDF from the label designer: the design its worker draws (codes/design.py
+    #: ``Design.to_dict``); None for the API's fixed A4 sheet.
+    design: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     run: Mapped[CodeRun] = relationship()

@@ -134,6 +134,7 @@ class ExportRunner:
             pin_digits=settings.pin_digits if run.pin else None,
             title=f"Run {run.id}",
             max_labels=settings.pdf_max_labels,
+            design=job.design,
             partial=jobs.file_path(self.directory, job.id, job.format, partial=True),
             final=jobs.file_path(self.directory, job.id, job.format),
         )

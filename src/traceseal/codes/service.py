@@ -267,6 +267,12 @@ def list_runs(
     return list(session.scalars(mine(query, CodeRun.organization_id, viewer)))
 
 
+def list_recent_runs(session: Session, viewer: Organization, *, limit: int = 100) -> list[CodeRun]:
+    """The viewer's newest runs first (the label designer's chooser)."""
+    query = select(CodeRun).order_by(CodeRun.id.desc()).limit(limit)
+    return list(session.scalars(mine(query, CodeRun.organization_id, viewer)))
+
+
 def run_cipher(session: Session, keyring: Keyring, run: CodeRun) -> SlotCipher:
     slot = session.get(KeySlot, run.slot)
     assert slot is not None

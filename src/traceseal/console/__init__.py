@@ -16,6 +16,7 @@ from traceseal.console import (
     keys,
     lab,
     lab_keys,
+    labels,
     oversight,
     partners,
     sampling,
@@ -24,7 +25,10 @@ from traceseal.console.menu import MenuItem
 from traceseal.console.render import EXCEPTION_HANDLERS
 
 #: The console's page modules: each has a ``router`` and may declare ``MENU`` entries.
-PARTS = (auth, account, admin, partners, keys, distributor, lab, lab_keys, oversight, sampling)
+PARTS = (
+    *(auth, account, admin, partners, keys, distributor),
+    *(lab, lab_keys, oversight, sampling, labels),
+)
 
 router = APIRouter(include_in_schema=False)
 MENU: list[MenuItem] = []

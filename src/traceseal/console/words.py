@@ -46,6 +46,12 @@ _ZH: dict[str, str] = {
     "a key's expiry must be in the future": "到期日必须在今天之后",
     "give the address alerts are sent to": "请填写推送地址",
     "a webhook secret has at least 16 characters": "签名密钥至少 16 个字符",
+    # The label designer (console/labels.py).
+    "choose a run of codes": "请选择码段",
+    "choose a label size": "请选择标签尺寸",
+    "choose QR or Data Matrix": "请选择二维码或 DataMatrix",
+    "choose PDF or ZPL": "请选择 PDF 或 ZPL",
+    "this run was issued without PINs": "这个码段发码时没有生成 PIN，不能印刮开区",
 }
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -67,6 +73,16 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         r"名称 \1 已被平台上的其他机构使用，请填写工商登记全称或加上城市以示区别",
     ),
     (re.compile(r"webhook URL refused: (.+)"), r"推送地址不可用：\1"),
+    (re.compile(r"the label font cannot print: (.+)"), r"标签字体无法打印：\1"),
+    (re.compile(r"at most (\d+) characters"), r"最多 \1 个字"),
+    (
+        re.compile(r"a PDF holds at most ([\d,]+) labels; download ZPL"),
+        r"PDF 最多 \1 张标签，请下载 ZPL",
+    ),
+    (
+        re.compile(r"a download holds at most ([\d,]+) labels; issue smaller runs"),
+        r"一次最多下载 \1 张标签，请分成较小的码段发码",
+    ),
 ]
 
 
