@@ -22,6 +22,18 @@
   function start() {
     var button = document.getElementById("print");
     if (button) { button.addEventListener("click", function () { window.print(); }); }
+    // A printed page shows every data table: closed <details> are opened for the print.
+    var opened = [];
+    window.addEventListener("beforeprint", function () {
+      document.querySelectorAll("details.data:not([open])").forEach(function (d) {
+        d.open = true;
+        opened.push(d);
+      });
+    });
+    window.addEventListener("afterprint", function () {
+      opened.forEach(function (d) { d.open = false; });
+      opened = [];
+    });
     var source = document.getElementById("chart-data");
     if (!source) { return; }
     var data = JSON.parse(source.textContent);
