@@ -52,10 +52,13 @@ def test_every_page_is_reachable_from_the_navigation(
     from tests.functional.test_console_routes import MATRIX
 
     pages = {path for method, path in MATRIX if method == "GET"} - NOT_IN_NAVIGATION
+    # A brand's own pages are not the operator's: every page is reached by one of them.
+    reached = set()
     for login in ("admin@acme.cn", "staff@platform.cn"):
         browser = Browser(platform)
         browser.sign_in(login)
-        assert _crawl(browser) == pages, login
+        reached |= _crawl(browser)
+    assert reached == pages
 
 
 def test_the_audit_log_pages_and_filters(platform: Platform, people: dict[str, int]) -> None:

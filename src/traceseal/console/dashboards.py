@@ -190,6 +190,7 @@ def dashboard(
             "<", "\\u003c"
         ),
         "close": query.link("/console/analytics", province=""),
+        "scans_link": query.link("/console/analytics/scans", batch_id="", channel=""),
         "week": week_label(last_week()),
     }
     return page(request, "analytics.html", context, viewer=viewer)
