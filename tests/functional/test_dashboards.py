@@ -266,6 +266,7 @@ def test_the_weekly_summary_in_chinese(platform: Platform) -> None:
     answer = admin.get(
         "/console/analytics/weekly.pdf", params={"week": "2026-W41", "lang": "zh-CN"}
     )
+    assert answer.status_code == 200
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.content)).pages)
     assert "每周查询汇总" in text
     assert "安盾消防科技有限公司" in text

@@ -86,6 +86,8 @@ class _Doc(FPDF):
         self.cjk = font is not None
         if font is not None:
             self.add_font("cjk", fname=str(font))
+            # Table headings are bold; a CJK font seldom ships a bold face: the same one.
+            self.add_font("cjk", style="B", fname=str(font))
         self.family = "cjk" if font is not None else "helvetica"
         self.set_auto_page_break(auto=True, margin=15)
 
