@@ -208,6 +208,14 @@ def test_filters_errors_and_the_scans_behind_a_figure(month: Month) -> None:
     assert wrong.status_code == 200
     assert "截止日期早于起始日期" in wrong.text
     assert admin.get("/console/analytics", params={"from": "31/10"}).status_code == 200
+    # An export with filters the page refuses goes back to the page, which says why.
+    refused = admin.get(
+        "/console/analytics/export.csv",
+        params={"chart": "series", "from": "2026-10-31", "to": "2026-10-01"},
+    )
+    assert refused.status_code == 303
+    assert "截止日期早于起始日期" in admin.get(refused.headers["location"]).text
+    assert admin.get("/console/analytics/export.csv", params={"chart": "x"}).status_code == 404
     by_channel = _csv(month, "admin", "series", channel="qr")
     expected = _api(month, "admin", "series", channel="qr")
     assert [row[1] for row in by_channel[1:]] == [str(item["scans"]) for item in expected]
@@ -241,7 +249,9 @@ def _weekly_summary(month: Month) -> None:
     assert "2026-10-05 - 2026-10-11" in text
     week = _api(month, "admin", "series", **{"from": "2026-10-05", "to": "2026-10-11"})
     assert f"Scans: {sum(int(row['scans']) for row in week)}" in text
-    assert admin.get("/console/analytics/weekly.pdf", params={"week": "41"}).status_code == 422
+    bad = admin.get("/console/analytics/weekly.pdf", params={"week": "41"})
+    assert bad.status_code == 303
+    assert 'id="weekly-error"' in admin.get(bad.headers["location"]).text
     assert month.browsers["regulator"].get("/console/analytics/weekly.pdf").status_code == 403
     beta = month.browsers["other_admin"].get(
         "/console/analytics/weekly.pdf", params={"week": "2026-W41", "lang": "en"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
@@ -44,7 +45,7 @@ from traceseal.console.deps import (
     of_kind,
 )
 from traceseal.console.menu import MenuItem, brand
-from traceseal.console.render import finish, page
+from traceseal.console.render import finish, page, see_other
 from traceseal.console.weekly_pdf import last_week, parse_week, week_label, weekly_pdf
 from traceseal.errors import DomainError
 from traceseal.geo.regions import table
@@ -192,8 +193,15 @@ def dashboard(
         "close": query.link("/console/analytics", province=""),
         "scans_link": query.link("/console/analytics/scans", batch_id="", channel=""),
         "week": week_label(last_week()),
+        "bad_week": request.query_params.get("weekly") == "bad",
     }
     return page(request, "analytics.html", context, viewer=viewer)
+
+
+def _again(request: Request, path: str, *, drop: str) -> str:
+    """``path`` with the request's query but ``drop``."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != drop]
+    return f"{path}?{urlencode(kept)}" if kept else path
 
 
 def _lang(request: Request) -> str:
@@ -295,12 +303,14 @@ def export_csv(
     if chart not in CHARTS:
         raise ConsoleError(404, "chart")
     query, errors = _parse(raw_from, raw_to, product_id, batch_id, channel, province)
+    # Filters the dashboard would refuse: back to it, where the refusal shows beside them.
+    back = _again(request, "/console/analytics", drop="chart")
     if errors:
-        raise ConsoleError(422, "filters")
+        return see_other(request, back)
     try:
         figures = gather(db, viewer.org, settings, query, charts=(chart,))
-    except DomainError as error:
-        raise ConsoleError(422, str(error)) from error
+    except DomainError:
+        return see_other(request, back)
     lang = _lang(request)
     body = csv_bytes(rows_of(chart, figures, lang))
     name = f"traceseal-{chart}-{query.start.isoformat()}-{query.end.isoformat()}.csv"
@@ -383,14 +393,11 @@ def weekly(
     """The brand's summary of one ISO week (Monday to Sunday, CST) as a PDF."""
     try:
         monday = parse_week(week) if week else last_week()
-    except ValueError as error:
-        raise ConsoleError(422, str(error)) from error
+    except ValueError:
+        return see_other(request, "/console/analytics?weekly=bad")
     lang = _lang(request)
     query = Filter(monday, monday + timedelta(days=6))
-    try:
-        figures = gather(db, viewer.org, settings, query)
-    except DomainError as error:
-        raise ConsoleError(422, str(error)) from error
+    figures = gather(db, viewer.org, settings, query)  # a week is always a valid range
     body = weekly_pdf(viewer.org.name, query, figures, lang, made=datetime.now().astimezone())
     label = week_label(monday)
     response = Response(
