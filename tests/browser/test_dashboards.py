@@ -167,4 +167,14 @@ def test_the_dashboard_shows_the_api_figures_and_the_raw_log(
     expect(page.locator("#chart-series svg")).to_have_count(1)
     assert {k: int(v) for k, v in _cells(page, "#series").items()} == api_series
     shoot(page, "dashboard-en")
+
+    # On a phone the tile map keeps all 34 squares side by side, none off the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/console/analytics?{QUERY}&lang=zh-CN")
+    expect(page.locator("#tilemap .tile")).to_have_count(34)
+    right = page.eval_on_selector_all(
+        "#tilemap .tile", "ts => Math.max(...ts.map(t => t.getBoundingClientRect().right))"
+    )
+    assert right <= 390
+    shoot(page, "dashboard-phone-zh")
     assert outside == []

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from traceseal.analytics.evidence import scans_behind
+from traceseal.analytics.schemas import HotSpotRead
 from traceseal.analytics.service import Filters
 from traceseal.bounds import MAX_ID
 from traceseal.console.dashboard_figures import (
@@ -83,6 +84,7 @@ _ZH = {
     "a range covers at most 366 days": "日期范围最多 366 天",
     "a date is YYYY-MM-DD": "日期格式应为 YYYY-MM-DD",
     "no such product": "找不到该产品",
+    "no such batch": "找不到该批次",
     "no such channel": "没有这个渠道",
     "a week is YYYY-Www, such as 2026-W41": "周的格式应为 YYYY-Www，例如 2026-W41",
 }
@@ -127,7 +129,7 @@ def _parse(
         if raw:
             ids[name] = int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
             if ids[name] is None:
-                errors[name] = "no such product"
+                errors[name] = f"no such {name}"
     picked = None
     if channel:
         try:
@@ -184,7 +186,7 @@ def dashboard(
         "place_name": lambda code: place_name(code, lang),
         "verdict_name": lambda verdict: verdict_name(verdict, lang),
         "measure_name": lambda measure: measure_name(measure, lang),
-        "evidence": lambda spot: _evidence(query, spot) if own else None,
+        "evidence": lambda spot: _evidence(spot) if own else None,
         "export": lambda chart: query.link("/console/analytics/export.csv", chart=chart),
         # "<" escaped: the JSON sits in a <script> element and a name may hold "</script>".
         "chart_data": json.dumps(_chart_data(figures, lang), ensure_ascii=False).replace(
@@ -231,17 +233,12 @@ def _tiles(figures: Dashboard, query: Filter, lang: str) -> list[dict[str, Any]]
     return tiles
 
 
-def _evidence(query: Filter, spot: Any) -> str | None:
-    """The brand's link to the scans behind a hot spot (as the API's evidence path)."""
+def _evidence(spot: HotSpotRead) -> str | None:
+    """The brand's link to the scans behind a hot spot: the API's evidence query (days,
+    province, product, verdict), read by the console's page of the same scans."""
     if spot.evidence is None:
         return None
-    params = {"from": spot.start, "to": spot.end, "province": spot.province}
-    verdict = {"suspicious_rate": "suspicious", "not_found": "not_found"}.get(spot.measure)
-    if spot.product_id:
-        params["product_id"] = spot.product_id
-    if verdict:
-        params["verdict"] = verdict
-    return Filter(query.start, query.end).link("/console/analytics/scans", **params)
+    return "/console/analytics/scans?" + spot.evidence.partition("?")[2]
 
 
 def _chart_data(figures: Dashboard, lang: str) -> dict[str, Any]:
