@@ -12,6 +12,7 @@ from traceseal.console import (
     account,
     admin,
     auth,
+    dashboards,
     distributor,
     keys,
     lab,
@@ -27,7 +28,7 @@ from traceseal.console.render import EXCEPTION_HANDLERS
 #: The console's page modules: each has a ``router`` and may declare ``MENU`` entries.
 PARTS = (
     *(auth, account, admin, partners, keys, distributor),
-    *(lab, lab_keys, oversight, sampling, labels),
+    *(lab, lab_keys, oversight, sampling, labels, dashboards),
 )
 
 router = APIRouter(include_in_schema=False)
