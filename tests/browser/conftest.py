@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import Platform, serve
+from traceseal.codes.design import FONT_PATH
 from traceseal.config import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,11 +43,28 @@ def served(migrated: Settings) -> Iterator[Platform]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    env = {**os.environ, "FONTCONFIG_FILE": str(_fonts_conf(tmp_path_factory.mktemp("fonts")))}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
         yield browser
         browser.close()
+
+
+def _fonts_conf(folder: Path) -> Path:
+    """A fontconfig file adding the project's own CJK font (the labels' Noto Sans SC cut)
+    to the system's: a machine without Chinese fonts would draw the pages' Chinese as
+    boxes in the screenshots. People's browsers bring their own fonts."""
+    conf = folder / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        f"  <dir>{FONT_PATH.parent}</dir>\n"
+        f"  <cachedir>{folder / 'cache'}</cachedir>\n"
+        "</fontconfig>\n",
+        encoding="utf-8",
+    )
+    return conf
 
 
 #: Where the journeys' screenshots are kept as test artefacts (CI may collect the folder).
