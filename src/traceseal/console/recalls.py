@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from traceseal.bounds import MAX_ID
 from traceseal.codes.deps import KeyringDep
+from traceseal.codes.service import Keyring
 from traceseal.console import plain
 from traceseal.console.deps import BrandDep, ConsoleError, Viewer, check_csrf
 from traceseal.console.menu import brand
@@ -146,11 +147,16 @@ def _recall(db: SessionDep, viewer: Viewer, recall_id: int) -> Recall:
         raise ConsoleError(404, exc.detail) from None
 
 
-@router.get("/console/recalls/{recall_id}")
-def recall(
-    request: Request, viewer: BrandDep, db: SessionDep, keyring: KeyringDep, recall_id: PathId
+def _detail(
+    request: Request,
+    viewer: Viewer,
+    db: SessionDep,
+    keyring: Keyring,
+    found: Recall,
+    *,
+    refused: str = "",
+    status: int = 200,
 ) -> Response:
-    found = _recall(db, viewer, recall_id)
     reach = reaching.reach(db, keyring, reaching.of_recall(found))
     context = {
         "recall": found,
@@ -159,9 +165,17 @@ def recall(
         "statuses": HOLDER_STATUSES,
         "may_end": found.ended_at is None and found.announced_by_id == viewer.org.id,
         "done": request.query_params.get("done", ""),
+        "refused": refused,
         "words": plain,
     }
-    return page(request, "workflows/recall.html", context, viewer=viewer)
+    return page(request, "workflows/recall.html", context, viewer=viewer, status=status)
+
+
+@router.get("/console/recalls/{recall_id}")
+def recall(
+    request: Request, viewer: BrandDep, db: SessionDep, keyring: KeyringDep, recall_id: PathId
+) -> Response:
+    return _detail(request, viewer, db, keyring, _recall(db, viewer, recall_id))
 
 
 @router.get("/console/recalls/{recall_id}/reach.csv")
@@ -176,16 +190,23 @@ def reach_csv(
 
 @router.post("/console/recalls/{recall_id}/end")
 def end(
-    request: Request, viewer: BrandDep, db: SessionDep, issuing: IssuingDep, recall_id: PathId
+    request: Request,
+    viewer: BrandDep,
+    db: SessionDep,
+    issuing: IssuingDep,
+    keyring: KeyringDep,
+    recall_id: PathId,
 ) -> Response:
     found = _recall(db, viewer, recall_id)
     if found.ended_at is not None:
-        raise ConsoleError(409, "this recall has already ended")
-    try:
-        service.end_recall(db, issuing, viewer.org, recall_id)
-    except NotFound:
-        # The brand sees a regulator's recall of its goods but may not lift it.
-        raise ConsoleError(403, "only whoever announced a recall ends it") from None
+        refused = "this recall has already ended"
+        return _detail(request, viewer, db, keyring, found, refused=refused, status=409)
+    if found.announced_by_id != viewer.org.id:
+        # The brand sees a regulator's recall of its goods but may not lift it (the service
+        # answers NotFound to anyone but the announcer and the oversight roles).
+        refused = "only whoever announced a recall ends it"
+        return _detail(request, viewer, db, keyring, found, refused=refused, status=403)
+    service.end_recall(db, issuing, viewer.org, recall_id)
     audit.record(
         db,
         viewer.actor,
