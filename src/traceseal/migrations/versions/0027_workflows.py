@@ -83,11 +83,11 @@ def downgrade() -> None:
     op.drop_index(
         op.f("ix_counterfeit_reports_status_token_hash"), table_name="counterfeit_reports"
     )
-    with op.batch_alter_table("counterfeit_reports") as batch:
-        for column in ("status_token_hash", "replied_at", "reply", "state"):
-            batch.drop_column(column)
+    # Plain DROP COLUMN on both engines: each CHECK belongs to its own column, which SQLite
+    # (3.35+) drops with it; batch mode would copy the tables and keep the CHECKs.
+    for column in ("status_token_hash", "replied_at", "reply", "state"):
+        op.execute(f"ALTER TABLE counterfeit_reports DROP COLUMN {column}")
     op.drop_index(op.f("ix_alert_changes_alert_id"), table_name="alert_changes")
     op.drop_table("alert_changes")
-    with op.batch_alter_table("alerts") as batch:
-        batch.drop_column("outcome")
-        batch.drop_column("state")
+    for column in ("outcome", "state"):
+        op.execute(f"ALTER TABLE alerts DROP COLUMN {column}")
