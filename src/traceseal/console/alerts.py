@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import Response
 
+import traceseal.console.plain as plain
 from traceseal.alerts import service, workflow
 from traceseal.alerts.models import Alert, AlertState, Outcome
 from traceseal.bounds import MAX_ID
-from traceseal.console import plain
 from traceseal.console.deps import BrandDep, ConsoleError, Viewer, check_csrf, console_language
 from traceseal.console.menu import brand
 from traceseal.console.render import page, see_other

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import Response
 
+import traceseal.console.plain as plain
 from traceseal.bounds import MAX_ID
 from traceseal.codes.deps import KeyringDep
 from traceseal.codes.service import Keyring
-from traceseal.console import plain
 from traceseal.console.deps import BrandDep, ConsoleError, Viewer, check_csrf
 from traceseal.console.menu import brand
 from traceseal.console.render import finish, page, see_other
