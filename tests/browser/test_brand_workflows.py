@@ -181,3 +181,43 @@ def test_an_alert_is_taken_up_and_closed_with_its_outcome(
     expect(brand.locator("#outcome-now")).to_have_text("Diverted goods")
     expect(brand.locator("#history")).to_contain_text("qa@acme.cn")
     shoot(brand, "alert-closed-en")
+
+
+def test_a_recall_is_started_its_reach_read_and_ended(
+    served: Platform,
+    acme: Tenant,
+    browser: Browser,
+    contexts: list[BrowserContext],
+    shoot: Shots,
+) -> None:
+    base = served.settings.public_url
+    brand_with_codes(served, acme, 2)
+    brand = _page(browser, contexts, "zh-CN")
+    _sign_in(brand, base)
+    brand.get_by_role("link", name="召回").click()
+    expect(brand.locator("#empty")).to_be_visible()
+    brand.click("#start-recall")
+    brand.select_option("#gtin", GTIN)
+    brand.fill("#lot", "W2026-12A")
+    brand.click("#announce")  # no reason: told beside the field
+    expect(brand.locator("#reason-error")).to_have_text("召回需要填写原因和消费者处理办法")
+    brand.fill("#reason", "压力表读数失准")
+    brand.fill("#instructions", "请停止使用，联系客服免费更换")
+    shoot(brand, "recall-new-zh")
+    brand.click("#announce")
+    expect(brand.locator("#done")).to_contain_text("召回已发起")
+    expect(brand.locator("#reach")).to_contain_text("货物现在在哪里")
+    expect(brand.locator("#reach-csv")).to_be_visible()
+    shoot(brand, "recall-zh")
+    with brand.expect_download() as download:
+        brand.click("#reach-csv")
+    assert download.value.suggested_filename.endswith("-reach.csv")
+    brand.click("#lang-switch")
+    expect(brand.get_by_role("heading", name="Where the goods are now")).to_be_visible()
+    brand.click("#end-recall")
+    expect(brand.locator("#done")).to_have_text("The recall has ended.")
+    expect(brand.locator("#end-recall")).to_have_count(0)
+    shoot(brand, "recall-ended-en")
+    # Only recalls in force are listed by default.
+    brand.get_by_role("link", name="← All recalls").click()
+    expect(brand.locator("#empty")).to_be_visible()

@@ -398,3 +398,23 @@ def test_a_brand_cannot_end_a_recall_a_regulator_ordered(
     other.sign_in("qa@beta.cn")
     assert other.get(f"/console/recalls/{recall_id}").status_code == 404
     assert other.get(f"/console/recalls/{recall_id}/reach.csv").status_code == 404
+
+
+def test_the_alert_list_pages_by_25_and_keeps_its_filters(
+    platform: Platform, acme: Tenant, qa: Browser
+) -> None:
+    ids = [diversion_alert(platform, acme, distributor_id=None, key=f"p{i}") for i in range(26)]
+    first = qa.get("/console/alerts?state=open&kind=diversion")
+    shown = [int(i) for i in re.findall(r'href="/console/alerts/(\d+)"', first.text)]
+    assert shown == ids[::-1][:25]
+    older = re.search(r'id="older" href="([^"]+)"|href="([^"]+)" id="older"', first.text)
+    assert older is not None
+    link = (older.group(1) or older.group(2)).replace("&amp;", "&")
+    assert "state=open" in link
+    assert "kind=diversion" in link
+    second = qa.get(link)
+    assert [int(i) for i in re.findall(r'href="/console/alerts/(\d+)"', second.text)] == [ids[0]]
+    assert 'id="first-page"' in second.text
+    # A filter nobody matches says so; a made-up state is ignored, not an error.
+    assert "没有符合条件的警报" in qa.get("/console/alerts?kind=clone").text
+    assert qa.get("/console/alerts?state=whatever").status_code == 200
