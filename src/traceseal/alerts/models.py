@@ -37,7 +37,7 @@ _SEVERITIES = ", ".join(f"'{s.value}'" for s in Severity)
 
 
 class AlertState(enum.StrEnum):
-    """Where a brand's look into an alert stands (docs/alerts.md: the workflow)."""
+    """Where a brand's look into an alert stands (docs/api.md: the alert and report workflows)."""
 
     OPEN = "open"  # raised, nobody has taken it up yet
     INVESTIGATING = "investigating"  # someone is looking into it

@@ -5,7 +5,7 @@ step itself. Services take a session and never commit.
 
 Who may act: the brand owner the alert belongs to and the operator; regulators and the
 alert's subject (the distributor it names) read it, and the subject of an alert never
-closes it (docs/alerts.md).
+closes it (docs/api.md).
 """
 
 from __future__ import annotations
