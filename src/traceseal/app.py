@@ -73,6 +73,7 @@ from traceseal.verify.pages import page_for_browsers
 from traceseal.verify.pages import router as verify_pages_router
 from traceseal.verify.partitions import maintain as scan_log_upkeep
 from traceseal.verify.reports.api import router as reports_router
+from traceseal.verify.reports.pages import router as report_pages_router
 from traceseal.web import openapi, problems
 from traceseal.web.bodylimit import BodyLimit
 from traceseal.web.headers import SecurityHeaders
@@ -287,6 +288,7 @@ def _register_features(app: FastAPI) -> None:
         verify_api_router,
         verify_pages_router,
         reports_router,
+        report_pages_router,
         sms_router,
         wechat_router,
         orgs_router,

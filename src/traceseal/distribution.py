@@ -123,6 +123,8 @@ PLAN: Final[dict[str, Placement]] = {
     "ledger_cosignatures": LOCAL,
     "webhooks": LOCAL,
     "webhook_deliveries": LOCAL,
+    # An alert's workflow steps: read only by its pages and the API, like the deliveries.
+    "alert_changes": LOCAL,
     "channel_messages": LOCAL,
     "channel_tokens": LOCAL,
     "sms_outbox": LOCAL,

@@ -11,7 +11,17 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceseal.db import Base, BigId, UtcDateTime
@@ -26,10 +36,33 @@ class Severity(enum.StrEnum):
 _SEVERITIES = ", ".join(f"'{s.value}'" for s in Severity)
 
 
+class AlertState(enum.StrEnum):
+    """Where a brand's look into an alert stands (docs/api.md: the alert and report workflows)."""
+
+    OPEN = "open"  # raised, nobody has taken it up yet
+    INVESTIGATING = "investigating"  # someone is looking into it
+    CLOSED = "closed"  # settled, with an outcome
+
+
+class Outcome(enum.StrEnum):
+    """What a closed alert turned out to be."""
+
+    COUNTERFEIT = "counterfeit"  # fake goods confirmed
+    DIVERTED = "diverted"  # genuine goods sold outside their territory
+    FALSE_ALARM = "false_alarm"  # nothing wrong after all
+    OTHER = "other"  # see the note
+
+
+_ALERT_STATES = ", ".join(f"'{s.value}'" for s in AlertState)
+_OUTCOMES = ", ".join(f"'{o.value}'" for o in Outcome)
+
+
 class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
         CheckConstraint(f"severity IN ({_SEVERITIES})", name="severity"),
+        CheckConstraint(f"state IN ({_ALERT_STATES})", name="state"),
+        CheckConstraint(f"outcome IS NULL OR outcome IN ({_OUTCOMES})", name="outcome"),
         Index("ix_alerts_organization_raised_at", "organization_id", "raised_at"),
         # A brand's alert list, newest first (list_alerts orders by id): without it the list
         # walks every brand's alerts backwards to find this one's (bench/explain.py,
@@ -67,6 +100,32 @@ class Alert(Base):
         ForeignKey("distributors.id"), default=None, index=True
     )
     code: Mapped[str | None] = mapped_column(String(20), default=None)
+    #: The workflow (AlertState); an alert closes with an outcome (Outcome).
+    state: Mapped[str] = mapped_column(
+        String(16), default=AlertState.OPEN.value, server_default=AlertState.OPEN.value
+    )
+    outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
+class AlertChange(Base):
+    """One step of an alert's workflow: who moved it, when, from where to where, and why.
+
+    Append-only: the alert's history is read from these rows, oldest first.
+    """
+
+    __tablename__ = "alert_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: The organisation that acted, and the person (a console sign-in name) or the API key's
+    #: organisation (``api:<name>``) as it was named then.
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    actor: Mapped[str] = mapped_column(String(254))
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class Webhook(Base):

@@ -99,13 +99,16 @@ def list_alerts(
     limit: int = 100,
     distributor_id: int | None = None,
     code: str | None = None,
+    state: str | None = None,
     before: int | None = None,
 ) -> list[Alert]:
     query = _visible(viewer)
-    if before is not None:
-        query = query.where(Alert.id < before)  # the next page, newest first (consoles)
     if kind:
         query = query.where(Alert.kind == kind)
+    if state:
+        query = query.where(Alert.state == state)
+    if before is not None:
+        query = query.where(Alert.id < before)  # the next page, newest first (consoles)
     if distributor_id is not None:
         query = query.where(Alert.distributor_id == distributor_id)
     if code:
@@ -115,10 +118,16 @@ def list_alerts(
     return list(session.scalars(query.order_by(Alert.id.desc()).limit(limit)))
 
 
-def acknowledge(session: Session, viewer: Organization, alert_id: int) -> Alert:
+def visible_alert(session: Session, viewer: Organization, alert_id: int) -> Alert:
+    """The alert, or NotFound if there is none the viewer may see (the same answer)."""
     alert: Alert | None = session.scalar(_visible(viewer).where(Alert.id == alert_id))
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
+    return alert
+
+
+def acknowledge(session: Session, viewer: Organization, alert_id: int) -> Alert:
+    alert = visible_alert(session, viewer, alert_id)
     # Readers are not actors: the alert's subject (the suspected distributor) and regulators
     # read it; only the brand owner and the operator act on it.
     if not (tenancy.sees_all(viewer) or alert.organization_id == viewer.id):

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from traceseal.console import (
     account,
     admin,
+    alerts,
     auth,
     dashboards,
     distributor,
@@ -20,6 +21,8 @@ from traceseal.console import (
     labels,
     oversight,
     partners,
+    recalls,
+    reports,
     sampling,
 )
 from traceseal.console.menu import MenuItem
@@ -27,7 +30,7 @@ from traceseal.console.render import EXCEPTION_HANDLERS
 
 #: The console's page modules: each has a ``router`` and may declare ``MENU`` entries.
 PARTS = (
-    *(auth, account, admin, partners, keys, distributor),
+    *(auth, account, admin, partners, keys, distributor, alerts, reports, recalls),
     *(lab, lab_keys, oversight, sampling, labels, dashboards),
 )
 

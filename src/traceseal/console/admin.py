@@ -55,6 +55,17 @@ ACTIONS = (
     "session",
     "totp",
     "policy.require_totp",
+    "alert",
+    "report",
+    "recall",
+    "distributor",
+    "api_key",
+    "webhook",
+    "labels",
+    "certificate",
+    "inspection_report",
+    "sampling_result",
+    "signing_key",
 )
 
 

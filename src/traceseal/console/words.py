@@ -52,6 +52,28 @@ _ZH: dict[str, str] = {
     "choose QR or Data Matrix": "请选择二维码或 DataMatrix",
     "choose PDF or ZPL": "请选择 PDF 或 ZPL",
     "this run was issued without PINs": "这个码段发码时没有生成 PIN，不能印刮开区",
+    # The brand's alerts, reports and recalls (console/alerts.py, reports.py, recalls.py).
+    "choose an outcome": "请选择结论",
+    "choose a product": "请选择产品",
+    "the note may have at most 2000 characters": "说明最多 2000 个字符",
+    "closing an alert needs an outcome": "关闭警报需要选择结论",
+    "closing an alert needs a note saying what was found": "关闭警报需要写明查明的情况",
+    "only closing an alert takes an outcome": "只有关闭警报时才选择结论",
+    "the subject of an alert never closes it or moves it on; you may read it": (
+        "警报涉及的一方不能处理或关闭该警报，只能查看"
+    ),
+    "only the brand owner and the operator act on an alert; you may read it": (
+        "只有品牌方和平台运营方可以处理警报，您只能查看"
+    ),
+    "only the brand owner and the operator act on a report; you may read it": (
+        "只有品牌方和平台运营方可以处理举报，您只能查看"
+    ),
+    "write a reply to the reporter before settling the report": "请先填写给举报人的答复",
+    "the reply may have at most 2000 characters": "答复最多 2000 个字符",
+    "the reply is empty": "答复不能为空",
+    "a recall needs a reason and instructions for consumers": "召回需要填写原因和消费者处理办法",
+    "this recall has already ended": "此召回已经结束",
+    "only whoever announced a recall ends it": "召回只能由发起方结束",
 }
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -82,6 +104,21 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"a download holds at most ([\d,]+) labels; issue smaller runs"),
         r"一次最多下载 \1 张标签，请分成较小的码段发码",
+    ),
+    (re.compile(r"an alert that is \w+ cannot become \w+"), "警报当前的状态不允许这一步"),
+    (re.compile(r"a report that is \w+ cannot become \w+"), "举报当前的状态不允许这一步"),
+    (re.compile(r"no alert \d+"), "找不到该警报"),
+    (re.compile(r"no (?:photo for )?report \d+"), "找不到该举报"),
+    (re.compile(r"no recall \d+"), "找不到该召回"),
+    (re.compile(r"no lot '(.+)' for GTIN \d+"), r"该产品没有批号 \1"),
+    (re.compile(r"no product with GTIN .+"), "找不到该产品"),
+    (
+        re.compile(r"lot .+ must be 1-20 characters of the GS1 character set 82"),
+        "批号应为 1 到 20 位字母、数字或符号",
+    ),
+    (
+        re.compile(r"(?:every batch|lot .+) of GTIN \d+ is already under recall(?: \d+)?"),
+        "该批次已在召回中",
     ),
 ]
 

@@ -38,6 +38,7 @@ from traceseal.epcis.trace import TimelineEvent, trace
 from traceseal.errors import InvalidInput
 from traceseal.logistics.service import expected_custody, gln_of, location_names
 from traceseal.orgs.models import Organization
+from traceseal.recalls.models import Recall
 from traceseal.registry.models import Batch, Product
 
 __all__ = ["Holder", "Reach", "Selection", "reach"]
@@ -318,3 +319,10 @@ def segment_products(session: Session, run: CodeRun) -> set[int]:
     if run.product_id is not None:
         found.add(run.product_id)
     return found
+
+
+def of_recall(recall: Recall) -> Selection:
+    """What a recall takes off the market: its lot, or every lot of its product."""
+    if recall.batch is None:
+        return Selection(recall.product, description=f"recall {recall.id}: every lot")
+    return of_batches(recall.product, [recall.batch], f"recall {recall.id}: lot {recall.batch.lot}")

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from traceseal.codes.deps import KeyringDep
 from traceseal.codes.service import Keyring, get_run, parse_range
-from traceseal.errors import InvalidInput, NotFound
+from traceseal.errors import InvalidInput
 from traceseal.orgs.deps import ReadCaller
 from traceseal.orgs.models import Organization
-from traceseal.orgs.tenancy import OVERSIGHT, sees_all
+from traceseal.orgs.tenancy import OVERSIGHT
 from traceseal.recalls import reach as reaching
-from traceseal.recalls.models import Recall
+from traceseal.recalls.service import get_recall
 from traceseal.registry.models import Product
 from traceseal.registry.service import get_batch, get_product
 from traceseal.web.deps import PathId, QueryId, ReadSessionDep
@@ -51,18 +51,7 @@ class ReachRead(BaseModel):
 
 
 def _recall_selection(session: Session, caller: Organization, recall_id: int) -> reaching.Selection:
-    recall = session.get(Recall, recall_id)
-    allowed = recall is not None and (
-        sees_all(caller, OVERSIGHT)
-        or caller.id in (recall.product.organization_id, recall.announced_by_id)
-    )
-    if recall is None or not allowed:
-        raise NotFound(f"no recall {recall_id}")
-    if recall.batch is None:
-        return reaching.Selection(recall.product, description=f"recall {recall.id}: every lot")
-    return reaching.of_batches(
-        recall.product, [recall.batch], f"recall {recall.id}: lot {recall.batch.lot}"
-    )
+    return reaching.of_recall(get_recall(session, caller, recall_id))
 
 
 def _selection(
@@ -95,7 +84,7 @@ def _selection(
     return reaching.Selection(product, description="every lot")
 
 
-def _read(found: reaching.Reach) -> ReachRead:
+def read_of(found: reaching.Reach) -> ReachRead:
     return ReachRead(
         gtin=found.gtin,
         product=found.product,
@@ -116,7 +105,7 @@ def _read(found: reaching.Reach) -> ReachRead:
     )
 
 
-def _csv(found: ReachRead, name: str) -> Response:
+def csv_of(found: ReachRead, name: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["status", "gln", "place", "organization", "quantity", "since"])
@@ -145,7 +134,7 @@ def recall_reach(
     """Every place that holds items of the recall (received and not shipped on), items on
     their way, and items assigned to a distributor without events, with quantities."""
     selection = _recall_selection(session, caller, recall_id)
-    return _read(reaching.reach(session, keyring, selection))
+    return read_of(reaching.reach(session, keyring, selection))
 
 
 @router.get("/recalls/{recall_id}/reach.csv", response_class=Response, responses=_CSV)
@@ -154,8 +143,8 @@ def recall_reach_csv(
 ) -> Response:
     """The recall's reach as CSV (UTF-8 with a byte-order mark): one row per holder."""
     selection = _recall_selection(session, caller, recall_id)
-    found = _read(reaching.reach(session, keyring, selection))
-    return _csv(found, f"recall-{recall_id}-reach.csv")
+    found = read_of(reaching.reach(session, keyring, selection))
+    return csv_of(found, f"recall-{recall_id}-reach.csv")
 
 
 Gtin = Annotated[str | None, Query(max_length=32)]
@@ -180,7 +169,7 @@ def reach(
     selection = _selection(
         session, keyring, caller, gtin, lot, run, range_, produced_from, produced_to
     )
-    return _read(reaching.reach(session, keyring, selection))
+    return read_of(reaching.reach(session, keyring, selection))
 
 
 @router.get("/reach.csv", response_class=Response, responses=_CSV)
@@ -199,4 +188,4 @@ def reach_csv(
     selection = _selection(
         session, keyring, caller, gtin, lot, run, range_, produced_from, produced_to
     )
-    return _csv(_read(reaching.reach(session, keyring, selection)), "reach.csv")
+    return csv_of(read_of(reaching.reach(session, keyring, selection)), "reach.csv")

@@ -6,7 +6,7 @@ Each announcement and each end is a record signed by whoever made it, and a log 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -106,10 +106,23 @@ def announce(
 
 
 def list_recalls(
-    session: Session, *, gtin: str | None = None, active_only: bool = True, limit: int = 100
+    session: Session,
+    *,
+    gtin: str | None = None,
+    active_only: bool = True,
+    limit: int = 100,
+    concerning: int | None = None,
+    before: int | None = None,
 ) -> list[Recall]:
-    """Recalls are public: anyone may list them."""
+    """Recalls are public: anyone may list them. ``concerning``: only those of the
+    organisation's products or announced by it (a brand's own list)."""
     query = select(Recall).join(Product, Product.id == Recall.product_id)
+    if concerning is not None:
+        query = query.where(
+            or_(Product.organization_id == concerning, Recall.announced_by_id == concerning)
+        )
+    if before is not None:
+        query = query.where(Recall.id < before)
     if gtin:
         query = query.where(Product.gtin == normalize_gtin(gtin))
     if active_only:
@@ -149,4 +162,17 @@ def end_recall(session: Session, issuing: Issuing, caller: Organization, recall_
             issued_on=issuing.now.date(),
         )
         recall.end_record_id = end.id
+    return recall
+
+
+def get_recall(session: Session, caller: Organization, recall_id: int) -> Recall:
+    """A recall with what its reach shows, for the product's brand owner, its announcer,
+    regulators and the operator; NotFound for anyone else (as for none at all)."""
+    recall = session.get(Recall, recall_id)
+    allowed = recall is not None and (
+        sees_all(caller, OVERSIGHT)
+        or caller.id in (recall.product.organization_id, recall.announced_by_id)
+    )
+    if recall is None or not allowed:
+        raise NotFound(f"no recall {recall_id}")
     return recall

@@ -44,6 +44,7 @@ from traceseal.verify.limits import (
 from traceseal.verify.models import FAILURES, Verdict
 from traceseal.verify.networks import NetworkTally, network_of
 from traceseal.verify.reports.service import ReportInput, submit_report
+from traceseal.verify.reports.status import Receipt, issue_status_token
 from traceseal.verify.salts import ClientKeys
 from traceseal.verify.service import Query, Verification, verify
 
@@ -352,6 +353,11 @@ class Verifier:
 
     def report(self, data: ReportInput, client: Client) -> int:
         """Store a consumer's counterfeit report; at most REPORTS_PER_HOUR per client."""
+        return self.file_report(data, client).id
+
+    def file_report(self, data: ReportInput, client: Client) -> Receipt:
+        """``report``, answering with the receipt: the report's number and the token of its
+        public status link (given once: only its digest is stored)."""
         now = time.time()
         keys = client.keys_for("report:")
         with unit_of_work(self._session_factory) as session:
@@ -365,5 +371,6 @@ class Verifier:
                 ip_hash=client.ip_hash,
                 device_hash=client.device_hash,
             )
+            token = issue_status_token(report)
             self.report_guard.tick(session, keys, now)
-            return report.id
+            return Receipt(report.id, token)

@@ -384,7 +384,7 @@ def report_form(
             contact=contact,
             photo=read_photo(photo, verifier.max_photo_bytes),
         )
-        report_id = verifier.report(data, client)
+        receipt = verifier.file_report(data, client)
     except TooManyRequests as exc:
         return _error(request, 429, exc.detail, retry_after=exc.retry_after)
     except InvalidInput as exc:
@@ -404,10 +404,16 @@ def report_form(
     context = {
         "lang": lang,
         "message": THANKS[lang],
-        "report_id": report_id,
+        "report_id": receipt.id,
+        "status_path": receipt.status_path,
+        "status_url": request.app.state.settings.public_url + receipt.status_path,
         "code": code,
     }
-    return templates.TemplateResponse(request, "verify/thanks.html", context)
+    response = templates.TemplateResponse(request, "verify/thanks.html", context)
+    # The receipt holds the status link's token: no cache keeps it, no Referer carries it.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @router.api_route("/.well-known/gs1resolver", methods=["GET", "HEAD"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.conftest import Tenant
+from tests.conftest import Platform, Tenant
 
 ROLES = (
     "anonymous",
@@ -68,3 +68,30 @@ def row(
 
 #: A page of a brand's console: every brand's people see their own; other kinds, 403.
 BRAND_PAGE = row(SIGN_IN, 200, 200, 403, 200, others=403)
+
+
+def acme_distributor(platform: Platform, orgs: Orgs) -> int:
+    """The distributor record of "Dist" for Acme (several areas' rows need it): registered
+    by the first area that asks, found by the others."""
+    from sqlalchemy import select
+
+    from traceseal.db import unit_of_work
+    from traceseal.logistics.models import Distributor
+    from traceseal.logistics.service import register_distributor
+    from traceseal.orgs.models import Organization
+
+    with unit_of_work(platform.session_factory) as session:
+        found = session.scalar(
+            select(Distributor.id).where(
+                Distributor.enterprise_id == orgs.acme.id,
+                Distributor.organization_id == orgs.distributor.id,
+            )
+        )
+        if found is not None:
+            return int(found)
+        acme = session.get(Organization, orgs.acme.id)
+        assert acme is not None
+        made, _ = register_distributor(
+            session, acme, orgs.distributor.name, glns=["9506000000022"], territory=["440000"]
+        )
+        return made.id

@@ -9,9 +9,8 @@ whose alerts it carries (brands, regulators, the operator)."""
 from __future__ import annotations
 
 from tests.conftest import Platform
-from tests.functional.console_matrix import BRAND_PAGE, SIGN_IN, Orgs, row
+from tests.functional.console_matrix import BRAND_PAGE, SIGN_IN, Orgs, acme_distributor, row
 from traceseal.db import unit_of_work
-from traceseal.logistics.service import register_distributor
 from traceseal.orgs.models import Organization
 from traceseal.orgs.service import create_key
 
@@ -56,8 +55,5 @@ def values(platform: Platform, orgs: Orgs) -> dict[str, object]:
     with unit_of_work(platform.session_factory) as session:
         acme = session.get(Organization, orgs.acme.id)
         assert acme is not None
-        distributor, _ = register_distributor(
-            session, acme, orgs.distributor.name, glns=["9506000000022"], territory=["440000"]
-        )
         _, key = create_key(session, acme, "matrix")
-        return {"distributor_id": distributor.id, "key_id": key.id}
+    return {"distributor_id": acme_distributor(platform, orgs), "key_id": key.id}

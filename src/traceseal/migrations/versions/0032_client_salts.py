@@ -1,7 +1,7 @@
 """client salts: a rotating salt per period for the keyed client hashes
 
 Revision ID: 0032
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-04
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0032"
-down_revision: str | None = "0026"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

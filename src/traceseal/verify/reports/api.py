@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -10,9 +10,13 @@ from fastapi.responses import Response
 from traceseal.config import Settings
 from traceseal.errors import InvalidInput
 from traceseal.orgs.deps import Caller
+from traceseal.orgs.models import Organization
+from traceseal.people import audit
 from traceseal.verify.deps import ClientDep, VerifierDep
-from traceseal.verify.reports.schemas import ReportCreated, ReportRead
-from traceseal.verify.reports.service import ReportInput, get_photo, list_reports
+from traceseal.verify.reports import workflow
+from traceseal.verify.reports.models import CounterfeitReport, ReportState
+from traceseal.verify.reports.schemas import ReplyWrite, ReportCreated, ReportMove, ReportRead
+from traceseal.verify.reports.service import ReportInput, get_photo, get_report, list_reports
 from traceseal.web.bodylimit import body_limit
 from traceseal.web.deps import PathId, SessionDep
 from traceseal.web.negotiation import language
@@ -62,8 +66,9 @@ def file_report(
         contact=contact,
         photo=read_photo(photo, verifier.max_photo_bytes),
     )
-    report_id = verifier.report(data, client)
-    return ReportCreated(id=report_id, message=THANKS[language(request)])
+    receipt = verifier.file_report(data, client)
+    status_url = request.app.state.settings.public_url + receipt.status_path
+    return ReportCreated(id=receipt.id, message=THANKS[language(request)], status_url=status_url)
 
 
 @router.get("/api/v1/reports", response_model=list[ReportRead])
@@ -72,9 +77,91 @@ def reports(
     caller: Caller,
     before: Annotated[int | None, Query(description="Only reports with a smaller id.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    state: ReportState | None = None,
 ) -> list[ReportRead]:
     """Reports about the caller's codes (enterprise), or all of them (operator, regulator)."""
-    return [ReportRead.of(r) for r in list_reports(session, caller, before=before, limit=limit)]
+    found = list_reports(
+        session, caller, before=before, limit=limit, state=None if state is None else state.value
+    )
+    return [ReportRead.of(r) for r in found]
+
+
+@router.get("/api/v1/reports/{report_id}", response_model=ReportRead)
+def report(report_id: PathId, session: SessionDep, caller: Caller) -> ReportRead:
+    return ReportRead.of(get_report(session, caller, report_id))
+
+
+_WORKFLOW_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "A reader (a regulator) may not act on the report."},
+    404: {"description": "No such report, or one the caller may not see."},
+    409: {"description": "The workflow does not allow this step from the report's state."},
+}
+
+
+def _audited(
+    session: SessionDep, caller: Organization, report: CounterfeitReport, action: str
+) -> ReportRead:
+    audit.record(
+        session,
+        audit.Actor(None, f"api:{caller.name}"[:254]),
+        action,
+        organization_id=report.organization_id,
+        target=f"report {report.id}",
+        details={"state": report.state, "replied": bool(report.reply)},
+    )
+    return ReportRead.of(report)
+
+
+def _move(
+    session: SessionDep,
+    caller: Organization,
+    report_id: int,
+    to: ReportState,
+    body: ReportMove | None,
+) -> ReportRead:
+    reply = "" if body is None else body.reply
+    found = workflow.move(session, caller, report_id, to, reply=reply)
+    return _audited(session, caller, found, f"report.{to.value}")
+
+
+@router.post(
+    "/api/v1/reports/{report_id}/investigate", response_model=ReportRead, responses=_WORKFLOW_ERRORS
+)
+def investigate(
+    report_id: PathId, session: SessionDep, caller: Caller, body: ReportMove | None = None
+) -> ReportRead:
+    """Take a new report up: ``new`` → ``investigating``."""
+    return _move(session, caller, report_id, ReportState.INVESTIGATING, body)
+
+
+@router.post(
+    "/api/v1/reports/{report_id}/resolve", response_model=ReportRead, responses=_WORKFLOW_ERRORS
+)
+def resolve(
+    report_id: PathId, session: SessionDep, caller: Caller, body: ReportMove | None = None
+) -> ReportRead:
+    """Settle an investigated report: ``investigating`` → ``resolved``, with the reply the
+    reporter reads on their status page."""
+    return _move(session, caller, report_id, ReportState.RESOLVED, body)
+
+
+@router.post(
+    "/api/v1/reports/{report_id}/reject", response_model=ReportRead, responses=_WORKFLOW_ERRORS
+)
+def reject(
+    report_id: PathId, session: SessionDep, caller: Caller, body: ReportMove | None = None
+) -> ReportRead:
+    """Turn a report down (``new`` or ``investigating`` → ``rejected``) with a reply saying why."""
+    return _move(session, caller, report_id, ReportState.REJECTED, body)
+
+
+@router.put(
+    "/api/v1/reports/{report_id}/reply", response_model=ReportRead, responses=_WORKFLOW_ERRORS
+)
+def reply(report_id: PathId, body: ReplyWrite, session: SessionDep, caller: Caller) -> ReportRead:
+    """Write or rewrite the reply the reporter sees on their status page, in any state."""
+    found = workflow.set_reply(session, caller, report_id, body.reply)
+    return _audited(session, caller, found, "report.reply")
 
 
 @router.get("/api/v1/reports/{report_id}/photo", response_class=Response)

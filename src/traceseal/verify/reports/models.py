@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from traceseal.db import Base, BigId, UtcDateTime
@@ -21,8 +22,21 @@ class ReportPhoto(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class ReportState(enum.StrEnum):
+    """Where the brand's handling of a report stands; the reporter sees it too."""
+
+    NEW = "new"  # not looked at yet
+    INVESTIGATING = "investigating"  # the brand is looking into it
+    RESOLVED = "resolved"  # settled: the reply says what was found and done
+    REJECTED = "rejected"  # not taken further: the reply says why
+
+
+_REPORT_STATES = ", ".join(f"'{s.value}'" for s in ReportState)
+
+
 class CounterfeitReport(Base):
     __tablename__ = "counterfeit_reports"
+    __table_args__ = (CheckConstraint(f"state IN ({_REPORT_STATES})", name="state"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
@@ -42,3 +56,14 @@ class CounterfeitReport(Base):
     )
     ip_hash: Mapped[str | None] = mapped_column(String(32), default=None)
     device_hash: Mapped[str | None] = mapped_column(String(32), default=None)
+    state: Mapped[str] = mapped_column(
+        String(16), default=ReportState.NEW.value, server_default=ReportState.NEW.value
+    )
+    #: The brand's answer to the reporter, shown on the report's public status page.
+    reply: Mapped[str] = mapped_column(Text, default="", server_default="")
+    replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    #: SHA-256 of the token in the reporter's status link (the token itself is never stored;
+    #: reports filed before the link existed have none).
+    status_token_hash: Mapped[str | None] = mapped_column(
+        String(64), default=None, unique=True, index=True
+    )

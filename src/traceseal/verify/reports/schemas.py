@@ -2,14 +2,36 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from traceseal.verify.reports.models import CounterfeitReport
+from traceseal.verify.reports.models import CounterfeitReport, ReportState
+from traceseal.verify.reports.workflow import REPLY_LIMIT
 
 
 class ReportCreated(BaseModel):
     id: int
     message: str
+    status_url: str = Field(
+        description="The reporter's own page of the report's progress and the brand's reply. "
+        "Given only here: keep it (the platform stores only its digest)."
+    )
+
+
+class ReportMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reply: str = Field(
+        default="",
+        max_length=REPLY_LIMIT,
+        description="The answer the reporter sees; needed to resolve or reject (unless one "
+        "was written before).",
+    )
+
+
+class ReplyWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reply: str = Field(min_length=1, max_length=REPLY_LIMIT)
 
 
 class ReportRead(BaseModel):
@@ -23,6 +45,9 @@ class ReportRead(BaseModel):
     description: str
     contact: str
     photo_url: str | None
+    state: ReportState = Field(description="new, investigating, resolved or rejected.")
+    reply: str = Field(description="The brand's answer to the reporter (empty: none yet).")
+    replied_at: datetime | None
 
     @classmethod
     def of(cls, report: CounterfeitReport) -> ReportRead:
@@ -39,4 +64,7 @@ class ReportRead(BaseModel):
             photo_url=(
                 None if report.photo_sha256 is None else f"/api/v1/reports/{report.id}/photo"
             ),
+            state=ReportState(report.state),
+            reply=report.reply,
+            replied_at=report.replied_at,
         )

@@ -167,13 +167,29 @@ def _visible(viewer: Organization) -> Select[CounterfeitReport]:
 
 
 def list_reports(
-    session: Session, viewer: Organization, *, before: int | None = None, limit: int = 100
+    session: Session,
+    viewer: Organization,
+    *,
+    before: int | None = None,
+    limit: int = 100,
+    state: str | None = None,
 ) -> list[CounterfeitReport]:
     _require_reader(viewer)
     query = _visible(viewer)
     if before is not None:
         query = query.where(CounterfeitReport.id < before)
+    if state:
+        query = query.where(CounterfeitReport.state == state)
     return list(session.scalars(query.order_by(CounterfeitReport.id.desc()).limit(limit)))
+
+
+def get_report(session: Session, viewer: Organization, report_id: int) -> CounterfeitReport:
+    """The report, or NotFound if there is none the viewer may see (the same answer)."""
+    _require_reader(viewer)
+    report = session.scalar(_visible(viewer).where(CounterfeitReport.id == report_id))
+    if report is None:
+        raise NotFound(f"no report {report_id}")
+    return report
 
 
 def get_photo(session: Session, viewer: Organization, report_id: int) -> ReportPhoto:
