@@ -267,6 +267,26 @@ def list_runs(
     return list(session.scalars(mine(query, CodeRun.organization_id, viewer)))
 
 
+def find_runs(
+    session: Session,
+    viewer: Organization,
+    *,
+    before: int | None = None,
+    product_id: int | None = None,
+    limit: int = 25,
+) -> tuple[list[CodeRun], int | None]:
+    """The viewer's runs newest first (of one product, if given), and the ``before`` of the
+    next page (None on the last one)."""
+    query = select(CodeRun).order_by(CodeRun.id.desc()).limit(limit + 1)
+    if before:
+        query = query.where(CodeRun.id < before)
+    if product_id is not None:
+        query = query.where(CodeRun.product_id == product_id)
+    rows = list(session.scalars(mine(query, CodeRun.organization_id, viewer)))
+    older = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], older
+
+
 def run_cipher(session: Session, keyring: Keyring, run: CodeRun) -> SlotCipher:
     slot = session.get(KeySlot, run.slot)
     assert slot is not None
