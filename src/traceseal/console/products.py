@@ -23,6 +23,7 @@ from traceseal.console.render import page, see_other
 from traceseal.errors import DomainError, NotFound
 from traceseal.people import audit
 from traceseal.registry import service
+from traceseal.registry.gtin import normalize_gtin
 from traceseal.registry.models import DEFAULT_SCAN_LIMIT, Product
 from traceseal.registry.schemas import BatchCreate, ProductCreate, ProductUpdate
 from traceseal.web.deps import SessionDep
@@ -132,6 +133,11 @@ def new_product(
             product = service.add_product(db, viewer.org, data)
         except ValidationError as exc:
             errors = field_errors(exc)
+            # The form's other fields are checked first: say what is wrong with the GTIN too.
+            try:
+                normalize_gtin(gtin)
+            except DomainError as wrong:
+                errors["gtin"] = wrong.detail
         except DomainError as exc:
             errors = {exc.field or "gtin": exc.detail}
     if product is None:

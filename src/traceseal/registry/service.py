@@ -76,7 +76,7 @@ def find_products(
     if text:
         like = f"%{text}%"
         statement = statement.where(
-            or_(Product.gtin.like(like), Product.name.like(like), Product.brand.like(like))
+            or_(Product.gtin.like(like), Product.name.ilike(like), Product.brand.ilike(like))
         )
     rows = list(session.scalars(mine(statement, Product.organization_id, viewer)))
     older = rows[limit - 1].id if len(rows) > limit else None
