@@ -49,10 +49,9 @@ from traceseal.web.deps import PathId, SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
-MENU = (
-    brand("/console/codes", "防伪码", "Codes", order=20),
-    brand("/console/codes/new", "发放防伪码", "Issue codes", order=21),
-)
+# One entry: issuing is a button of the codes page (and of the home's quick links), and a
+# second entry under /console/codes would be marked current together with this one.
+MENU = (brand("/console/codes", "防伪码", "Codes", order=20),)
 
 Before = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 GtinFilter = Annotated[str, Query(max_length=20)]
