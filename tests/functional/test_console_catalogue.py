@@ -276,3 +276,64 @@ def test_the_brand_home_shows_todays_verifications_alerts_and_reports(
     # Beta's home counts none of Acme's.
     assert 'id="no-scans"' in brand.beta_admin.get("/console").text
     assert "某网店" not in brand.beta_admin.get("/console").text
+
+
+def test_every_message_the_catalogue_pages_meet_has_zh_words() -> None:
+    from pydantic import ValidationError
+
+    from traceseal.console import catalogue_words
+    from traceseal.errors import DomainError
+    from traceseal.registry.gtin import check_lot, normalize_gtin
+    from traceseal.registry.schemas import BatchCreate
+
+    messages = [
+        "GTIN 09506000134352 is already registered",
+        "lot 'L1' already exists for GTIN 09506000134352",
+        "no lot 'L1' for GTIN 09506000134352",
+        "no product with GTIN 09506000134352",
+        "count must be between 1 and 100,000,000 (one key slot)",
+        "give a whole number from 1 to 1,000",
+        "range must be A-B (1-based positions in the run) or CODE-CODE",
+        "range 5-2000 is outside run 3, which has positions 1-1000",
+        "codes at positions 1-10 are void and cannot be activated",
+        "codes at positions 1-10 are already active for another lot",
+        "lot 'L1' is of another product than run 3",
+        "say why the codes are voided (lost, stolen, misprinted...)",
+        "reason is longer than 500 characters",
+        "this run is not bound to a product: give the lot's product GTIN",
+        catalogue_words.FILL_IN,
+        catalogue_words.PICK_PRODUCT,
+        catalogue_words.PICK_BATCH,
+        catalogue_words.CONFIRM_VOID,
+        catalogue_words.TOO_MANY_FILES,
+    ]
+    for bad, check in (
+        ("12345", normalize_gtin),
+        ("9506000134353", normalize_gtin),
+        ("批 1", check_lot),
+    ):
+        try:
+            check(bad)
+        except DomainError as exc:
+            messages.append(exc.detail)
+    try:
+        BatchCreate(lot="L1", production_date="2026-11-02", expiry_date="2026-11-01")  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages.extend(catalogue_words.field_errors(exc).values())
+    missing = [m for m in messages if catalogue_words.say(m, zh=True) == m]
+    assert missing == []
+    assert all(catalogue_words.known(m) for m in messages)
+    assert catalogue_words.say(messages[0], zh=False) == messages[0]
+
+
+def test_a_run_is_issued_even_when_its_file_must_wait(platform: Platform, brand: Brand) -> None:
+    # No runner here: every codes file stays queued, and four is as many as may wait.
+    add_product(brand.admin)
+    queued = [issue(brand.admin, 10)[1] for _ in range(4)]
+    assert None not in queued
+    run_id, job_id = issue(brand.admin, 10)
+    assert job_id is None
+    page = brand.admin.get(f"/console/codes/{run_id}?done=issued&lang=zh-CN")
+    assert "防伪码已发放。" in page.text
+    assert "前面的文件生成完后，可再生成本批的文件" in page.text
+    assert page.text.count("<tr data-state") == 1

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from traceseal.codes.models import CodeRun, CodeSegment, CodeState, KeySlot
 from traceseal.codes.sealcode import CodeFormatError, SealCode, SlotCipher, parse_code
@@ -277,7 +277,16 @@ def find_runs(
 ) -> tuple[list[CodeRun], int | None]:
     """The viewer's runs newest first (of one product, if given), and the ``before`` of the
     next page (None on the last one)."""
-    query = select(CodeRun).order_by(CodeRun.id.desc()).limit(limit + 1)
+    # A page shows each run's product and its segments' states and lots: loaded with it.
+    query = (
+        select(CodeRun)
+        .options(
+            joinedload(CodeRun.product),
+            selectinload(CodeRun.segments).joinedload(CodeSegment.batch),
+        )
+        .order_by(CodeRun.id.desc())
+        .limit(limit + 1)
+    )
     if before:
         query = query.where(CodeRun.id < before)
     if product_id is not None:

@@ -29,6 +29,7 @@ from traceseal.console.catalogue_words import (
     PICK_BATCH,
     PICK_PRODUCT,
     TOO_MANY_FILES,
+    say,
 )
 from traceseal.console.deps import (
     BrandAdminDep,
@@ -196,7 +197,10 @@ def new_run(
     )
     job = _queue_file(db, viewer, run, settings)
     if job is None:
-        return see_other(request, f"/console/codes/{run.id}?done=issued")
+        large = run.count > settings.export_max_codes
+        return see_other(
+            request, f"/console/codes/{run.id}?done={'no_file' if large else 'issued'}"
+        )
     runner.wake()
     return see_other(request, f"/console/codes/{run.id}/file/{job.id}")
 
@@ -240,7 +244,7 @@ def _run_page(
         "done": params.get("done", ""),
         "result": {k: params.get(k, "") for k in ("first", "last", "lot", "count")},
         "csv_ok": run.count <= settings.export_max_codes,
-        "too_many_files": TOO_MANY_FILES,
+        "issued_note": say(TOO_MANY_FILES, zh_of(request)),
     }
     return page(request, "catalogue/run.html", context, viewer=viewer, status=status)
 

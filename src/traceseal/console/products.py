@@ -80,6 +80,7 @@ def products(
 
     context = {
         "rows": rows,
+        "batches": service.count_batches(db, [p.id for p in rows]),
         "q": q,
         "older": link(before=older) if older else None,
         "first": link() if before else None,

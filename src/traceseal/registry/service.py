@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from traceseal.errors import Conflict, InvalidInput, NotFound
@@ -81,6 +81,18 @@ def find_products(
     rows = list(session.scalars(mine(statement, Product.organization_id, viewer)))
     older = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], older
+
+
+def count_batches(session: Session, product_ids: list[int]) -> dict[int, int]:
+    """Batches per product, for a page of products (one grouped query)."""
+    if not product_ids:
+        return {}
+    rows = session.execute(
+        select(Batch.product_id, func.count())
+        .where(Batch.product_id.in_(product_ids))
+        .group_by(Batch.product_id)
+    )
+    return {int(product_id): int(count) for product_id, count in rows}
 
 
 def update_product(session: Session, product: Product, data: ProductUpdate) -> Product:
