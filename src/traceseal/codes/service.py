@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from traceseal.codes.models import CodeRun, CodeSegment, CodeState, KeySlot
 from traceseal.codes.sealcode import CodeFormatError, SealCode, SlotCipher, parse_code
@@ -271,6 +271,35 @@ def list_recent_runs(session: Session, viewer: Organization, *, limit: int = 100
     """The viewer's newest runs first (the label designer's chooser)."""
     query = select(CodeRun).order_by(CodeRun.id.desc()).limit(limit)
     return list(session.scalars(mine(query, CodeRun.organization_id, viewer)))
+
+
+def find_runs(
+    session: Session,
+    viewer: Organization,
+    *,
+    before: int | None = None,
+    product_id: int | None = None,
+    limit: int = 25,
+) -> tuple[list[CodeRun], int | None]:
+    """The viewer's runs newest first (of one product, if given), and the ``before`` of the
+    next page (None on the last one)."""
+    # A page shows each run's product and its segments' states and lots: loaded with it.
+    query = (
+        select(CodeRun)
+        .options(
+            joinedload(CodeRun.product),
+            selectinload(CodeRun.segments).joinedload(CodeSegment.batch),
+        )
+        .order_by(CodeRun.id.desc())
+        .limit(limit + 1)
+    )
+    if before:
+        query = query.where(CodeRun.id < before)
+    if product_id is not None:
+        query = query.where(CodeRun.product_id == product_id)
+    rows = list(session.scalars(mine(query, CodeRun.organization_id, viewer)))
+    older = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], older
 
 
 def run_cipher(session: Session, keyring: Keyring, run: CodeRun) -> SlotCipher:

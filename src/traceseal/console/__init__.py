@@ -13,6 +13,7 @@ from traceseal.console import (
     admin,
     alerts,
     auth,
+    codes,
     dashboards,
     distributor,
     keys,
@@ -21,6 +22,7 @@ from traceseal.console import (
     labels,
     oversight,
     partners,
+    products,
     recalls,
     reports,
     sampling,
@@ -30,7 +32,8 @@ from traceseal.console.render import EXCEPTION_HANDLERS
 
 #: The console's page modules: each has a ``router`` and may declare ``MENU`` entries.
 PARTS = (
-    *(auth, account, admin, partners, keys, distributor, alerts, reports, recalls),
+    *(auth, account, admin, products, codes, partners, keys, distributor),
+    *(alerts, reports, recalls),
     *(lab, lab_keys, oversight, sampling, labels, dashboards),
 )
 

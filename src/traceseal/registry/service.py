@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from traceseal.errors import Conflict, InvalidInput, NotFound
@@ -57,6 +57,42 @@ def list_products(
 ) -> list[Product]:
     query = select(Product).where(Product.id > after_id).order_by(Product.id).limit(limit)
     return list(session.scalars(mine(query, Product.organization_id, viewer)))
+
+
+def find_products(
+    session: Session,
+    viewer: Organization,
+    *,
+    query: str = "",
+    before: int | None = None,
+    limit: int = 25,
+) -> tuple[list[Product], int | None]:
+    """The viewer's products newest first, whose GTIN or name contains ``query``, and the
+    ``before`` of the next page (None on the last one)."""
+    statement = select(Product).order_by(Product.id.desc()).limit(limit + 1)
+    if before:
+        statement = statement.where(Product.id < before)
+    text = query.strip()
+    if text:
+        like = f"%{text}%"
+        statement = statement.where(
+            or_(Product.gtin.like(like), Product.name.ilike(like), Product.brand.ilike(like))
+        )
+    rows = list(session.scalars(mine(statement, Product.organization_id, viewer)))
+    older = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], older
+
+
+def count_batches(session: Session, product_ids: list[int]) -> dict[int, int]:
+    """Batches per product, for a page of products (one grouped query)."""
+    if not product_ids:
+        return {}
+    rows = session.execute(
+        select(Batch.product_id, func.count())
+        .where(Batch.product_id.in_(product_ids))
+        .group_by(Batch.product_id)
+    )
+    return {int(product_id): int(count) for product_id, count in rows}
 
 
 def update_product(session: Session, product: Product, data: ProductUpdate) -> Product:
