@@ -35,6 +35,7 @@ from traceseal.config import Settings, load_settings
 from traceseal.console import EXCEPTION_HANDLERS as CONSOLE_HANDLERS
 from traceseal.console import router as console_router
 from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read_only_factory
+from traceseal.directory.pages import router as directory_router
 from traceseal.epcis.api import EXCEPTION_HANDLERS as EPCIS_HANDLERS
 from traceseal.epcis.api import router as epcis_router
 from traceseal.epcis.api import trace_router
@@ -290,6 +291,7 @@ def _register_features(app: FastAPI) -> None:
         ops_router,
         console_router,
         home_router,
+        directory_router,
     ):
         app.include_router(router)
     for exception, handler in (

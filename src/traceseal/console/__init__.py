@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from traceseal.console import account, admin, auth
+from traceseal.console import account, admin, auth, operator, platform
 from traceseal.console.menu import MenuItem
 from traceseal.console.render import EXCEPTION_HANDLERS
 
 #: The console's page modules: each has a ``router`` and may declare ``MENU`` entries.
-PARTS = (auth, account, admin)
+PARTS = (auth, account, admin, operator, platform)
 
 router = APIRouter(include_in_schema=False)
 MENU: list[MenuItem] = []

@@ -32,6 +32,12 @@ _ZH: dict[str, str] = {
     "no such organisation": "找不到该机构",
     "your organisation requires two-step sign-in": "贵机构要求开启两步验证",
     "a date is YYYY-MM-DD": "日期格式应为 YYYY-MM-DD",
+    "choose what kind of organisation": "请选择机构类型",
+    "organisation name must not be empty": "请填写机构名称",
+    "organisation name is longer than 200 characters": "机构名称最多 200 个字符",
+    "the rule is not valid JSON": "规则不是有效的 JSON",
+    "no such programme": "找不到该标识项目",
+    "no such alert": "找不到该告警",
 }
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -39,6 +45,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         r"登录失败次数过多，请 \1 秒后再试",
     ),
     (re.compile(r"(.+) already signs in another person"), r"\1 已被其他用户使用"),
+    (re.compile(r"an organisation named '(.+)' already exists"), r"已有名为“\1”的机构"),
+    (re.compile(r"a programme named '(.+)' exists"), r"已有名为“\1”的标识项目"),
 ]
 
 
