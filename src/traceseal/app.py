@@ -57,6 +57,7 @@ from traceseal.logistics.pages import router as scan_pages_router
 from traceseal.logistics.scan_api import router as scanning_router
 from traceseal.ops.api import router as ops_router
 from traceseal.ops.metrics import Metrics
+from traceseal.ops.pages import router as health_router
 from traceseal.orgs.api import router as orgs_router
 from traceseal.orgs.service import record_key_uses
 from traceseal.quality.api import router as quality_router
@@ -292,6 +293,7 @@ def _register_features(app: FastAPI) -> None:
         console_router,
         home_router,
         directory_router,
+        health_router,
     ):
         app.include_router(router)
     for exception, handler in (

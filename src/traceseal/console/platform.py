@@ -1,4 +1,5 @@
-"""The operator's platform pages: label programmes, code-guessing alerts, platform health.
+"""The operator's platform pages: label programmes, code-guessing alerts, platform health
+(its page is ops/pages.py).
 
 Programmes are written by the same service as POST /api/v1/programmes (signed with the
 operator's managed key, a leaf in the log); alerts are read and acknowledged through
@@ -9,11 +10,10 @@ health page shows the figures /metrics reads (ops/service.py), not queries of it
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from starlette.responses import Response
 
 from traceseal.alerts.models import Alert
@@ -22,10 +22,7 @@ from traceseal.console.deps import ConsoleError, OperatorDep, StaffDep, Viewer, 
 from traceseal.console.menu import only
 from traceseal.console.operator import ENUMERATION
 from traceseal.console.render import page, see_other
-from traceseal.db import py_time, utcnow
 from traceseal.errors import DomainError, NotFound
-from traceseal.ledger.models import LedgerCosignature
-from traceseal.ops.service import figures
 from traceseal.orgs.models import Role
 from traceseal.people import audit
 from traceseal.quality import programmes as service
@@ -39,6 +36,8 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 MENU = (
     only(Role.OPERATOR, "/console/programmes", "标识项目", "Label programmes", order=20),
     only(Role.OPERATOR, "/console/enumeration", "猜码告警", "Guessing alerts", order=30),
+    # The page itself is ops/pages.py: it shows what ops computes, and ops sits above the
+    # console in the layers (pyproject.toml), so the console may not import it.
     only(Role.OPERATOR, "/console/health", "平台状态", "Platform health", order=40),
 )
 
@@ -147,28 +146,3 @@ def acknowledge_alert(
         db, viewer.actor, "alert.acknowledge", organization_id=None, target=f"alert {alert.id}"
     )
     return see_other(request, "/console/enumeration?done=acknowledged")
-
-
-@router.get("/console/health")
-def health(request: Request, viewer: StaffDep, db: SessionDep) -> Response:
-    now = utcnow()
-    found = figures(db, now)
-    witnesses = db.execute(
-        select(
-            LedgerCosignature.witness,
-            func.max(LedgerCosignature.size),
-            func.max(LedgerCosignature.received_at),
-        ).group_by(LedgerCosignature.witness)
-    )
-    rows: list[dict[str, Any]] = []
-    for witness, size, received in witnesses:
-        moment = py_time(received)
-        rows.append(
-            {
-                "name": str(witness).split("+", 1)[0],
-                "size": int(size),
-                "age": None if moment is None else (now - moment).total_seconds(),
-            }
-        )
-    context = {"f": found, "witnesses": rows}
-    return page(request, "operator/health.html", context, viewer=viewer)
