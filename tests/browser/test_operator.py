@@ -151,3 +151,7 @@ def test_operator_onboards_a_brand_and_a_visitor_reads_the_directory(
     proof = visitor.request.get(base + (visitor.locator("#log-proof").get_attribute("href") or ""))
     assert proof.ok
     assert proof.json()["record"] == int(visitor.url.rsplit("/", 1)[1].split("?")[0])
+    visitor.goto(base + "/directory?lang=en&q=" + GTIN)
+    expect(visitor.get_by_role("heading", level=1)).to_have_text("Public quality directory")
+    expect(visitor.locator(".entry").first).to_contain_text("Held by")
+    shoot(visitor, "directory-search-en")
