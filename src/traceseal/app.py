@@ -37,6 +37,7 @@ from traceseal.console import EXCEPTION_HANDLERS as CONSOLE_HANDLERS
 from traceseal.console import MENU as CONSOLE_MENU
 from traceseal.console import router as console_router
 from traceseal.db import checkpoint_wal, make_engine, make_session_factory, read_only_factory
+from traceseal.directory.pages import router as directory_router
 from traceseal.epcis.api import EXCEPTION_HANDLERS as EPCIS_HANDLERS
 from traceseal.epcis.api import router as epcis_router
 from traceseal.epcis.api import trace_router
@@ -58,6 +59,7 @@ from traceseal.logistics.pages import router as scan_pages_router
 from traceseal.logistics.scan_api import router as scanning_router
 from traceseal.ops.api import router as ops_router
 from traceseal.ops.metrics import Metrics
+from traceseal.ops.pages import router as health_router
 from traceseal.orgs.api import router as orgs_router
 from traceseal.orgs.service import record_key_uses
 from traceseal.quality.api import router as quality_router
@@ -312,6 +314,8 @@ def _register_features(app: FastAPI) -> None:
         ops_router,
         console_router,
         home_router,
+        directory_router,
+        health_router,
     ):
         app.include_router(router)
     for exception, handler in (

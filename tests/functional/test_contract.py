@@ -20,6 +20,8 @@ HUGE = 2**64 + 1
         f"/api/v1/code-runs/{HUGE}",
         f"/api/v1/code-runs/{HUGE}/codes.csv",
         f"/api/v1/quality/records/{HUGE}",
+        f"/directory/records/{HUGE}",
+        f"/directory?before={HUGE}",
         f"/api/v1/distributors/{HUGE}",
         f"/api/v1/orgs/{HUGE}/signing-keys",
         f"/api/v1/products?after_id={HUGE}",

@@ -20,8 +20,10 @@ from traceseal.console import (
     lab,
     lab_keys,
     labels,
+    operator,
     oversight,
     partners,
+    platform,
     products,
     recalls,
     reports,
@@ -34,7 +36,7 @@ from traceseal.console.render import EXCEPTION_HANDLERS
 PARTS = (
     *(auth, account, admin, products, codes, partners, keys, distributor),
     *(alerts, reports, recalls),
-    *(lab, lab_keys, oversight, sampling, labels, dashboards),
+    *(lab, lab_keys, oversight, sampling, labels, dashboards, operator, platform),
 )
 
 router = APIRouter(include_in_schema=False)

@@ -21,13 +21,14 @@ HomeCards = Callable[[Session, Viewer], dict[str, Any]]
 
 def _providers() -> dict[Role, HomeCards]:
     # Imported here: the page modules import the console's shared modules, this one too.
-    from traceseal.console import brand_home, distributor, lab, oversight
+    from traceseal.console import brand_home, distributor, lab, operator, oversight
 
     return {
         Role.ENTERPRISE: brand_home.cards,
         Role.DISTRIBUTOR: distributor.home,
         Role.LAB: lab.home_cards,
         Role.REGULATOR: oversight.home_cards,
+        Role.OPERATOR: operator.home,
     }
 
 

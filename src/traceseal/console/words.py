@@ -74,6 +74,10 @@ _ZH: dict[str, str] = {
     "a recall needs a reason and instructions for consumers": "召回需要填写原因和消费者处理办法",
     "this recall has already ended": "此召回已经结束",
     "only whoever announced a recall ends it": "召回只能由发起方结束",
+    "choose what kind of organisation": "请选择机构类型",
+    "the rule is not valid JSON": "规则不是有效的 JSON",
+    "no such programme": "找不到该标识项目",
+    "no such alert": "找不到该告警",
 }
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -120,6 +124,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"(?:every batch|lot .+) of GTIN \d+ is already under recall(?: \d+)?"),
         "该批次已在召回中",
     ),
+    (re.compile(r"an organisation named '(.+)' already exists"), r"已有名为“\1”的机构"),
+    (re.compile(r"a programme named '(.+)' exists"), r"已有名为“\1”的标识项目"),
 ]
 
 

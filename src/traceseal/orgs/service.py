@@ -176,3 +176,32 @@ def record_key_uses(factory: sessionmaker[Session], uses: dict[int, datetime]) -
         for key_id, at in taken.items():
             session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=at))
     return len(taken)
+
+
+def search_organizations(
+    session: Session,
+    *,
+    role: Role | None = None,
+    query: str = "",
+    before: int | None = None,
+    limit: int = 25,
+) -> tuple[list[Organization], int | None]:
+    """One page of organisations, newest first, and the ``before`` of the next page (the
+    operator's console lists them; a platform may hold thousands)."""
+    statement = select(Organization).order_by(Organization.id.desc()).limit(limit + 1)
+    if role is not None:
+        statement = statement.where(Organization.role == role.value)
+    if before:
+        statement = statement.where(Organization.id < before)
+    if query.strip():
+        statement = statement.where(Organization.name.like(f"%{query.strip()}%"))
+    rows = list(session.scalars(statement))
+    older = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], older
+
+
+def count_by_role(session: Session) -> dict[str, int]:
+    """How many organisations of each kind (the operator's home page)."""
+    rows = session.execute(select(Organization.role, func.count()).group_by(Organization.role))
+    found = {str(role): int(count) for role, count in rows}
+    return {role.value: found.get(role.value, 0) for role in Role}
