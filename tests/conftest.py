@@ -140,6 +140,8 @@ class MigratedTemplate:
             migrate(engine)
             engine.dispose()
             self._sqlite = template
+        # The database's folder and file, made private as the application makes them.
+        make_engine(f"sqlite:///{path}").dispose()
         with (
             closing(sqlite3.connect(self._sqlite)) as source,
             closing(sqlite3.connect(path)) as target,

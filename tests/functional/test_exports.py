@@ -183,7 +183,12 @@ def test_a_pdf_job_draws_every_label(platform: Platform, acme: Tenant, running: 
     assert poll(running, acme, job["id"], finished)[-1]["state"] == "done"
     result = running.get(f"/api/v1/exports/{job['id']}/result", headers=acme.auth)
     assert result.headers["content-disposition"].endswith(f'filename="run-{run}-labels.pdf"')
-    assert len(PdfReader(io.BytesIO(result.content)).pages) == 3  # 20 labels a page
+    # The standard sheet: A4, 3 x 8 labels a page, each code's digits on its label.
+    pages = PdfReader(io.BytesIO(result.content)).pages
+    assert len(pages) == 2
+    text = "".join("".join(page.extract_text().split()) for page in pages)
+    codes = running.get(f"/api/v1/code-runs/{run}/codes.csv", headers=acme.auth).text
+    assert all(line.split(",")[0] in text for line in codes.splitlines()[1:])
 
 
 def test_a_running_job_shows_progress_and_deleting_it_stops_it_and_leaves_nothing(

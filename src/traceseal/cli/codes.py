@@ -19,7 +19,7 @@ from traceseal.cli.common import (
     settings,
 )
 from traceseal.codes import labels, render, service
-from traceseal.codes.design import PRESETS, Design, Symbol, missing_characters
+from traceseal.codes.design import PRESETS, Design, Symbol, missing_characters, standard
 from traceseal.codes.export import code_url_prefix, iter_labels, write_csv
 from traceseal.codes.models import CodeRun
 from traceseal.codes.sealcode import SlotCipher
@@ -58,8 +58,16 @@ def _write(out: Path, fmt: str, run: CodeRun, cipher: SlotCipher) -> None:
             if fmt == "zip":
                 labels.write_qr_zip(handle, items, progress=step)
             else:
-                labels.write_label_pdf(
-                    handle, items, title=f"Run {run.id}", progress=step, max_labels=s.pdf_max_labels
+                product = run.product
+                names = (product.name, product.brand) if product is not None else ("", "")
+                render.write_design_pdf(
+                    handle,
+                    items,
+                    standard(*names, pins=bool(run.pin)),
+                    title=f"Run {run.id}",
+                    pin_digits=s.pin_digits,
+                    progress=step,
+                    max_labels=s.pdf_max_labels,
                 )
 
 

@@ -14,8 +14,10 @@ from starlette.concurrency import run_in_threadpool
 
 from traceseal.codes import jobs, labels, service
 from traceseal.codes.deps import ExportsDep, KeyringDep
+from traceseal.codes.design import standard
 from traceseal.codes.export import code_url_prefix, csv_chunks, iter_labels
 from traceseal.codes.models import CodeRun, ExportState
+from traceseal.codes.render import write_design_pdf
 from traceseal.codes.schemas import (
     ExportCreate,
     ExportRead,
@@ -217,8 +219,15 @@ async def _file_download(
             if kind == "zip":
                 labels.write_qr_zip(handle, items)
             else:
-                labels.write_label_pdf(
-                    handle, items, title=f"Run {run.id}", max_labels=settings.pdf_max_labels
+                product = run.product
+                names = (product.name, product.brand) if product is not None else ("", "")
+                write_design_pdf(
+                    handle,
+                    items,
+                    standard(*names, pins=bool(run.pin)),
+                    title=f"Run {run.id}",
+                    pin_digits=settings.pin_digits,
+                    max_labels=settings.pdf_max_labels,
                 )
 
     await run_in_threadpool(render)

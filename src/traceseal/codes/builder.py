@@ -54,7 +54,7 @@ class Spec:
     max_labels: int
     partial: Path
     final: Path
-    #: The label designer's design (codes/design.py); None: the fixed A4 sheet.
+    #: A PDF's design (codes/design.py): the designer's, or the standard sheet.
     design: dict[str, Any] | None = None
 
 
@@ -112,7 +112,8 @@ def _write(spec: Spec, cipher: SlotCipher, out: Any, step: labels.ProgressFn) ->
     items = iter_labels(cipher, spec.first, spec.count, spec.url_prefix, pin_digits=spec.pin_digits)
     if spec.fmt == "zip":
         labels.write_qr_zip(out, items, progress=step)
-    elif spec.design is not None:
+    else:
+        assert spec.design is not None  # the runner gives every PDF its design
         render.write_design_pdf(
             out,
             items,
@@ -121,10 +122,6 @@ def _write(spec: Spec, cipher: SlotCipher, out: Any, step: labels.ProgressFn) ->
             pin_digits=spec.pin_digits or DEFAULT_PIN_DIGITS,
             progress=step,
             max_labels=spec.max_labels,
-        )
-    else:
-        labels.write_label_pdf(
-            out, items, title=spec.title, progress=step, max_labels=spec.max_labels
         )
 
 

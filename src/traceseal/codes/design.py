@@ -265,6 +265,23 @@ def missing_characters(text: str) -> str:
     return "".join(sorted({c for c in text if ord(c) not in advances and c.isprintable()}))
 
 
+def standard(product: str, brand: str, *, pins: bool) -> Design:
+    """The sheet a run's ``labels.pdf`` is (API, CLI, exports): A4 3 x 8 with QR symbols,
+    the product's and brand's names, and the PIN box when the run has PINs. A character the
+    font lacks is left out of a name here rather than refusing the sheet (the designer
+    page asks instead).
+
+    >>> standard("灭火器", "", pins=False).preset.key
+    'a4-3x8'
+    """
+
+    def printable(text: str) -> str:
+        lacking = set(missing_characters(text))
+        return "".join(ch for ch in text if ch not in lacking)
+
+    return Design(PRESETS["a4-3x8"], Symbol.QR, printable(product), printable(brand), pins)
+
+
 def _fit(text: str, width: float, size: float) -> tuple[str, float]:
     """Shrink to fit ``width``, down to MIN_PT; beyond that cut the text with an ellipsis."""
     while size > MIN_PT and text_width_mm(text, size) > width:

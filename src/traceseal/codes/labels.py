@@ -1,11 +1,12 @@
-"""Printer outputs for seal-code runs: a ZIP of per-code QR images and a PDF label sheet.
+"""Printer outputs for seal-code runs: a ZIP of per-code QR images (the label sheets, PDF and
+ZPL, are drawn from a design: codes/design.py and codes/render.py).
 
 What goes into each QR is the label's GS1 Digital Link URL, encoded by zxing-cpp at error
 correction level M (15 % of the symbol may be lost: enough for scuffed labels without the size
 cost of Q or H). zxing-cpp was chosen after ``bench/qr.py`` measured it against segno; the
 figures and the reasoning are in ``docs/architecture.md``.
 
-Both writers take any iterable of :class:`Label` and report progress in increments:
+The writer takes any iterable of :class:`Label` and reports progress in increments:
 
 >>> import io
 >>> label = Label(code="00712345678901234567",
@@ -15,15 +16,14 @@ Both writers take any iterable of :class:`Label` and report progress in incremen
 
 Callers must give each code once per output (the ZIP names files after the codes) and should
 write to a temporary file that is moved into place only when the writer returns: on error the
-ZIP is left without its central directory and the PDF is not written at all, but whatever
-bytes already reached ``out`` stay there.
+ZIP is left without its central directory, but whatever bytes already reached ``out`` stay
+there.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import itertools
 import re
 import tempfile
 import time
@@ -35,10 +35,9 @@ from typing import IO, Final, TypeAlias, TypeVar
 import numpy as np
 import numpy.typing as npt
 import zxingcpp
-from fpdf import FPDF
 from PIL import Image
 
-__all__ = ["Label", "ProgressFn", "qr_matrix", "write_label_pdf", "write_qr_zip"]
+__all__ = ["Label", "ProgressFn", "qr_matrix", "write_qr_zip"]
 
 ProgressFn: TypeAlias = Callable[[int], None]
 _T = TypeVar("_T")
@@ -259,142 +258,3 @@ def _write_manifest(
         writer.writerow(("code", "url", "pin") if with_pin else ("code", "url"))
         for row in csv.reader(rows_file):
             writer.writerow(row if with_pin else row[:2])
-
-
-# --- PDF label sheet -----------------------------------------------------------------------
-
-# A4 portrait in millimetres: 4 x 5 labels of 47.5 x 53.4 mm under a 10 mm header.
-_PAGE_W: Final = 210.0
-_PAGE_H: Final = 297.0
-_MARGIN: Final = 10.0
-_HEADER_H: Final = 10.0
-_COLUMNS: Final = 4
-_ROWS: Final = 5
-_CELL_W: Final = (_PAGE_W - 2 * _MARGIN) / _COLUMNS
-_CELL_H: Final = (_PAGE_H - 2 * _MARGIN - _HEADER_H) / _ROWS
-# The symbol including its quiet zone is drawn at a fixed size whatever its version, so the
-# grid never moves: a version 4 symbol (33 modules, typical for our URLs) gets 0.73 mm modules,
-# a version 6 one (41 modules) 0.61 mm.
-_QR_MM: Final = 30.0
-_QUIET_MODULES: Final = 4
-LABELS_PER_PAGE: Final = _COLUMNS * _ROWS
-
-
-def _module_runs(matrix: npt.NDArray[np.bool_]) -> Iterator[tuple[int, int, int]]:
-    """Yield ``(row, column, length)`` for each horizontal run of dark modules.
-
-    One rectangle per run instead of per module shrinks the page content about twofold and
-    leaves no seams between neighbouring modules of a row when a viewer anti-aliases.
-    """
-    rows, columns = matrix.shape
-    padded = np.zeros((rows, columns + 2), dtype=np.int8)
-    padded[:, 1:-1] = matrix
-    edges = np.diff(padded, axis=1)
-    starts = np.argwhere(edges == 1)
-    ends = np.argwhere(edges == -1)
-    # argwhere scans row-major and each run has one start and one end in its own row, so the
-    # k-th start and the k-th end belong to the same run.
-    lengths = ends[:, 1] - starts[:, 1]
-    return zip(starts[:, 0].tolist(), starts[:, 1].tolist(), lengths.tolist(), strict=True)
-
-
-def _grouped(code: str) -> str:
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
-
-
-def _start_page(pdf: FPDF, title: str) -> None:
-    pdf.add_page()
-    pdf.set_font("Helvetica", style="B", size=10)
-    pdf.set_xy(_MARGIN, _MARGIN)
-    pdf.cell(_PAGE_W - 2 * _MARGIN - 30, 6, title)
-    pdf.set_font("Helvetica", size=9)
-    pdf.set_xy(_PAGE_W - _MARGIN - 30, _MARGIN)
-    # "{nb}" is fpdf2's alias for the page count, filled in when the document is output; the
-    # labels are an iterable, so the count is not known while pages are drawn.
-    pdf.cell(30, 6, f"Page {pdf.page_no()}/{{nb}}", align="R")
-    pdf.set_draw_color(0)
-    pdf.set_line_width(0.2)
-    y = _MARGIN + _HEADER_H - 2
-    pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
-
-
-def _draw_label(pdf: FPDF, label: Label, left: float, top: float) -> None:
-    # Light cut guides around each cell.
-    pdf.set_draw_color(200)
-    pdf.set_line_width(0.1)
-    pdf.rect(left, top, _CELL_W, _CELL_H)
-
-    matrix = qr_matrix(label.url)
-    module = _QR_MM / (matrix.shape[0] + 2 * _QUIET_MODULES)
-    origin_x = left + (_CELL_W - _QR_MM) / 2 + _QUIET_MODULES * module
-    origin_y = top + 3 + _QUIET_MODULES * module
-    pdf.set_fill_color(0)
-    for row, column, length in _module_runs(matrix):
-        pdf.rect(origin_x + column * module, origin_y + row * module, length * module, module, "F")
-
-    text_top = top + 3 + _QR_MM + 1
-    pdf.set_font("Helvetica", style="B", size=9)
-    pdf.set_xy(left, text_top)
-    pdf.cell(_CELL_W, 5, _grouped(label.code), align="C")
-
-    if label.pin is not None:
-        # The dashed box is where the converter lays the scratch-off coating; the caption
-        # tells the print shop so without a separate spot-colour file.
-        box_w, box_h = 34.0, 7.0
-        box_x, box_y = left + (_CELL_W - box_w) / 2, text_top + 8
-        pdf.set_font("Helvetica", size=5)
-        pdf.set_xy(box_x, box_y - 2.5)
-        pdf.cell(box_w, 2.5, "SCRATCH-OFF", align="C")
-        pdf.set_draw_color(0)
-        pdf.set_line_width(0.2)
-        pdf.set_dash_pattern(dash=1, gap=0.7)
-        pdf.rect(box_x, box_y, box_w, box_h)
-        pdf.set_dash_pattern()
-        pdf.set_font("Helvetica", style="B", size=9)
-        pdf.set_xy(box_x, box_y)
-        pdf.cell(box_w, box_h, f"PIN: {label.pin}", align="C")
-
-
-def write_label_pdf(
-    out: IO[bytes],
-    labels: Iterable[Label],
-    *,
-    title: str,
-    progress: ProgressFn | None = None,
-    max_labels: int = 10_000,
-) -> int:
-    """Write an A4 label sheet, 20 labels a page: QR, grouped code, optional PIN box.
-
-    The QR is drawn as filled vector rectangles, so it stays sharp at any print resolution.
-    Raises ``ValueError`` before drawing anything if there are more than ``max_labels`` labels
-    (the PDF is built in memory; large runs belong in the ZIP) or if ``title`` has characters
-    outside Latin-1. Returns the number of labels.
-    """
-    try:
-        # The PDF core fonts cover Latin-1 only; failing here beats failing on page 1.
-        title.encode("latin-1")
-    except UnicodeEncodeError:
-        raise ValueError(
-            "label sheet title must use Latin-1 characters only (no CJK font is bundled yet)"
-        ) from None
-    # Read one label past the limit so an oversized run fails before any drawing.
-    batch = list(itertools.islice(labels, max_labels + 1))
-    if len(batch) > max_labels:
-        raise ValueError(
-            f"label PDF is limited to {max_labels:,} labels; use the QR ZIP for larger runs"
-        )
-
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_auto_page_break(auto=False)
-    pdf.set_title(title)
-    pdf.set_creator("TraceSeal")
-    if not batch:
-        _start_page(pdf, title)
-    for index, label in enumerate(_batched_progress(progress, iter(batch))):
-        slot = index % LABELS_PER_PAGE
-        if slot == 0:
-            _start_page(pdf, title)
-        column, row = slot % _COLUMNS, slot // _COLUMNS
-        _draw_label(pdf, label, _MARGIN + column * _CELL_W, _MARGIN + _HEADER_H + row * _CELL_H)
-    out.write(pdf.output())
-    return len(batch)

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from traceseal.codes import builder, jobs
+from traceseal.codes.design import standard
 from traceseal.codes.export import code_url_prefix
 from traceseal.codes.models import ExportJob, KeySlot
 from traceseal.codes.service import Keyring
@@ -134,7 +135,7 @@ class ExportRunner:
             pin_digits=settings.pin_digits if run.pin else None,
             title=f"Run {run.id}",
             max_labels=settings.pdf_max_labels,
-            design=job.design,
+            design=_design(job),
             partial=jobs.file_path(self.directory, job.id, job.format, partial=True),
             final=jobs.file_path(self.directory, job.id, job.format),
         )
@@ -257,3 +258,12 @@ def _end(worker: Any) -> None:
         worker.join(GRACE)
     with contextlib.suppress(ValueError):
         worker.close()
+
+
+def _design(job: ExportJob) -> dict[str, Any] | None:
+    """A PDF's design: the designer's, or the standard sheet of the run's names."""
+    if job.design is not None or job.format != "pdf":
+        return job.design
+    product = job.run.product
+    names = (product.name, product.brand) if product is not None else ("", "")
+    return standard(*names, pins=bool(job.run.pin)).to_dict()

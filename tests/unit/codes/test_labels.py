@@ -14,14 +14,10 @@ import numpy as np
 import pytest
 import zxingcpp
 from PIL import Image
-from pypdf import PdfReader
 
 from traceseal.codes.labels import (
-    LABELS_PER_PAGE,
     Label,
-    _module_runs,
     qr_matrix,
-    write_label_pdf,
     write_qr_zip,
 )
 
@@ -92,18 +88,6 @@ def test_qr_matrix_is_a_level_m_qr_of_the_text() -> None:
     (barcode,) = decode((image * 255).astype(np.uint8))
     assert barcode.text == url
     assert barcode.ec_level == "M"
-
-
-def test_module_runs_rebuild_the_matrix_with_fewer_rectangles() -> None:
-    matrix = qr_matrix(make_labels(1)[0].url)
-    rebuilt = np.zeros_like(matrix)
-    runs = list(_module_runs(matrix))
-    for row, column, length in runs:
-        assert not rebuilt[row, column : column + length].any()
-        rebuilt[row, column : column + length] = True
-
-    assert (rebuilt == matrix).all()
-    assert len(runs) < matrix.sum() / 1.5
 
 
 # --- ZIP -----------------------------------------------------------------------------------
@@ -204,109 +188,3 @@ def test_zip_failure_leaves_no_readable_archive() -> None:
     assert out.getvalue()  # entries were streamed before the failure ...
     with pytest.raises(zipfile.BadZipFile):  # ... but no central directory makes them an archive
         zipfile.ZipFile(io.BytesIO(out.getvalue()))
-
-
-# --- PDF -----------------------------------------------------------------------------------
-
-_FILLED_RECT = re.compile(rb"(-?[\d.]+) (-?[\d.]+) (-?[\d.]+) (-?[\d.]+) re f\b")
-
-
-def rasterise_filled_rects(reader: PdfReader, page_index: int, px_per_pt: int = 3) -> np.ndarray:
-    """Paint a page's filled rectangles, the only way the sheet draws QR modules, as pixels."""
-    page = reader.pages[page_index]
-    width, height = float(page.mediabox.width), float(page.mediabox.height)
-    canvas = np.full((round(height * px_per_pt), round(width * px_per_pt)), 255, np.uint8)
-    content = page.get_contents()
-    assert content is not None
-    rects = _FILLED_RECT.findall(content.get_data())
-    assert rects, "no filled rectangles found: did fpdf2 change how it writes rect()?"
-    for match in rects:
-        x, y, w, h = (float(value) for value in match)
-        left, right = sorted((x, x + w))
-        bottom, top = sorted((y, y + h))
-        # PDF's origin is bottom-left; image rows count from the top.
-        canvas[
-            round((height - top) * px_per_pt) : round((height - bottom) * px_per_pt),
-            round(left * px_per_pt) : round(right * px_per_pt),
-        ] = 0
-    return canvas
-
-
-def write_pdf(labels: list[Label], max_labels: int = 10_000) -> tuple[PdfReader, list[int]]:
-    out = io.BytesIO()
-    calls: list[int] = []
-    count = write_label_pdf(
-        out, labels, title="Run 42", progress=calls.append, max_labels=max_labels
-    )
-    assert count == len(labels) == sum(calls)
-    return PdfReader(io.BytesIO(out.getvalue())), calls
-
-
-def test_pdf_pages_carry_every_grouped_code_pin_and_header() -> None:
-    labels = make_labels(LABELS_PER_PAGE * 2 + 5, pins=True)
-    reader, _ = write_pdf(labels)
-
-    assert len(reader.pages) == 3
-    texts = [page.extract_text() for page in reader.pages]
-    for index, text in enumerate(texts, start=1):
-        assert "Run 42" in text
-        assert f"Page {index}/3" in text
-    for index, label in enumerate(labels):
-        text = texts[index // LABELS_PER_PAGE]
-        assert grouped(label.code) in text
-        if label.pin is not None:
-            assert f"PIN: {label.pin}" in text
-    assert sum(text.count("PIN:") for text in texts) == sum(1 for lb in labels if lb.pin)
-    assert reader.metadata is not None
-    assert reader.metadata.title == "Run 42"
-
-
-def test_pdf_vector_qr_codes_scan_back_to_their_urls() -> None:
-    labels = make_labels(LABELS_PER_PAGE + 1)
-    reader, _ = write_pdf(labels)
-
-    for page_index, expected in enumerate((labels[:LABELS_PER_PAGE], labels[LABELS_PER_PAGE:])):
-        barcodes = decode(rasterise_filled_rects(reader, page_index))
-        assert sorted(barcode.text for barcode in barcodes) == sorted(lb.url for lb in expected)
-        assert {barcode.ec_level for barcode in barcodes} == {"M"}
-
-
-@pytest.mark.parametrize(("count", "pages"), [(0, 1), (1, 1), (LABELS_PER_PAGE, 1)])
-def test_pdf_page_count(count: int, pages: int) -> None:
-    reader, calls = write_pdf(make_labels(count))
-
-    assert len(reader.pages) == pages
-    assert sum(calls) == count
-
-
-def test_pdf_over_the_limit_raises_before_writing_anything() -> None:
-    consumed = 0
-
-    def labels() -> Iterator[Label]:
-        nonlocal consumed
-        for label in make_labels(50):
-            consumed += 1
-            yield label
-
-    out = io.BytesIO()
-    calls: list[int] = []
-    with pytest.raises(ValueError, match="limited to 10 labels"):
-        write_label_pdf(out, labels(), title="Too big", progress=calls.append, max_labels=10)
-
-    assert out.getvalue() == b""
-    assert calls == []
-    assert consumed == 11  # stops reading one label past the limit
-
-
-def test_pdf_at_the_limit_is_fine() -> None:
-    reader, _ = write_pdf(make_labels(10), max_labels=10)
-
-    assert len(reader.pages) == 1
-
-
-def test_pdf_title_outside_latin1_is_refused_up_front() -> None:
-    out = io.BytesIO()
-    with pytest.raises(ValueError, match="Latin-1"):
-        write_label_pdf(out, make_labels(2), title="防伪标签")
-
-    assert out.getvalue() == b""
