@@ -474,3 +474,50 @@ def test_a_regulator_publishes_a_sampling_result(
     # A lab may not: its console has no such page, and the service refuses labs anyway.
     lab = _person(platform, platform.org("某检测机构", Role.LAB), "admin@lab2.cn")
     assert lab.get(page).status_code == 403
+
+
+def test_a_regulator_and_the_operator_publish_credit_ratings(
+    platform: Platform, acme: Tenant, market: Tenant, regulator_person: Person
+) -> None:
+    page = "/console/credit-ratings/new"
+    data = {
+        "enterprise": str(acme.id),
+        "grade": "AA",
+        "valid_from": "2026-01-01",
+        "valid_until": "2027-12-31",
+    }
+    # Dates the wrong way round, or no grade: refused beside the field, nothing stored.
+    before = _ratings(platform)
+    answer = regulator_person.send(page, {**data, "valid_until": "2025-01-01"}, page=page)
+    assert answer.status_code == 422
+    assert 'id="valid_until-error"' in answer.text
+    answer = regulator_person.send(page, {**data, "grade": ""}, page=page)
+    assert answer.status_code == 422
+    assert 'id="grade-error"' in answer.text
+    assert _ratings(platform) == before
+    answer = regulator_person.send(page, data, page=page)
+    assert answer.status_code == 303
+    mine = regulator_person.get("/console/credit-ratings").text
+    assert "安盾消防科技有限公司" in mine
+    assert ">AA<" in mine
+    assert _ratings(platform) == before + 1
+    with unit_of_work(platform.session_factory) as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "credit_rating.publish")
+        ).one()
+    assert entry.organization_id == market.id
+    # The operator's admin rates too; a brand and a lab may not even open the page.
+    operator = _person(platform, platform.operator, "staff@platform.cn")
+    assert operator.send(page, {**data, "grade": "A"}, page=page).status_code == 303
+    assert _ratings(platform) == before + 2
+    for kind, login in ((Role.ENTERPRISE, "admin@b.cn"), (Role.LAB, "admin@lab3.cn")):
+        other = _person(platform, platform.org(f"Other {login}", kind), login)
+        assert other.get(page).status_code == 403
+
+
+def _ratings(platform: Platform) -> int:
+    from traceseal.quality.models import Kind
+
+    with unit_of_work(platform.session_factory) as session:
+        found = session.scalars(select(QualityRecord).where(QualityRecord.kind == Kind.CREDIT))
+        return len(list(found))

@@ -25,6 +25,7 @@ from traceseal.console import (
     partners,
     platform,
     products,
+    ratings,
     recalls,
     reports,
     sampling,
@@ -36,7 +37,7 @@ from traceseal.console.render import EXCEPTION_HANDLERS
 PARTS = (
     *(auth, account, admin, products, codes, partners, keys, distributor),
     *(alerts, reports, recalls),
-    *(lab, lab_keys, oversight, sampling, labels, dashboards, operator, platform),
+    *(lab, lab_keys, oversight, sampling, ratings, labels, dashboards, operator, platform),
 )
 
 router = APIRouter(include_in_schema=False)

@@ -65,6 +65,7 @@ ACTIONS = (
     "certificate",
     "inspection_report",
     "sampling_result",
+    "credit_rating",
     "signing_key",
 )
 
