@@ -13,6 +13,7 @@ from traceseal.console import (
     admin,
     alerts,
     auth,
+    brandevents,
     codes,
     dashboards,
     distributor,
@@ -34,7 +35,7 @@ from traceseal.console.render import EXCEPTION_HANDLERS
 
 #: The console's page modules: each has a ``router`` and may declare ``MENU`` entries.
 PARTS = (
-    *(auth, account, admin, products, codes, partners, keys, distributor),
+    *(auth, account, admin, products, codes, partners, brandevents, keys, distributor),
     *(alerts, reports, recalls),
     *(lab, lab_keys, oversight, sampling, labels, dashboards, operator, platform),
 )
