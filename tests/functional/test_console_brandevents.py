@@ -7,12 +7,15 @@ refused form stores nothing, and every write is in the audit log."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
-from tests.conftest import Platform, Tenant
-from tests.functional.conftest import GTIN, issue
+from tests.conftest import Platform, Tenant, add_batch, add_product
+from tests.functional.conftest import GTIN, LOT, issue
 from tests.functional.partners_helpers import audit_entries, gln
 from tests.functional.people_helpers import Browser, add_person
+from traceseal.db import unit_of_work
 from traceseal.epcis.gs1keys import check_digit
+from traceseal.registry.models import Batch
 
 SOUTH = "华南安盾经销有限公司"
 CASE = "095060001" + "00000001"
@@ -145,3 +148,36 @@ def test_a_brand_packs_codes_into_a_case_and_ships_the_case(
     assert "Shipped" in events.text
     [entry] = audit_entries(platform, "event.pack")
     assert CASE in (entry.target or "")
+
+
+def _batch_ids(platform: Platform) -> dict[str, int]:
+    with unit_of_work(platform.session_factory) as session:
+        return {lot: batch_id for batch_id, lot in session.execute(select(Batch.id, Batch.lot))}
+
+
+def test_a_brand_ships_a_whole_batch_and_never_another_brands(
+    platform: Platform, acme: Tenant, acme_admin: Browser
+) -> None:
+    codes = issue(platform, acme, 3)
+    beta = platform.org("Beta 品牌")
+    other_gtin = "0950600099999" + check_digit("0950600099999")
+    add_product(platform, beta, other_gtin)
+    add_batch(platform, beta, other_gtin, "BETA-1")
+    _distributor(platform, acme, SOUTH, gln(2))
+    ids = _batch_ids(platform)
+    before = _event_count(platform, acme)
+
+    for foreign in (str(ids["BETA-1"]), "999999"):
+        refused = _post(acme_admin, "/console/events/ship", to=gln(2), site=gln(1), batch=foreign)
+        assert refused.status_code == 422
+        assert "请选择本企业的批次" in refused.text
+    form = acme_admin.get("/console/events/ship")
+    assert "BETA-1" not in form.text
+    assert f"Extinguisher 4kg · {LOT}" in form.text
+    assert _event_count(platform, acme) == before
+
+    shipped = _post(acme_admin, "/console/events/ship", to=gln(2), site=gln(1), batch=str(ids[LOT]))
+    assert shipped.status_code == 303, shipped.text
+    assert "已记录发货：3 个标签" in acme_admin.get(shipped.headers["location"]).text
+    for code in codes:
+        assert f"发货 至 {SOUTH}" in _journey(platform, code, "zh-CN")

@@ -22,6 +22,8 @@ from starlette.responses import Response
 
 from traceseal.bounds import MAX_ID
 from traceseal.codes.deps import KeyringDep
+from traceseal.codes.models import CodeRun, CodeSegment, CodeState
+from traceseal.codes.service import Keyring, run_cipher
 from traceseal.console.deps import BrandDep, check_csrf
 from traceseal.console.menu import brand
 from traceseal.console.render import page, see_other
@@ -31,6 +33,7 @@ from traceseal.logistics import reading, scanning
 from traceseal.logistics.models import Distributor, DistributorLocation
 from traceseal.orgs.models import Organization
 from traceseal.people import audit
+from traceseal.registry.models import Batch, Product
 from traceseal.web.deps import SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -65,6 +68,42 @@ def sites(db: Session, viewer: Organization) -> list[dict[str, str]]:
     return [{"name": name, "gln": gln} for name, gln in rows]
 
 
+def batches(db: Session, viewer: Organization) -> list[dict[str, Any]]:
+    """The brand's own batches, newest first: a whole batch may be shipped at once."""
+    rows = db.execute(
+        select(Batch.id, Product.name, Batch.lot)
+        .join(Product, Product.id == Batch.product_id)
+        .where(Product.organization_id == viewer.id)
+        .order_by(Batch.id.desc())
+        .limit(500)
+    )
+    return [{"id": i, "name": f"{name} · {lot}"} for i, name, lot in rows]
+
+
+def batch_codes(db: Session, keyring: Keyring, viewer: Organization, batch_id: int) -> list[str]:
+    """The active seal codes of one of the brand's batches, at most MAX_SCANS + 1 (one
+    more than a shipment may carry, so the caller can tell a batch too big to list)."""
+    runs = select(CodeRun.id).where(CodeRun.organization_id == viewer.id)
+    segments = db.scalars(
+        select(CodeSegment)
+        .where(
+            CodeSegment.batch_id == batch_id,
+            CodeSegment.state == CodeState.ACTIVE.value,
+            CodeSegment.run_id.in_(runs),
+        )
+        .order_by(CodeSegment.id)
+    )
+    codes: list[str] = []
+    for segment in segments:
+        wanted = min(segment.stop - segment.start, scanning.MAX_SCANS + 1 - len(codes))
+        cipher = run_cipher(db, keyring, segment.run)
+        for _, ascii_codes in cipher.iter_ascii(segment.start, wanted):
+            codes.extend(row.tobytes().decode("ascii") for row in ascii_codes)
+        if len(codes) > scanning.MAX_SCANS:
+            break
+    return codes
+
+
 def _field(exc: DomainError, fields: dict[str, str]) -> str:
     return fields.get(exc.field or "", "labels")
 
@@ -84,6 +123,7 @@ def _ship_form(
         "form": {"submission": uuid.uuid4().hex} | form,
         "errors": errors,
         "sites": sites(db, viewer.org),
+        "batches": batches(db, viewer.org),
         "done": request.query_params.get("done", ""),
     }
     return page(request, "brandevents/ship.html", context, viewer=viewer, status=status)
@@ -103,9 +143,10 @@ def ship(
     to: Short = "",
     site: Short = "",
     labels: Lines = "",
+    batch: Short = "",
     submission: Short = "",
 ) -> Response:
-    form = {"to": to, "site": site, "labels": labels, "submission": submission}
+    form = {"to": to, "site": site, "labels": labels, "batch": batch, "submission": submission}
     errors: dict[str, str] = {}
     targets = {s["gln"]: s["name"] for s in sites(db, viewer.org)}
     if to.strip() not in targets:
@@ -114,7 +155,18 @@ def ship(
     if not site.strip():
         errors["site"] = "give the GLN of the site the goods leave from"
     scans = _labels(labels)
-    if not scans:
+    if batch.strip():
+        mine = {str(b["id"]) for b in batches(db, viewer.org)}
+        if batch.strip() not in mine:
+            # Another brand's batch is no more a choice than a missing one.
+            errors["batch"] = "choose one of your batches"
+        else:
+            scans += batch_codes(db, keyring, viewer.org, int(batch.strip()))
+            if not scans:
+                errors["batch"] = "this batch has no active codes"
+            elif len(scans) > scanning.MAX_SCANS:
+                errors["batch"] = f"at most {scanning.MAX_SCANS} codes at once: ship by cases"
+    elif not scans:
         errors["labels"] = "give at least one code or case label"
     if errors:
         return _ship_form(request, viewer, db, form, errors, 422)

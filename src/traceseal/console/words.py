@@ -54,6 +54,9 @@ _ZH: dict[str, str] = {
     "give at least one code to pack": "请至少填写一个要装箱的防伪码",
     "a case is named by its SSCC (18 digits)": "箱码应为 18 位 SSCC",
     "a case cannot be packed into itself": "箱子不能装进它自己",
+    "choose one of your batches": "请选择本企业的批次",
+    "this batch has no active codes": "该批次没有已激活的防伪码",
+    "at most 5000 codes at once: ship by cases": "一次最多 5000 个防伪码，请按箱发货",
     # The label designer (console/labels.py).
     "choose a run of codes": "请选择码段",
     "choose a label size": "请选择标签尺寸",
