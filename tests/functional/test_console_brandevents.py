@@ -181,3 +181,36 @@ def test_a_brand_ships_a_whole_batch_and_never_another_brands(
     assert "已记录发货：3 个标签" in acme_admin.get(shipped.headers["location"]).text
     for code in codes:
         assert f"发货 至 {SOUTH}" in _journey(platform, code, "zh-CN")
+
+
+def test_a_brand_publishes_a_quality_commitment_signed_by_the_platform(
+    platform: Platform, acme: Tenant, acme_admin: Browser
+) -> None:
+    path = "/console/quality/commitments/new"
+    empty = _post(acme_admin, path, title="", text="", made_on="2026-12-01")
+    assert empty.status_code == 422
+    assert 'id="title-error"' in empty.text
+    assert 'id="text-error"' in empty.text
+    bad_date = _post(acme_admin, path + "?lang=en", title="承诺", text="x", made_on="12/01")
+    assert bad_date.status_code == 422
+    assert 'id="made_on-error"' in bad_date.text
+    listed = platform.client.get("/api/v1/commitments", params={"enterprise": acme.id})
+    assert listed.json() == []
+
+    published = _post(
+        acme_admin,
+        path + "?lang=zh-CN",
+        title="灭火器质量承诺",
+        text="我们承诺产品符合国家标准。",
+        standards="GB 4351-2023\n",
+        made_on="2026-12-01",
+    )
+    assert published.status_code == 303, published.text
+    notice = acme_admin.get(published.headers["location"])
+    assert "已发布" in notice.text
+    [record] = platform.client.get("/api/v1/commitments", params={"enterprise": acme.id}).json()
+    assert record["payload"]["title"] == "灭火器质量承诺"
+    assert record["payload"]["standards"] == ["GB 4351-2023"]
+    assert f"/directory/records/{record['id']}" in notice.text
+    [entry] = audit_entries(platform, "commitment.publish")
+    assert entry.organization_id == acme.id

@@ -15,6 +15,7 @@ from traceseal.console import (
     auth,
     brandevents,
     codes,
+    commitments,
     dashboards,
     distributor,
     keys,
@@ -35,7 +36,8 @@ from traceseal.console.render import EXCEPTION_HANDLERS
 
 #: The console's page modules: each has a ``router`` and may declare ``MENU`` entries.
 PARTS = (
-    *(auth, account, admin, products, codes, partners, brandevents, keys, distributor),
+    *(auth, account, admin, products, codes, partners, keys, distributor),
+    *(brandevents, commitments),
     *(alerts, reports, recalls),
     *(lab, lab_keys, oversight, sampling, labels, dashboards, operator, platform),
 )

@@ -1,5 +1,6 @@
-"""The brand's supply-chain event pages (console/brandevents.py): every brand's people
-ship and pack their own goods; other kinds of organisation are refused. An empty form is
+"""The brand's supply-chain event pages (console/brandevents.py) and its quality
+commitments (console/commitments.py): every brand's people ship and pack their own goods
+and publish commitments; other kinds of organisation are refused. An empty form is
 refused beside its fields (422) and records nothing."""
 
 from __future__ import annotations
@@ -15,4 +16,6 @@ ROWS = {
     ("GET", "/console/events/pack"): BRAND_PAGE,
     ("POST", "/console/events/ship"): BRAND_FORM,
     ("POST", "/console/events/pack"): BRAND_FORM,
+    ("GET", "/console/quality/commitments/new"): BRAND_PAGE,
+    ("POST", "/console/quality/commitments/new"): BRAND_FORM,
 }
