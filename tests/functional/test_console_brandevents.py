@@ -6,6 +6,8 @@ refused form stores nothing, and every write is in the audit log."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -214,3 +216,38 @@ def test_a_brand_publishes_a_quality_commitment_signed_by_the_platform(
     assert f"/directory/records/{record['id']}" in notice.text
     [entry] = audit_entries(platform, "commitment.publish")
     assert entry.organization_id == acme.id
+
+
+def test_another_brands_codes_are_neither_packed_nor_shipped(
+    platform: Platform, acme: Tenant, acme_admin: Browser
+) -> None:
+    beta = platform.org("Beta 品牌")
+    other_gtin = "0950600099999" + check_digit("0950600099999")
+    add_product(platform, beta, other_gtin)
+    add_batch(platform, beta, other_gtin, "BETA-1")
+    run = platform.client.post(
+        "/api/v1/code-runs", json={"product": other_gtin, "count": 1}, headers=beta.auth
+    )
+    assert run.status_code == 201, run.text
+    listing = platform.client.get(
+        f"/api/v1/code-runs/{run.json()['run']}/codes.csv", headers=beta.auth
+    )
+    theirs = listing.text.splitlines()[1].split(",")[0]
+    _distributor(platform, acme, SOUTH, gln(2))
+    before = _event_count(platform, acme)
+
+    packed = _post(acme_admin, "/console/events/pack?lang=zh-CN", case=CASE, labels=theirs)
+    assert packed.status_code == 422
+    assert re.search(rf'id="labels-error">[^<]*找不到防伪码 {theirs}<', packed.text)
+    strange = _post(acme_admin, "/console/events/pack", case=CASE, labels="not a code")
+    assert "第 1 行：“not a code”不是本平台能识别的标签" in strange.text
+    typed = _post(acme_admin, "/console/events/ship", to=gln(2), site=gln(1), labels=theirs)
+    assert typed.status_code == 422
+    assert f"找不到防伪码 {theirs}" in typed.text
+    link = f"https://id.gs1.org/01/{other_gtin}/21/{theirs}"
+    linked = _post(acme_admin, "/console/events/ship", to=gln(2), site=gln(1), labels=link)
+    assert linked.status_code == 422
+    assert "这不是本企业的产品" in linked.text
+    assert _event_count(platform, acme) == before
+    assert audit_entries(platform, "event.ship") == []
+    assert audit_entries(platform, "event.pack") == []

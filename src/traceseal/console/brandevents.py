@@ -24,9 +24,10 @@ from traceseal.bounds import MAX_ID
 from traceseal.codes.deps import KeyringDep
 from traceseal.codes.models import CodeRun, CodeSegment, CodeState
 from traceseal.codes.service import Keyring, run_cipher
-from traceseal.console.deps import BrandDep, check_csrf
+from traceseal.console.deps import BrandDep, check_csrf, console_language
 from traceseal.console.menu import brand
 from traceseal.console.render import page, see_other
+from traceseal.console.words import say
 from traceseal.db import utcnow
 from traceseal.errors import DomainError, InvalidInput
 from traceseal.logistics import reading, scanning
@@ -50,6 +51,7 @@ Lines = Annotated[str, Form(max_length=200_000)]
 #: The steps the events page tells: what a brand records about its goods' way to shops.
 STEPS = ("packing", *reading.MOVES)
 _SPLIT = re.compile(r"[\r\n]+")
+_ROW = re.compile(r"row (\d+): (.+)", re.DOTALL)
 
 
 def _labels(text: str) -> list[str]:
@@ -212,6 +214,17 @@ def _pack_form(
     return page(request, "brandevents/pack.html", context, viewer=viewer, status=status)
 
 
+def _row_said(detail: str, request: Request) -> str:
+    """The service numbers rows of parent,child pairs; the form's rows are its code lines
+    (each paired with the case), so row N is the Nth code: told in the page's language."""
+    found = _ROW.fullmatch(detail)
+    if found is None:
+        return detail
+    if console_language(request) == "zh-CN":
+        return f"第 {found[1]} 行：{say(found[2], True)}"
+    return f"line {found[1]}: {found[2]}"
+
+
 @router.get("/console/events/pack")
 def pack_form(request: Request, viewer: BrandDep) -> Response:
     return _pack_form(request, viewer, {}, {}, 200)
@@ -240,6 +253,9 @@ def pack(
         parent = scanning.identify(db, keyring, viewer.org, case)
         if parent.kind != "unit":
             raise InvalidInput("a case is named by its SSCC (18 digits)", field="case")
+    except DomainError as exc:
+        return _pack_form(request, viewer, form, {"case": exc.detail}, 422)
+    try:
         with db.begin_nested():
             result = scanning.pack(
                 db,
@@ -250,9 +266,8 @@ def pack(
                 location=site.strip() or None,
             )
     except DomainError as exc:
-        where = "case" if exc.field == "case" or exc.field == "scans" else None
-        field = where or _field(exc, {"location": "site", "rows": "labels"})
-        return _pack_form(request, viewer, form, {field: exc.detail}, 422)
+        field = _field(exc, {"location": "site", "rows": "labels", "scans": "labels"})
+        return _pack_form(request, viewer, form, {field: _row_said(exc.detail, request)}, 422)
     [packed] = result["events"]
     audit.record(
         db,

@@ -146,6 +146,13 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"(.+) is not a label this platform reads: .+"),
         r"“\1”不是本平台能识别的标签：请扫二维码，或填写 20 位防伪码或 18 位箱码",
     ),
+    (
+        re.compile(
+            r"event \d+: this organisation may not record events about (\S+) \(.*\); "
+            r"nothing was captured"
+        ),
+        r"不能记录 \1 的事件：这不是本企业的产品",
+    ),
     (re.compile(r"code (\S+) is not bound to a product yet"), r"防伪码 \1 尚未关联产品"),
     (re.compile(r"row (\d+): a parent is a case or pallet \(SSCC\)"), r"第 \1 行：箱码应为 SSCC"),
     (re.compile(r"an organisation named '(.+)' already exists"), r"已有名为“\1”的机构"),
