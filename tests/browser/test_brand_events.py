@@ -92,7 +92,9 @@ def test_a_brand_packs_a_case_ships_it_and_the_consumer_reads_the_shipment(
     page.select_option("#to", gln(2))
     page.fill("#site", gln(1))
     page.click("#ship")
-    expect(page.locator("#labels-error")).to_contain_text("give at least one code or case label")
+    expect(page.locator("#labels-error")).to_contain_text(
+        "give at least one code or case label, or choose a batch"
+    )
     shoot(page, "ship-error-en")
 
     # The consumer opens one packed code's verification page.

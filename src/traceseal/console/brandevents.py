@@ -169,7 +169,7 @@ def ship(
             elif len(scans) > scanning.MAX_SCANS:
                 errors["batch"] = f"at most {scanning.MAX_SCANS} codes at once: ship by cases"
     elif not scans:
-        errors["labels"] = "give at least one code or case label"
+        errors["labels"] = "give at least one code or case label, or choose a batch"
     if errors:
         return _ship_form(request, viewer, db, form, errors, 422)
     sub = scanning.Submission(

@@ -49,7 +49,9 @@ _ZH: dict[str, str] = {
     # The brand's supply-chain events (console/brandevents.py).
     "choose one of your distributors' sites": "请选择本企业经销商的站点",
     "give the GLN of the site the goods leave from": "请填写发货地点的 GLN",
-    "give at least one code or case label": "请至少填写一个防伪码或箱码",
+    "give at least one code or case label, or choose a batch": (
+        "请至少填写一个防伪码或箱码，或选择批次"
+    ),
     "give the case's SSCC (18 digits)": "请填写箱码（18 位 SSCC）",
     "give at least one code to pack": "请至少填写一个要装箱的防伪码",
     "a case is named by its SSCC (18 digits)": "箱码应为 18 位 SSCC",
