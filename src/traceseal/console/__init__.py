@@ -13,7 +13,9 @@ from traceseal.console import (
     admin,
     alerts,
     auth,
+    brandevents,
     codes,
+    commitments,
     dashboards,
     distributor,
     keys,
@@ -36,6 +38,7 @@ from traceseal.console.render import EXCEPTION_HANDLERS
 #: The console's page modules: each has a ``router`` and may declare ``MENU`` entries.
 PARTS = (
     *(auth, account, admin, products, codes, partners, keys, distributor),
+    *(brandevents, commitments),
     *(alerts, reports, recalls),
     *(lab, lab_keys, oversight, sampling, ratings, labels, dashboards, operator, platform),
 )

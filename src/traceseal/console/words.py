@@ -46,6 +46,19 @@ _ZH: dict[str, str] = {
     "a key's expiry must be in the future": "到期日必须在今天之后",
     "give the address alerts are sent to": "请填写推送地址",
     "a webhook secret has at least 16 characters": "签名密钥至少 16 个字符",
+    # The brand's supply-chain events (console/brandevents.py).
+    "choose one of your distributors' sites": "请选择本企业经销商的站点",
+    "give the GLN of the site the goods leave from": "请填写发货地点的 GLN",
+    "give at least one code or case label, or choose a batch": (
+        "请至少填写一个防伪码或箱码，或选择批次"
+    ),
+    "give the case's SSCC (18 digits)": "请填写箱码（18 位 SSCC）",
+    "give at least one code to pack": "请至少填写一个要装箱的防伪码",
+    "a case is named by its SSCC (18 digits)": "箱码应为 18 位 SSCC",
+    "a case cannot be packed into itself": "箱子不能装进它自己",
+    "choose one of your batches": "请选择本企业的批次",
+    "this batch has no active codes": "该批次没有已激活的防伪码",
+    "at most 5000 codes at once: ship by cases": "一次最多 5000 个防伪码，请按箱发货",
     # The label designer (console/labels.py).
     "choose a run of codes": "请选择码段",
     "choose a label size": "请选择标签尺寸",
@@ -124,6 +137,26 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"(?:every batch|lot .+) of GTIN \d+ is already under recall(?: \d+)?"),
         "该批次已在召回中",
     ),
+    (
+        re.compile(r"'(.*)' is not a GLN \(13 digits, with its check digit\)"),
+        r"“\1”不是有效的 GLN（13 位，含校验位）",
+    ),
+    (re.compile(r"no site (\d+) of this organisation"), r"找不到站点 \1"),
+    (re.compile(r"no code (\S+)"), r"找不到防伪码 \1"),
+    (re.compile(r"SSCC (\d+): the check digit does not match"), r"箱码 \1 的校验位不正确"),
+    (
+        re.compile(r"(.+) is not a label this platform reads: .+"),
+        r"“\1”不是本平台能识别的标签：请扫二维码，或填写 20 位防伪码或 18 位箱码",
+    ),
+    (
+        re.compile(
+            r"event \d+: this organisation may not record events about (\S+) \(.*\); "
+            r"nothing was captured"
+        ),
+        r"不能记录 \1 的事件：这不是本企业的产品",
+    ),
+    (re.compile(r"code (\S+) is not bound to a product yet"), r"防伪码 \1 尚未关联产品"),
+    (re.compile(r"row (\d+): a parent is a case or pallet \(SSCC\)"), r"第 \1 行：箱码应为 SSCC"),
     (re.compile(r"an organisation named '(.+)' already exists"), r"已有名为“\1”的机构"),
     (re.compile(r"a programme named '(.+)' exists"), r"已有名为“\1”的标识项目"),
 ]
