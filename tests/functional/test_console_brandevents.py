@@ -95,6 +95,29 @@ def test_a_brand_ships_codes_to_its_distributor_and_the_consumer_sees_it(
     assert SOUTH in (entry.target or "")
 
 
+def test_the_distributor_sees_the_brands_shipment_to_it_and_nothing_else_of_the_brand(
+    platform: Platform, acme: Tenant, acme_admin: Browser
+) -> None:
+    codes = issue(platform, acme, 3)
+    south = _distributor(platform, acme, SOUTH, gln(2))
+    _distributor(platform, acme, "华北安盾经销有限公司", gln(3))
+    for to, labels in ((gln(2), codes[:2]), (gln(3), codes[2:])):
+        shipped = _post(
+            acme_admin, "/console/events/ship", to=to, site=gln(1), labels="\n".join(labels)
+        )
+        assert shipped.status_code == 303, shipped.text
+    add_person(platform, int(str(south["organization_id"])), "admin@south.cn", "admin")
+    clerk = Browser(platform)
+    assert clerk.sign_in("admin@south.cn").status_code == 303
+    goods = clerk.get("/console/goods")
+    assert goods.status_code == 200
+    # The shipment to its site, recorded by the brand; not the one to the other distributor.
+    assert goods.text.count("<tr") - 1 == 1
+    assert SOUTH in goods.text
+    assert "华北安盾经销有限公司" not in goods.text
+    assert SOUTH in clerk.get("/console").text  # the home page's recent goods too
+
+
 def test_another_brands_distributor_is_refused_like_an_unknown_site_and_nothing_stored(
     platform: Platform, acme: Tenant, acme_admin: Browser
 ) -> None:

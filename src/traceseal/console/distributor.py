@@ -49,7 +49,7 @@ def home(db: Session, viewer: Viewer) -> dict[str, Any]:
     return {
         "received": counts.get("receiving", 0) + counts.get("arriving", 0),
         "shipped": counts.get("shipping", 0) + counts.get("departing", 0),
-        "recent": reading.movements(db, viewer.org, limit=5).items,
+        "recent": reading.distributor_goods(db, viewer.org, limit=5).items,
         "partners": reading.partners_of(db, viewer.org),
         "open_alerts": open_alerts,
     }
@@ -64,7 +64,8 @@ def goods(
     step: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     steps = [step] if step in reading.MOVES else list(reading.MOVES)
-    rows = reading.movements(db, viewer.org, steps=steps, before=before)
+    # Its own records, and what its brands recorded at its sites (their shipments to it).
+    rows = reading.distributor_goods(db, viewer.org, steps=steps, before=before)
     base = "/console/goods?" + (urlencode({"step": step}) if step else "")
     context = {
         "rows": rows.items,

@@ -11,15 +11,15 @@ distributor its own records and captures. Pages are newest first, 25 rows, with 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from traceseal.epcis.models import EpcRole, Event, EventEpc
+from traceseal.epcis.models import EpcRole, Event, EventAccess, EventEpc
 from traceseal.epcis.query import visible_to
 from traceseal.geo.regions import table
 from traceseal.logistics.models import (
@@ -39,6 +39,7 @@ __all__ = [
     "Movement",
     "Partner",
     "Receipt",
+    "distributor_goods",
     "distributor_page",
     "movement_counts",
     "movements",
@@ -289,6 +290,17 @@ def movements(
         rows = list(session.scalars(query.limit(limit + 1)))
         older = rows[limit - 1].id if len(rows) > limit else None
         return Page(_movements(session, rows[:limit]), older)
+    return _sifted(session, query, lambda _row, moved: bool(moved.glns & places), limit)
+
+
+def _sifted(
+    session: Session,
+    query: Select[Any],
+    keep: Callable[[Event, Movement], bool],
+    limit: int,
+) -> Page[Movement]:
+    """The page of ``query``'s events that ``keep`` keeps, looking through at most
+    SCAN_LIMIT events (the test needs each event's JSON: no index can answer it)."""
     kept: list[Movement] = []
     seen = 0
     chunk = 200
@@ -297,12 +309,54 @@ def movements(
         if not rows:
             break
         seen += len(rows)
-        kept.extend(m for m in _movements(session, rows) if m.glns & places)
+        kept.extend(
+            moved
+            for row, moved in zip(rows, _movements(session, rows), strict=True)
+            if keep(row, moved)
+        )
         query = query.where(Event.id < rows[-1].id)
         if len(rows) < chunk:
             break
     older = kept[limit - 1].id if len(kept) > limit else None
     return Page(kept[:limit], older)
+
+
+def distributor_goods(
+    session: Session,
+    distributor: Organization,
+    *,
+    steps: Collection[str] = MOVES,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page[Movement]:
+    """A distributor's goods: the events it recorded, and those the brands that registered
+    it recorded from or to one of its registered sites (a brand's shipment to it). Nothing
+    else of a brand's traffic: only events touching the distributor's own sites."""
+    records = list(
+        session.scalars(select(Distributor).where(Distributor.organization_id == distributor.id))
+    )
+    sites = frozenset(gln for record in records for gln in glns_of(session, record))
+    brands = {record.enterprise_id for record in records}
+    if not sites:
+        return movements(session, distributor, steps=steps, before=before, limit=limit)
+    readers = [distributor.id, *brands]
+    query = (
+        select(Event)
+        .where(
+            Event.biz_step.in_(list(steps)),
+            exists().where(EventAccess.organization_id.in_(readers), EventAccess.event == Event.id),
+        )
+        .order_by(Event.id.desc())
+    )
+    if before:
+        query = query.where(Event.id < before)
+    own = distributor.id
+    return _sifted(
+        session,
+        query,
+        lambda row, moved: row.organization_id == own or bool(moved.glns & sites),
+        limit,
+    )
 
 
 def movement_counts(session: Session, viewer: Organization, since: datetime) -> dict[str, int]:
