@@ -62,8 +62,10 @@ def _issue(served: Platform) -> tuple[int, list[str]]:
 def _preview_shown(page: Page) -> None:
     preview = page.locator("#preview")
     expect(preview).to_be_visible()
-    page.wait_for_function("document.querySelector('#preview').complete")
-    assert page.evaluate("document.querySelector('#preview').naturalWidth") > 100
+    # Polled from here: wait_for_function polls by evaluating its predicate inside the
+    # page, which the pages' Content-Security-Policy (no 'unsafe-eval') refuses.
+    expect(preview).to_have_js_property("complete", True)
+    assert preview.evaluate("image => image.naturalWidth") > 100
 
 
 def _download(page: Page, tmp_path: Path, name: str) -> PdfReader:
