@@ -122,16 +122,22 @@ class MigratedTemplate:
         self.folder = folder
         self._sqlite: Path | None = None
         self._postgres: tuple[str, str] | None = None  # (template's schema name, its dump)
+        self._dumps = True
 
     def fill(self, url: str) -> None:
         if url.startswith("sqlite:///"):
             self._fill_sqlite(Path(url.removeprefix("sqlite:///")))
-        elif shutil.which("pg_dump") and "search_path%3D" in url:
-            self._fill_postgres(url)
-        else:
-            engine = make_engine(url)
-            migrate(engine)
-            engine.dispose()
+            return
+        if self._dumps and shutil.which("pg_dump") and "search_path%3D" in url:
+            try:
+                self._fill_postgres(url)
+                return
+            except subprocess.CalledProcessError:
+                # A pg_dump older than the server refuses to dump it: migrate instead.
+                self._dumps = False
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
 
     def _fill_sqlite(self, path: Path) -> None:
         if self._sqlite is None:
