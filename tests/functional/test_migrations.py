@@ -205,6 +205,52 @@ def test_the_scan_log_is_partitioned_with_its_rows_and_back(settings: Settings) 
         engine.dispose()
 
 
+_ROLLUP = (
+    "INSERT INTO scan_rollups (day, hour, organization_id, product_id, batch_id, province, "
+    "city, channel, verdict, shard, scans, firsts, repeats, trade) VALUES "
+    "(:day, 3, 1, 2, 0, '440000', '440300', 'qr', 'genuine', :shard, :n, :n, 0, 0)"
+)
+
+
+def test_rollup_shards_are_added_as_shard_0_and_merged_back_on_downgrade(
+    settings: Settings,
+) -> None:
+    """0034 keys a rollup bucket's rows by shard: rows from before are shard 0; going back,
+    a bucket's shards are summed into its one row again."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine, "0033")
+        old = "INSERT INTO scan_rollups (day, hour, organization_id, product_id, batch_id, "
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    old + "province, city, channel, verdict, scans, firsts, repeats, trade) "
+                    "VALUES ('2026-10-01', 3, 1, 2, 0, '440000', '440300', 'qr', 'genuine', "
+                    "5, 5, 0, 0)"
+                )
+            )
+        migrate(engine)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT shard, scans FROM scan_rollups")).all() == [(0, 5)]
+            for shard, n in ((1, 7), (6, 11)):
+                conn.execute(text(_ROLLUP), {"day": "2026-10-01", "shard": shard, "n": n})
+            conn.execute(text(_ROLLUP), {"day": "2026-10-02", "shard": 3, "n": 2})
+        _downgrade(engine, "0033")
+        with engine.begin() as conn:
+            rows = conn.execute(
+                text("SELECT day, scans, firsts FROM scan_rollups ORDER BY day")
+            ).all()
+            assert [(str(day)[:10], scans, firsts) for day, scans, firsts in rows] == [
+                ("2026-10-01", 23, 23),
+                ("2026-10-02", 2, 2),
+            ]
+            pk = inspect(conn).get_pk_constraint("scan_rollups")["constrained_columns"]
+            assert "shard" not in pk
+            assert len(pk) == 9
+    finally:
+        engine.dispose()
+
+
 def test_the_tests_template_copy_equals_a_migrated_database(
     migrated: Settings, tmp_path: Path, database_url: str
 ) -> None:

@@ -23,7 +23,7 @@ from traceseal.logistics.models import Distributor, TerritoryRegion
 from traceseal.orgs.models import Organization, Role
 from traceseal.orgs.tenancy import OVERSIGHT, mine
 from traceseal.verify.models import Scan, ScanRollup
-from traceseal.verify.rollups import CHINA, rollup
+from traceseal.verify.rollups import CHINA, SHARDS, rollup
 from traceseal.verify.statements import ROLLUP
 
 __all__ = [
@@ -222,6 +222,7 @@ def rebuild(
         Scan.verdict,
         Scan.scan_count,
         Scan.trade_org_id,
+        Scan.sequence,
     ).order_by(Scan.id)
     wipe = delete(ScanRollup)
     total = select(func.count()).select_from(Scan)
@@ -239,9 +240,10 @@ def rebuild(
     connection.execute(wipe)
     reset(connection, since)  # the day and month sums are refolded from the new rollups
     sums: dict[tuple[Any, ...], list[int]] = {}
+    shards = SHARDS[connection.dialect.name]
     done = 0
     for row in connection.execution_options(yield_per=FLUSH_EVERY).execute(scans):
-        _add(sums, row)
+        _add(sums, row, shards)
         done += 1
         if done % FLUSH_EVERY == 0:
             _flush(connection, sums)
@@ -253,8 +255,8 @@ def rebuild(
     return done
 
 
-def _add(sums: dict[tuple[Any, ...], list[int]], row: Any) -> None:
-    at, org, product, batch, region, channel, verdict, scan_count, trader = row
+def _add(sums: dict[tuple[Any, ...], list[int]], row: Any, shards: int) -> None:
+    at, org, product, batch, region, channel, verdict, scan_count, trader, sequence = row
     moment = py_time(at)
     assert moment is not None  # NOT NULL column
     one = rollup(
@@ -267,6 +269,8 @@ def _add(sums: dict[tuple[Any, ...], list[int]], row: Any) -> None:
         verdict=verdict,
         scan_count=scan_count,
         trade=trader is not None,
+        sequence=sequence,
+        shards=shards,
     )
     key = tuple(one[name] for name in _KEY)
     found = sums.get(key)

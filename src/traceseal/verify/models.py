@@ -175,6 +175,13 @@ class ScanRollup(Base):
     city: Mapped[str] = mapped_column(String(6), primary_key=True)
     channel: Mapped[str] = mapped_column(String(8), primary_key=True)
     verdict: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: Which of the bucket's rows (verify/rollups.SHARDS): on PostgreSQL a busy bucket is
+    #: spread over several rows by the code's sequence number, so that concurrent scans of
+    #: one product in one place and hour do not queue on one row's lock until commit.
+    #: Readers sum over it like over the hour.
+    shard: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, autoincrement=False, server_default="0"
+    )
     scans: Mapped[int] = mapped_column(BigInteger)
     #: Consumers' answers that were a first query (genuine) or about a code queried before
     #: (its count above 1, whatever the verdict); trade checks are in neither.

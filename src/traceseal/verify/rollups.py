@@ -11,7 +11,16 @@ from typing import Any
 
 from traceseal.geo.buckets import CHINA, bucket, place
 
-__all__ = ["CHINA", "bucket", "place", "rollup"]
+__all__ = ["CHINA", "SHARDS", "bucket", "place", "rollup"]
+
+#: Rows per rollup bucket, by engine. PostgreSQL holds a row's lock from a verification's
+#: upsert until its commit, so with one row per bucket every scan of a product in one
+#: place and hour (a launch, a promotion) queues behind the one before it: measured with
+#: 16 connections, 2 workers, that single row capped verification at about 300/s
+#: (docs/benchmarks.md). Spreading a bucket over 8 rows by the code's sequence number
+#: (consecutive codes, a case of goods, land on different rows) lets 8 commit at once.
+#: SQLite has one writer at a time anyway: one row.
+SHARDS = {"sqlite": 1, "postgresql": 8}
 
 
 def rollup(
@@ -25,8 +34,11 @@ def rollup(
     verdict: str,
     scan_count: int | None,
     trade: bool,
+    sequence: int | None,
+    shards: int,
 ) -> dict[str, Any]:
-    """The key and the increments of one logged scan (the parameters of statements.ROLLUP)."""
+    """The key and the increments of one logged scan (the parameters of statements.ROLLUP);
+    ``shards`` is the engine's :data:`SHARDS`."""
     day, hour = bucket(moment)
     province, city = place(region)
     return {
@@ -39,6 +51,7 @@ def rollup(
         "city": city,
         "channel": channel,
         "verdict": verdict,
+        "shard": (sequence or 0) % shards,
         "scans": 1,
         # A consumer's first query is answered genuine (count 1); any consumer's answer about
         # a code already queried before (a repeat, over its limit, a clone's) is a repeat.

@@ -49,7 +49,7 @@ from traceseal.verify.records import (
     Verification,
 )
 from traceseal.verify.regions import parse_region
-from traceseal.verify.rollups import CHINA, rollup
+from traceseal.verify.rollups import CHINA, SHARDS, rollup
 from traceseal.verify.statements import (
     CONTEXT,
     COUNTER,
@@ -418,6 +418,8 @@ def _rolled(connection: Connection, now: datetime, row: dict[str, Any]) -> dict[
         verdict=row["verdict"],
         scan_count=row["scan_count"],
         trade=row["trade_org_id"] is not None,
+        sequence=row["sequence"],
+        shards=SHARDS[connection.dialect.name],
     )
     day = counts["day"]
     if connection.dialect.name == "sqlite":

@@ -216,6 +216,7 @@ _ROLLUP_KEY = (
     "city",
     "channel",
     "verdict",
+    "shard",
 )
 _ROLLUP_COUNTS = ("scans", "firsts", "repeats", "trade")
 

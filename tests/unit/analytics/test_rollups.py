@@ -28,7 +28,14 @@ def test_province_and_city_come_from_the_district_code() -> None:
 
 def test_firsts_repeats_and_trade_checks_are_told_apart() -> None:
     at = datetime(2026, 10, 1, 2, tzinfo=UTC)
-    common = {"organization_id": 3, "product_id": 4, "batch_id": None, "region": None}
+    common = {
+        "organization_id": 3,
+        "product_id": 4,
+        "batch_id": None,
+        "region": None,
+        "sequence": 17,
+        "shards": 1,
+    }
     first = rollup(at, **common, channel="qr", verdict="genuine", scan_count=1, trade=False)
     again = rollup(at, **common, channel="qr", verdict="genuine_repeat", scan_count=2, trade=False)
     clone = rollup(at, **common, channel="qr", verdict="suspicious", scan_count=7, trade=False)
@@ -43,12 +50,30 @@ def test_firsts_repeats_and_trade_checks_are_told_apart() -> None:
         verdict="not_found",
         scan_count=0,
         trade=False,
+        sequence=None,
+        shards=8,
     )
     counts = [(r["firsts"], r["repeats"], r["trade"]) for r in (first, again, clone, shop, fake)]
     assert counts == [(1, 0, 0), (0, 1, 0), (0, 1, 0), (0, 0, 1), (0, 0, 0)]
     assert first["batch_id"] == 0  # no NULL in the key: NULLs never conflict
     assert (fake["organization_id"], fake["province"], fake["city"]) == (0, "440000", "440300")
     assert all(r["scans"] == 1 for r in (first, again, clone, shop, fake))
+
+
+def test_a_busy_bucket_is_spread_by_the_codes_sequence_numbers() -> None:
+    at = datetime(2026, 10, 1, 2, tzinfo=UTC)
+    common = {"organization_id": 3, "product_id": 4, "batch_id": 5, "region": "440305"}
+    answer = {"channel": "qr", "verdict": "genuine", "scan_count": 1, "trade": False}
+
+    def shard(sequence: int | None, shards: int) -> int:
+        return int(rollup(at, **common, **answer, sequence=sequence, shards=shards)["shard"])
+
+    # Eight consecutive codes (a case of goods scanned at a launch): eight rows to lock.
+    assert sorted(shard(n, 8) for n in range(1000, 1008)) == list(range(8))
+    # One engine-wide row per bucket where there is one writer (SQLite); a code that was
+    # never issued has no sequence number and counts in the first row.
+    assert {shard(n, 1) for n in range(1000, 1008)} == {0}
+    assert shard(None, 8) == 0
 
 
 def test_small_counts_are_hidden_only_when_asked() -> None:
