@@ -5,9 +5,15 @@ Set-up: one database of each engine holding one run of 200,000 issued and activa
 Each configuration gets its own server (``traceseal serve`` in a process of its own) and its
 own never-queried codes; against it, wrk (``make wrk``) runs, back to back, 16 connections:
 the same server's ``GET /healthz``, then ``POST /api/v1/verify`` with distinct codes.
+The verifications come from 100,000 client addresses, as consumers' do, given in
+``X-Forwarded-For`` as the reverse proxy in front of a deployment gives them (uvicorn trusts
+it from 127.0.0.1), with the flood limit on; one row sends everything from wrk's one address
+instead (the flood limit off), the pattern of someone checking consecutive codes, whose
+sequential-burst counter is then one row every request updates.
 Printed per configuration: requests/s, server-side p50/p99 (from Server-Timing), the
-client-side p99, non-2xx answers, and verify/healthz. The goal: verify >= 50 % of healthz,
-server-side p99 < 20 ms and no non-200 answer, on both engines.
+client-side p99, non-2xx answers, verify/healthz, and the CPU time one verification cost the
+server's processes and PostgreSQL's (read from /proc around the verify run). The goal:
+verify >= 50 % of healthz, server-side p99 < 20 ms and no non-200 answer, on both engines.
 
 The machine's load average is printed before and after: on a shared machine only the
 ratios of one run compare, and figures for the record need a quiet machine.
@@ -46,6 +52,7 @@ from traceseal.registry.service import add_batch, add_product
 from verify import GOAL_P99_MS, GOAL_RATIO, WRK_SCRIPT, free_port, wrk
 
 GTIN = "09506000134352"
+CLIENTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class Config:
     source: Path | None  # None: this tree
     redis_url: str = ""
     synchronous_commit: bool = True
+    clients: int = CLIENTS  # 0: every request from wrk's own address
 
 
 def build(directory: Path, database_url: str, count: int) -> list[str]:
@@ -84,16 +92,18 @@ def build(directory: Path, database_url: str, count: int) -> list[str]:
 
 
 @contextmanager
-def serving(config: Config, directory: Path) -> Iterator[str]:
-    """``traceseal serve`` of ``config``; yields its base URL once /healthz answers."""
+def serving(config: Config, directory: Path) -> Iterator[tuple[str, int]]:
+    """``traceseal serve`` of ``config``; yields its base URL and process id once /healthz
+    answers (its workers are in the session of that id)."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TRACESEAL_")},
         "TRACESEAL_DATA_DIR": str(directory),
         "TRACESEAL_DATABASE_URL": config.database_url,
-        # wrk is one client address; the per-address flood limit would refuse it.
-        "TRACESEAL_VERIFY_RATE_LIMIT": "0",
     }
+    if not config.clients:
+        # wrk's one address would be refused by the per-address flood limit.
+        env["TRACESEAL_VERIFY_RATE_LIMIT"] = "0"
     if config.redis_url:
         env["TRACESEAL_REDIS_URL"] = config.redis_url
     if not config.synchronous_commit:
@@ -111,7 +121,7 @@ def serving(config: Config, directory: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, config.workers)
-        yield base
+        yield base, server.pid
     finally:
         server.terminate()
         try:
@@ -149,26 +159,55 @@ def measure(
     script.write_text(WRK_SCRIPT)
     codes_file = directory / f"codes-{secrets.token_hex(3)}.txt"
     codes_file.write_text("\n".join(codes) + "\n")
-    with serving(config, directory) as base:
+    with serving(config, directory) as (base, session):
         print(f"  {config.name}: serving", file=sys.stderr, flush=True)
         wrk(base + "/healthz", 2, connections, script)  # warm-up
         health = wrk(base + "/healthz", seconds, connections, script)
-        verify = wrk(base + "/api/v1/verify", seconds, connections, script, codes_file)
+        before = cpu_seconds(session)
+        verify = wrk(
+            base + "/api/v1/verify", seconds, connections, script, codes_file, config.clients
+        )
+        after = cpu_seconds(session)
+    done = verify["rps"] * seconds
+    verify["cpu_server"] = (after[0] - before[0]) / done * 1000
+    verify["cpu_postgres"] = (after[1] - before[1]) / done * 1000
     return health, verify
+
+
+def cpu_seconds(session: int) -> tuple[float, float]:
+    """CPU seconds used so far by the processes of ``session`` (the server and its
+    workers) and by every PostgreSQL process on the machine (its backends and writers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = postgres = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if int(fields[3]) == session:
+            server += used
+        elif name.startswith("postgres"):
+            postgres += used
+    return server, postgres
 
 
 def report(rows: list[tuple[Config, dict[str, float], dict[str, float]]]) -> bool:
     ok = True
     print(
         f"{'':<34} {'healthz':>9} {'verify':>9} {'ratio':>6} "
-        f"{'server p50':>11} {'p99':>7} {'client p99':>11} {'non-2xx':>8}"
+        f"{'server p50':>11} {'p99':>7} {'client p99':>11} {'non-2xx':>8} "
+        f"{'CPU/verify: server':>19} {'PostgreSQL':>10}"
     )
     for config, health, verify in rows:
         ratio = verify["rps"] / health["rps"]
         print(
             f"{config.name:<34} {health['rps']:>8,.0f}/s {verify['rps']:>8,.0f}/s {ratio:>6.0%} "
             f"{verify['server_p50']:>8.2f} ms {verify['server_p99']:>5.2f} ms "
-            f"{verify['p99']:>8.2f} ms {verify['errors'] + health['errors']:>8.0f}"
+            f"{verify['p99']:>8.2f} ms {verify['errors'] + health['errors']:>8.0f} "
+            f"{verify['cpu_server']:>16.2f} ms {verify['cpu_postgres']:>7.2f} ms"
         )
         if config.source is None:
             ok = ok and ratio >= GOAL_RATIO and verify["server_p99"] < GOAL_P99_MS
@@ -210,6 +249,8 @@ def main() -> None:
         if args.redis:
             name = f"PostgreSQL, {cores} workers, Redis"
             configs.append((Config(name, pg_url, cores, None, args.redis), pg_dir, pg_codes))
+        name = f"PostgreSQL, {cores} workers, one client address"
+        configs.append((Config(name, pg_url, cores, None, clients=0), pg_dir, pg_codes))
         name = f"PostgreSQL, {cores} workers, no flush wait"
         configs.append(
             (
@@ -235,7 +276,7 @@ def main() -> None:
         slices: dict[str, int] = {}
         for config, directory, codes in configs:
             # Every configuration its own never-queried codes: all first queries.
-            share = len(codes) // 5
+            share = len(codes) // 8
             start = slices.get(str(directory), 0)
             slices[str(directory)] = start + share
             health, verify = measure(

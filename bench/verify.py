@@ -75,13 +75,22 @@ function init(args)
     for line in io.lines(os.getenv("CODES_FILE")) do codes[#codes + 1] = line end
   end
   counter = 0
+  clients = tonumber(os.getenv("CLIENTS") or "") or 0
   times = {}
 end
 function request()
   if #codes == 0 then return wrk.format(nil) end
   counter = counter + 1
   local code = codes[((offset + counter) % #codes) + 1]
-  return wrk.format("POST", "/api/v1/verify", {["Content-Type"] = "application/json"},
+  local headers = {["Content-Type"] = "application/json"}
+  if clients > 0 then
+    -- Consumers, not one client: each request from one of CLIENTS addresses, given as a
+    -- reverse proxy on 127.0.0.1 gives them (uvicorn trusts its forwarded headers).
+    local n = (offset * 7919 + counter) % clients
+    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256,
+                                               math.floor(n / 256) % 256, n % 256)
+  end
+  return wrk.format("POST", "/api/v1/verify", headers,
                     '{"code": "' .. code .. '", "channel": "qr"}')
 end
 function response(status, headers, body)
@@ -231,11 +240,12 @@ def wrk(
     connections: int,
     script: Path | None = None,
     codes: Path | None = None,
+    clients: int = 0,
 ) -> dict[str, float]:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--latency"]
     if script:
         command += ["-s", str(script)]
-    env = {**os.environ, "CODES_FILE": str(codes or "")}
+    env = {**os.environ, "CODES_FILE": str(codes or ""), "CLIENTS": str(clients)}
     out = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, env=env
     ).stdout

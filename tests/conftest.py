@@ -49,6 +49,56 @@ def _cheap_password_hashing() -> Iterator[None]:
     passwords._HASHER = real
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _route_contexts_built_once() -> Iterator[None]:
+    """FastAPI (0.165) builds each included route's handler (its dependency tree, body and
+    response models) on an app's first request, for all 290 routes at once: 0.25 to 0.45 s
+    per app, and nearly every test makes an app of its own. The routes are module-level
+    objects included the same way into every app, so within a test process the built
+    contexts are kept and handed to the next app that includes the same route the same way.
+
+    The key is the route object and every field of the inclusion except the app itself
+    (``dependency_overrides_provider``, consulted only for ``app.dependency_overrides``,
+    which nothing here sets). A route or dependency made per app is a new object: a miss,
+    built as usual. The cache holds the objects it keys on, so their ids stay theirs."""
+    import dataclasses
+
+    from fastapi import routing
+
+    if not hasattr(routing, "_EffectiveRouteContext"):
+        yield  # another FastAPI: nothing to keep
+        return
+    kind = routing._EffectiveRouteContext
+    build = kind.from_api_route.__func__  # type: ignore[attr-defined]
+    kept: dict[tuple[object, ...], tuple[object, list[object]]] = {}
+
+    def key_of(value: object) -> object:
+        if value is None or isinstance(value, (str, int, bool)):
+            return value
+        if isinstance(value, (list, tuple)):
+            return tuple(key_of(v) for v in value)
+        if isinstance(value, dict):
+            return tuple((k, key_of(v)) for k, v in value.items())
+        return ("id", id(value))
+
+    def from_api_route(cls: type, *, original_route: object, include_context: object) -> object:
+        fields = [
+            (f.name, getattr(include_context, f.name))
+            for f in dataclasses.fields(include_context)  # type: ignore[arg-type]
+            if f.name != "dependency_overrides_provider"
+        ]
+        key = (id(original_route), *((name, key_of(value)) for name, value in fields))
+        found = kept.get(key)
+        if found is None:
+            built = build(cls, original_route=original_route, include_context=include_context)
+            found = kept[key] = (built, [original_route, *(v for _, v in fields)])
+        return found[0]
+
+    kind.from_api_route = classmethod(from_api_route)  # type: ignore[method-assign, assignment]
+    yield
+    kind.from_api_route = classmethod(build)  # type: ignore[method-assign, assignment]
+
+
 PUBLIC_URL = "https://verify.example.org"
 
 
