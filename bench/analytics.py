@@ -12,9 +12,12 @@ first to go alternating too, so both meet the same machine load. Prints each sid
 time per verification over the batches, the throughput ratio and the cost of the rollups.
 The run fails (exit 1) if the rollups did not count exactly the batches run with them.
 
-With ``--same`` both sides keep rollups: an A/A run, the noise floor.
+With ``--same`` both sides keep rollups: an A/A run, the noise floor. With ``--postgres URL``
+the database is PostgreSQL's (a schema of its own), where the scan row and its rollup are one
+statement (``LOG_AND_ROLLUP``): *without* runs the scan row's insert alone in its place.
 
 Usage: python bench/analytics.py [--codes N] [--scanned N] [--rounds N] [--batch N] [--same]
+       [--postgres URL]
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from sqlalchemy import func, select
 
 import verify as bench  # bench/verify.py
+from statements import postgres_schema  # bench/statements.py
 from traceseal.codes.service import Keyring
 from traceseal.config import load_settings
 from traceseal.db import make_engine, make_session_factory, unit_of_work
-from traceseal.verify import service
+from traceseal.verify import service, statements
 from traceseal.verify.channel import Verifier
 from traceseal.verify.models import Channel, ScanRollup
 from traceseal.verify.service import Query
@@ -57,6 +61,14 @@ class _Skipped:
 _NO_ROLLUP = {"sqlite": _Skipped(), "postgresql": _Skipped()}
 
 
+class _LogOnly:
+    """Stands in for PostgreSQL's scan row and rollup in one statement: the row alone."""
+
+    def run(self, connection: Any, params: dict[str, Any]) -> Any:
+        row = {k: v for k, v in params.items() if not k.startswith(statements.ROLLUP_PREFIX)}
+        return statements.LOG.run(connection, row)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--codes", type=int, default=1_000_000)
@@ -66,15 +78,25 @@ def main() -> None:
     parser.add_argument(
         "--same", action="store_true", help="A/A: rollups on both sides (the noise floor)"
     )
+    parser.add_argument("--postgres", default="", help="a PostgreSQL server URL")
     args = parser.parse_args()
     print(f"{platform.machine()}  {os.cpu_count()} CPUs  load {os.getloadavg()[0]:.2f}")
+    if not args.postgres:
+        run(args, "")
+        return
+    with postgres_schema(args.postgres) as url:
+        run(args, url)
+
+
+def run(args: argparse.Namespace, database_url: str) -> None:
     directory = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
-    repeat, fresh = bench.build(directory, args.codes, args.scanned)
+    repeat, fresh = bench.build(directory, args.codes, args.scanned, database_url)
     # One client address sends every query: the flood limit (requests a minute) is off.
     settings = load_settings(
         {},
         data_dir=directory,
         master_key=(directory / "master.key").read_text(),
+        database_url=database_url,
         verify_rate_limit=0,
     )
     factory = make_session_factory(make_engine(settings.resolved_database_url))
@@ -84,7 +106,7 @@ def main() -> None:
     if len(mixed) < needed:
         raise SystemExit(f"{len(mixed)} codes for {needed} verifications: raise --scanned")
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    shipped = service.ROLLUP
+    shipped, combined = service.ROLLUP, service.LOG_AND_ROLLUP
     times: dict[str, list[float]] = {"with": [], "without": []}
     done = 0
     for round_ in range(args.rounds):
@@ -92,6 +114,7 @@ def main() -> None:
         for side in order:
             off = side == "without" and not args.same
             service.ROLLUP = _NO_ROLLUP if off else shipped  # type: ignore[assignment]
+            service.LOG_AND_ROLLUP = _LogOnly() if off else combined  # type: ignore[assignment]
             latencies = []
             for _ in range(args.batch):
                 client = verifier.client("127.0.0.1", secrets.token_urlsafe(16))
@@ -102,12 +125,15 @@ def main() -> None:
                 latencies.append(time.perf_counter() - began)
                 done += 1
             times[side].append(statistics.median(latencies))
-    service.ROLLUP = shipped
+    service.ROLLUP, service.LOG_AND_ROLLUP = shipped, combined
     with unit_of_work(factory) as session:
         counted = session.scalar(select(func.sum(ScanRollup.scans))) or 0
     medians = {side: statistics.median(values) for side, values in times.items()}
     cost = medians["with"] / medians["without"] - 1
-    print(f"in process (one core), {args.rounds} interleaved batches of {args.batch} each:")
+    engine = "PostgreSQL" if database_url else "SQLite"
+    print(
+        f"{engine}, in process (one core), {args.rounds} interleaved batches of {args.batch} each:"
+    )
     for side in ("without", "with"):
         rate = 1 / medians[side]
         label = f"{side:<7} rollups" if not args.same else f"{side:<7} (A/A: both with)"

@@ -64,6 +64,7 @@ class Config:
     redis_url: str = ""
     synchronous_commit: bool = True
     clients: int = CLIENTS  # 0: every request from wrk's own address
+    env: tuple[tuple[str, str], ...] = ()  # more settings, as (name, value)
 
 
 def build(directory: Path, database_url: str, count: int) -> list[str]:
@@ -78,7 +79,8 @@ def build(directory: Path, database_url: str, count: int) -> list[str]:
     migrate(engine)
     keyring = Keyring(bytes.fromhex(master_key))
     with unit_of_work(make_session_factory(engine)) as session:
-        org, _ = create_organization(session, "Bench Enterprise", Role.ENTERPRISE)
+        org, key = create_organization(session, "Bench Enterprise", Role.ENTERPRISE)
+        (directory / "brand.key").write_text(key)  # bench/load.py's API calls
         product = add_product(session, org, ProductCreate(gtin=GTIN, name="Bench product"))
         product.scan_limit = 1_000_000
         batch = add_batch(session, product, BatchCreate(lot="BENCH1"))
@@ -110,6 +112,7 @@ def serving(config: Config, directory: Path) -> Iterator[tuple[str, int]]:
         env["TRACESEAL_VERIFY_SYNCHRONOUS_COMMIT"] = "0"
     if config.source is not None:
         env["PYTHONPATH"] = str(config.source)
+    env.update(config.env)
     command = [sys.executable, "-m", "traceseal.cli.main", "serve", "--port", str(port)]
     server = subprocess.Popen(
         [*command, "--workers", str(config.workers)],

@@ -32,7 +32,6 @@ import re
 import secrets
 import shutil
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import text
 
 from traceseal.codes.sealcode import parse_code
 from traceseal.codes.service import Keyring, activate, issue_run, run_cipher
@@ -114,9 +114,14 @@ end
 """
 
 
-def build(directory: Path, codes: int, scanned: int) -> tuple[list[str], list[str]]:
-    """Create the database; return (already-scanned codes, never-scanned codes) samples."""
-    settings = load_settings({}, data_dir=directory, master_key=secrets.token_hex(32))
+def build(
+    directory: Path, codes: int, scanned: int, database_url: str = ""
+) -> tuple[list[str], list[str]]:
+    """Create the database (SQLite in ``directory`` unless ``database_url`` names another);
+    return (already-scanned codes, never-scanned codes) samples."""
+    settings = load_settings(
+        {}, data_dir=directory, master_key=secrets.token_hex(32), database_url=database_url
+    )
     (directory / "master.key").write_text(settings.master_key)
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
@@ -136,7 +141,6 @@ def build(directory: Path, codes: int, scanned: int) -> tuple[list[str], list[st
         cipher = run_cipher(session, keyring, run)
         slot, org_id, product_id, batch_id = run.slot, org.id, product.id, batch.id
         run_first = run.first
-    engine.dispose()
 
     # Every code of the run at once (vectorised FF1), then past queries written straight
     # into the tables as verification would have written them.
@@ -145,24 +149,37 @@ def build(directory: Path, codes: int, scanned: int) -> tuple[list[str], list[st
     order = rng.permutation(codes)
     scanned_seq = np.sort(order[:scanned])
     fresh_seq = order[scanned : scanned + 400_000]
-    now = utcnow().replace(tzinfo=None).isoformat(sep=" ")
-    with closing(sqlite3.connect(directory / "traceseal.db")) as db:
-        db.executemany(
-            "INSERT INTO scanned_codes (slot, sequence, organization_id, scan_count, "
-            "first_scan_at, first_region, last_scan_at, last_region) "
-            "VALUES (?, ?, ?, 1, ?, '440305', ?, '440305')",
-            ((slot, int(s), org_id, now, now) for s in scanned_seq),
-        )
-        db.executemany(
-            "INSERT INTO scans (scanned_at, code, slot, sequence, organization_id, product_id, "
-            "batch_id, verdict, reasons, scan_count, channel, region) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'genuine', '', 1, 'qr', '440305')",
-            (
-                (now, texts[s].decode(), slot, int(s), org_id, product_id, batch_id)
-                for s in scanned_seq
+    now = utcnow().replace(tzinfo=None)
+    with engine.begin() as db:
+        db.execute(
+            text(
+                "INSERT INTO scanned_codes (slot, sequence, organization_id, scan_count, "
+                "first_scan_at, first_region, last_scan_at, last_region) "
+                "VALUES (:slot, :seq, :org, 1, :now, '440305', :now, '440305')"
             ),
+            [{"slot": slot, "seq": int(s), "org": org_id, "now": now} for s in scanned_seq],
         )
-        db.commit()
+        db.execute(
+            text(
+                "INSERT INTO scans (scanned_at, code, slot, sequence, organization_id, "
+                "product_id, batch_id, verdict, reasons, scan_count, channel, region) "
+                "VALUES (:now, :code, :slot, :seq, :org, :product, :batch, 'genuine', '', 1, "
+                "'qr', '440305')"
+            ),
+            [
+                {
+                    "now": now,
+                    "code": texts[s].decode(),
+                    "slot": slot,
+                    "seq": int(s),
+                    "org": org_id,
+                    "product": product_id,
+                    "batch": batch_id,
+                }
+                for s in scanned_seq
+            ],
+        )
+    engine.dispose()
     repeat = [texts[s].decode() for s in order[: min(scanned, 400_000)]]
     return repeat, [texts[s].decode() for s in fresh_seq]
 
