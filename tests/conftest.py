@@ -35,6 +35,20 @@ hypothesis_settings.register_profile("traceseal", deadline=None)
 hypothesis_settings.load_profile("traceseal")
 
 POSTGRES_URL = os.environ.get("TRACESEAL_TEST_POSTGRES_URL", "")
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+#: For tests of what Redis keeps when TRACESEAL_REDIS_URL is set (skipped without one).
+REDIS = pytest.mark.skipif(not _redis_answers(), reason="no Redis answers on 127.0.0.1:6379")
 
 
 @pytest.fixture(autouse=True, scope="session")

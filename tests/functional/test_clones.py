@@ -3,9 +3,14 @@ suspicious with reasons, one clone alert per code; alerts are scoped to their te
 
 from __future__ import annotations
 
-from tests.conftest import Platform, Tenant
-from tests.functional.conftest import issue
+from sqlalchemy import select
+
+from tests.conftest import REDIS, REDIS_URL, Platform, Tenant, add_batch, add_product
+from tests.functional.conftest import GTIN, LOT, issue
 from tests.functional.test_diversion import alerts, register, scan
+from traceseal.config import Settings
+from traceseal.counters import RateWindow
+from traceseal.db import unit_of_work
 from traceseal.orgs.models import Role
 
 
@@ -128,3 +133,22 @@ def test_a_code_under_an_open_clone_alert_is_never_simply_genuine(
     platform.client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", headers=acme.auth)
     closed = scan(platform, code, "110105", device="b" * 20)
     assert closed["verdict"] == "genuine_repeat"
+
+
+@REDIS
+def test_with_redis_the_burst_is_counted_there_not_in_the_database(migrated: Settings) -> None:
+    platform = Platform(migrated.replace(redis_url=REDIS_URL))
+    try:
+        acme = platform.org("安盾消防科技有限公司")
+        add_product(platform, acme, GTIN)
+        add_batch(platform, acme, GTIN, LOT)
+        codes = issue(platform, acme, 21)
+        answers = [scan(platform, code, "440305", device="y" * 20) for code in codes]
+        assert {a["verdict"] for a in answers} == {"genuine"}
+        [burst] = alerts(platform, acme, kind="sequential_burst")
+        assert burst["details"]["count"] == 20
+        with unit_of_work(platform.session_factory) as session:
+            kept = session.scalars(select(RateWindow.key)).all()
+        assert not [key for key in kept if key.startswith("seq:")]
+    finally:
+        platform.close()

@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,25 +27,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import REDIS, REDIS_URL
 from tests.functional.test_webhooks import Receiver
 from tests.served.conftest import ENGINES, Served, instance, wait_for
 from traceseal.ledger.models import LedgerHead
 
 FAILURE_LIMIT = 5
 RATE_LIMIT = 30
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-REDIS = pytest.mark.skipif(not _redis_answers(), reason="no Redis answers on 127.0.0.1:6379")
 
 
 def _stores() -> list[Any]:

@@ -9,6 +9,7 @@ Alerts, which are rare, go through the ordinary alert service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,10 +142,19 @@ def _bump_window(connection: Connection, key: str, start: int) -> int:
     return int(_WINDOW[connection.dialect.name].run(connection, params).fetchone()[0])
 
 
-class RiskEngine:
-    """Evaluates scans with the policy the settings give; one per process."""
+#: Counts one event for a key in a fixed window and gives the new count:
+#: ``(connection, key, window_start, window_seconds)`` (verify/limits.Windows.bump).
+Counter = Callable[[Connection, str, int, int], int]
 
-    def __init__(self, settings: Settings) -> None:
+
+class RiskEngine:
+    """Evaluates scans with the policy the settings give; one per process.
+
+    ``counter`` keeps the sequential-burst windows elsewhere (Redis); by default they are
+    rows of ``rate_windows``, counted in the verification's transaction."""
+
+    def __init__(self, settings: Settings, counter: Counter | None = None) -> None:
+        self._counter = counter
         self.policy = Policy(
             threshold=settings.risk_threshold,
             device_limit=settings.clone_device_limit,
@@ -173,7 +183,10 @@ class RiskEngine:
         start = stamp - stamp % self.burst_window
         block = scan.sequence // BURST_BLOCK
         key = f"seq:{client[:16]}:{scan.slot}:{block}"
-        count = _bump_window(connection, key, start)
+        if self._counter is None:
+            count = _bump_window(connection, key, start)
+        else:
+            count = self._counter(connection, key, start, self.burst_window)
         if count == self.burst_threshold:
             raise_alert(
                 connection,

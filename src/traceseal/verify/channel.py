@@ -157,7 +157,11 @@ class Verifier:
         self._relaxed = not self.inline and not settings.verify_synchronous_commit
         self.report_guard = FailureGuard(REPORTS_PER_HOUR, 3600, windows)
         self.max_photo_bytes = settings.report_photo_max_bytes
-        self.risk = RiskEngine(settings) if settings.risk_evaluation else None
+        # The sequential-burst counter is an anti-enumeration count like the failures: in
+        # Redis when there is one. (In the database it is a row per client and block that
+        # only that client's concurrent first queries wait on.)
+        counter = None if redis is None else windows.bump
+        self.risk = RiskEngine(settings, counter) if settings.risk_evaluation else None
         self.ip_regions = (
             IpRegions.from_csv(settings.ip_regions_file) if settings.ip_regions_file else None
         )
