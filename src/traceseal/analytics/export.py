@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, func, select
+from sqlalchemy import BigInteger, Connection, cast, func, select
 
 from traceseal.db import py_time
 from traceseal.geo.buckets import CHINA
@@ -51,6 +51,7 @@ _SCANS: dict[str, pa.DataType] = {
     "region_source": _TEXT,
     "region_precision": _TEXT,
 }
+_COUNTS = ("scans", "firsts", "repeats", "trade")
 _ROLLUPS: dict[str, pa.DataType] = {
     "day": pa.date32(),
     "hour": pa.int8(),
@@ -98,6 +99,12 @@ def export_parquet(
     returns the number of rows. ``organization_id`` keeps one brand's rows only."""
     model, columns = TABLES[table]
     query = select(*(getattr(model, name) for name in columns))
+    if model is ScanRollup:
+        # One row per bucket: PostgreSQL keeps a busy bucket in shards (verify/rollups.py),
+        # which are the storage's business, not the data team's.
+        keys = [getattr(model, name) for name in columns if name not in _COUNTS]
+        sums = [cast(func.sum(getattr(model, name)), BigInteger).label(name) for name in _COUNTS]
+        query = select(*keys, *sums).group_by(*keys)
     if model is Scan:
         first = datetime.combine(start, time(), CHINA).astimezone(UTC)
         after = datetime.combine(end + timedelta(days=1), time(), CHINA).astimezone(UTC)
