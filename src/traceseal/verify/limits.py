@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from traceseal.alerts.models import Severity
 from traceseal.alerts.service import raise_alert
 from traceseal.counters import RateWindow
-from traceseal.db import Executor, Prepared, dialect_insert
+from traceseal.db import Executor, Prepared, insert_for
 from traceseal.errors import TooManyRequests
 
 log = logging.getLogger("traceseal.verify.limits")
@@ -96,25 +96,37 @@ def sweep(session: Session, now: float) -> int:
 
 
 def _bump(
-    session: Executor, key: str, window_start: int, window: int, *, prune: bool = True
+    executor: Executor, key: str, window_start: int, window: int, *, prune: bool = True
 ) -> int:
     """Add one to ``key``'s counter in the window; return the new count (atomic upsert)."""
-    upsert = dialect_insert(session, RateWindow).values(key=key, window_start=window_start, count=1)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[RateWindow.key, RateWindow.window_start],
-        set_={"count": RateWindow.count + 1},
-    ).returning(RateWindow.count)
-    count = int(session.execute(upsert).scalar_one())
+    connection = executor.connection() if isinstance(executor, Session) else executor
+    params = {"key": key, "start": window_start}
+    (count,) = _BUMP[connection.dialect.name].run(connection, params).fetchone()
     if count == 1 and prune:
         # The first tick of a window clears this key's old windows, so the table holds
         # about one row per recently failing client.
-        session.execute(
-            delete(RateWindow).where(
-                RateWindow.key == key,
-                RateWindow.window_start < window_start - _KEEP_WINDOWS * window,
-            )
-        )
-    return count
+        _PRUNE.run(connection, {"key": key, "before": window_start - _KEEP_WINDOWS * window})
+    return int(count)
+
+
+def _bump_statement(dialect: str) -> Any:
+    upsert = insert_for(dialect, RateWindow).values(
+        key=bindparam("key"), window_start=bindparam("start"), count=1
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=[RateWindow.key, RateWindow.window_start],
+        set_={"count": RateWindow.count + 1},
+    ).returning(RateWindow.count)
+
+
+# Every verification bumps the flood limit's window (without Redis): compiled once, like
+# _USED, which saves SQLAlchemy's statement building and caching on each request.
+_BUMP = {name: Prepared(_bump_statement(name)) for name in ("sqlite", "postgresql")}
+_PRUNE = Prepared(
+    delete(RateWindow).where(
+        RateWindow.key == bindparam("key"), RateWindow.window_start < bindparam("before")
+    )
+)
 
 
 def redis_client(url: str) -> Any:
