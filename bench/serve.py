@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from statements import postgres_schema
+from statements import cpu_seconds, postgres_schema
 from traceseal.codes.service import Keyring, activate, issue_run, run_cipher
 from traceseal.config import load_settings
 from traceseal.db import make_engine, make_session_factory, migrate, unit_of_work
@@ -175,26 +175,6 @@ def measure(
     verify["cpu_server"] = (after[0] - before[0]) / done * 1000
     verify["cpu_postgres"] = (after[1] - before[1]) / done * 1000
     return health, verify
-
-
-def cpu_seconds(session: int) -> tuple[float, float]:
-    """CPU seconds used so far by the processes of ``session`` (the server and its
-    workers) and by every PostgreSQL process on the machine (its backends and writers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    server = postgres = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue  # gone meanwhile
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        fields = text[text.rindex(")") + 2 :].split()
-        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-        if int(fields[3]) == session:
-            server += used
-        elif name.startswith("postgres"):
-            postgres += used
-    return server, postgres
 
 
 def report(rows: list[tuple[Config, dict[str, float], dict[str, float]]]) -> bool:

@@ -14,6 +14,12 @@ counts, per verification:
 Three kinds of query, each on codes not asked before: a first query (genuine), a repeat of
 one (genuine_repeat), and a code never issued in a real slot (not_found).
 
+Then, without the counting (libpq's trace slows the client), what a first query costs in
+CPU: this process's (the verification's own Python, SQLAlchemy, the driver) and every
+PostgreSQL process's, over 2,000 first queries one after another; and the price of one
+round trip alone (``SELECT 1`` on a pooled connection, 5,000 times) on each side. Together
+they say how much of a verification's cost its round trips are.
+
 Usage: python bench/statements.py [--postgres URL] [--redis URL]
   (--postgres defaults to TRACESEAL_TEST_POSTGRES_URL; with --redis, PostgreSQL again with
   the limits counted in Redis: those calls are not database round trips and not counted)
@@ -26,6 +32,7 @@ import os
 import secrets
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,7 +131,7 @@ def instrument(engine: Any, counter: Counter, trace: Path | None) -> None:
         counter.statements += 1
 
 
-def build(url: str, directory: Path) -> tuple[Any, list[str], str]:
+def build(url: str, directory: Path, count: int = 1_000) -> tuple[Any, list[str], str]:
     settings = load_settings(
         {}, data_dir=directory, database_url=url, master_key=secrets.token_hex(32)
     )
@@ -137,7 +144,7 @@ def build(url: str, directory: Path) -> tuple[Any, list[str], str]:
         product = add_product(session, org, ProductCreate(gtin=GTIN, name="Bench product"))
         product.scan_limit = 1_000_000
         batch = add_batch(session, product, BatchCreate(lot="BENCH1"))
-        run = issue_run(session, keyring, settings, org, 1_000, product=product)
+        run = issue_run(session, keyring, settings, org, count, product=product)
         activate(session, run, run.first, run.first + run.count, batch)
         distributor, _ = register_distributor(
             session, org, "Bench Distributor", territory=["440000"]
@@ -190,6 +197,67 @@ def measure(url: str, trace_dir: Path, redis: str = "") -> dict[str, tuple[float
     return found
 
 
+#: First queries timed for the CPU figures, after as many again to warm up.
+TIMED = 2_000
+#: Round trips timed for the price of one.
+TRIPS = 5_000
+
+
+def cpu_costs(url: str, directory: Path, redis: str = "") -> dict[str, float]:
+    """CPU per first query and per bare round trip, in ms: this process's and PostgreSQL's."""
+    settings, codes, _missing = build(url, directory, 2 * TIMED)
+    engine = make_engine(settings.resolved_database_url)
+    keyring = Keyring(bytes.fromhex(settings.master_key))
+    verifier = Verifier(
+        settings.replace(risk_evaluation=1, redis_url=redis), make_session_factory(engine), keyring
+    )
+    # Each query from an address and a phone of its own, hashed before the clock starts.
+    clients = [
+        verifier.client(f"10.{i // 250 % 250}.{i % 250}.1", secrets.token_hex(8))
+        for i in range(2 * TIMED)
+    ]
+    queries = [Query(code, channel=Channel.QR, region="440305") for code in codes]
+    for query, client in zip(queries[:TIMED], clients[:TIMED], strict=True):
+        verifier.verify(query, client)
+    found: dict[str, float] = {}
+    own, postgres = time.process_time(), cpu_seconds(0)[1]
+    for query, client in zip(queries[TIMED:], clients[TIMED:], strict=True):
+        verifier.verify(query, client)
+    found["verify_client"] = (time.process_time() - own) / TIMED * 1000
+    found["verify_postgres"] = (cpu_seconds(0)[1] - postgres) / TIMED * 1000
+    with engine.connect() as connection:
+        cursor = connection.connection.cursor()
+        own, postgres = time.process_time(), cpu_seconds(0)[1]
+        for _ in range(TRIPS):
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        found["trip_client"] = (time.process_time() - own) / TRIPS * 1000
+        found["trip_postgres"] = (cpu_seconds(0)[1] - postgres) / TRIPS * 1000
+    engine.dispose()
+    return found
+
+
+def cpu_seconds(session: int) -> tuple[float, float]:
+    """CPU seconds used so far by the processes of ``session`` (bench/serve.py: the server
+    and its workers) and by every PostgreSQL process on the machine (its backends and
+    writers). Read from /proc: Linux only."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = postgres = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if int(fields[3]) == session:
+            server += used
+        elif name.startswith("postgres"):
+            postgres += used
+    return server, postgres
+
+
 @contextmanager
 def postgres_schema(url: str) -> Iterator[str]:
     schema = "bench_" + secrets.token_hex(4)
@@ -211,20 +279,45 @@ def main() -> None:
     parser.add_argument("--redis", default="", help="also with the limits in this Redis")
     args = parser.parse_args()
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        results["SQLite"] = measure(f"sqlite:///{tmp}/traceseal.db", Path(tmp))
+    costs = {}
+    engines = [("SQLite", None, "")]
     if args.postgres:
-        with tempfile.TemporaryDirectory() as tmp, postgres_schema(args.postgres) as url:
-            results["PostgreSQL"] = measure(url, Path(tmp))
-    if args.postgres and args.redis:
-        with tempfile.TemporaryDirectory() as tmp, postgres_schema(args.postgres) as url:
-            results["PG+Redis"] = measure(url, Path(tmp), args.redis)
+        engines.append(("PostgreSQL", args.postgres, ""))
+        if args.redis:
+            engines.append(("PG+Redis", args.postgres, args.redis))
+    for name, postgres, redis in engines:
+        for step in (measure, cpu_costs):
+            with tempfile.TemporaryDirectory() as tmp, _database(postgres, tmp) as url:
+                if step is measure:
+                    results[name] = measure(url, Path(tmp), redis)
+                else:
+                    costs[name] = cpu_costs(url, Path(tmp), redis)
     print("per verification (risk evaluation on)   statements   round trips")
     for engine_name, rows in results.items():
         for kind, (statements, trips) in rows.items():
             print(
                 f"  {engine_name:<11} {kind:<12}              {statements:>6.1f}      {trips:>6.1f}"
             )
+    print(f"CPU, ms (first queries, {TIMED:,} in a row)   this process   PostgreSQL")
+    for engine_name, cost in costs.items():
+        print(
+            f"  {engine_name:<11} one verification        {cost['verify_client']:>8.3f}"
+            f"   {cost['verify_postgres']:>8.3f}"
+        )
+        print(
+            f"  {engine_name:<11} one round trip          {cost['trip_client']:>8.3f}"
+            f"   {cost['trip_postgres']:>8.3f}"
+        )
+
+
+@contextmanager
+def _database(postgres: str | None, directory: str) -> Iterator[str]:
+    """A fresh database: a schema of its own on ``postgres``, else SQLite in ``directory``."""
+    if postgres is None:
+        yield f"sqlite:///{directory}/traceseal.db"
+        return
+    with postgres_schema(postgres) as url:
+        yield url
 
 
 if __name__ == "__main__":
