@@ -5,11 +5,13 @@ evaluation does its reads and writes), then verifies codes through the same edge
 handlers use (``Verifier.verify``: limits, one transaction, the verification service) and
 counts, per verification:
 
-* statements: every ``execute`` on a DBAPI cursor (SQLAlchemy's and ``db.Prepared``'s),
-  plus BEGIN and COMMIT;
-* round trips (PostgreSQL): the messages after which the client waits for the server, read
-  from libpq's own protocol trace (``Sync`` of the extended protocol, ``Query`` of the simple
-  one), so pool pings, BEGIN and COMMIT count whatever issued them.
+* statements: on SQLite every statement its trace callback sees (BEGIN and COMMIT
+  included); on PostgreSQL every statement run, read from libpq's own protocol trace
+  (``Bind`` of the extended protocol, ``Query`` of the simple one), whichever cursor or
+  layer sent it;
+* round trips (PostgreSQL): the messages after which the client waits for the server, from
+  the same trace (``Sync``, ``Query``), so pool pings, BEGIN and COMMIT count whatever
+  issued them.
 
 Three kinds of query, each on codes not asked before: a first query (genuine), a repeat of
 one (genuine_repeat), and a code never issued in a real slot (not_found).
@@ -62,31 +64,39 @@ class Counter:
     def __init__(self) -> None:
         self.statements = 0
         self.trace: Path | None = None
-        self._trace_seen = 0
+        self._trace_seen = (0, 0)
         self.flush: list[Any] = []
 
-    def round_trips(self) -> int:
-        if self.trace is None:
-            return self.statements
+    def round_trips(self) -> tuple[int, int]:
+        """(statements, round trips) since the last call, from libpq's trace."""
         for flush in self.flush:
             flush()
+        assert self.trace is not None
         lines = self.trace.read_text(errors="replace").splitlines()
-        waits = sum(1 for line in lines if line.startswith("F\t") and line.split("\t")[2] in _WAITS)
-        new, self._trace_seen = waits - self._trace_seen, waits
-        return new
+        sent = [line.split("\t")[2] for line in lines if line.startswith("F\t")]
+        statements = sum(1 for name in sent if name in _STATEMENTS)
+        waits = sum(1 for name in sent if name in _WAITS)
+        found = (statements - self._trace_seen[0], waits - self._trace_seen[1])
+        self._trace_seen = (statements, waits)
+        return found
 
     def take(self) -> tuple[int, int]:
-        found = (self.statements, self.round_trips())
+        # SQLite has no round trips: each statement is a call into the library.
+        found = (self.statements, self.statements) if self.trace is None else self.round_trips()
         self.statements = 0
         return found
 
 
 #: Frontend messages the client sends and then waits on (libpq's trace names).
 _WAITS = {"Sync", "Query"}
+#: Messages that run one statement: Bind (the extended protocol: each execution of a
+#: prepared or unnamed statement) and Query (the simple protocol: psycopg's BEGIN, COMMIT).
+_STATEMENTS = {"Bind", "Query"}
 
 
 def instrument(engine: Any, counter: Counter, trace: Path | None) -> None:
-    """Count every cursor execute, BEGIN and COMMIT of the engine's connections."""
+    """Count every statement of the engine's connections: SQLite's own trace callback
+    (BEGIN and COMMIT included), libpq's protocol trace on PostgreSQL."""
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -100,35 +110,21 @@ def instrument(engine: Any, counter: Counter, trace: Path | None) -> None:
 
     import psycopg
 
-    class Counting(psycopg.Cursor[Any]):
-        def execute(self, *args: Any, **kwargs: Any) -> Any:
-            counter.statements += 1
-            return super().execute(*args, **kwargs)
-
-    handle = None if trace is None else trace.open("a")
+    assert trace is not None
+    handle = trace.open("a")
 
     @event.listens_for(engine, "connect")
     def _pg(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.cursor_factory = Counting
-        if handle is not None:
-            dbapi_connection.pgconn.trace(handle.fileno())
-            dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
-            pgconn = dbapi_connection.pgconn
+        dbapi_connection.pgconn.trace(handle.fileno())
+        dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        pgconn = dbapi_connection.pgconn
 
-            def flush() -> None:  # libpq buffers its trace; untrace() flushes it
-                pgconn.untrace()
-                pgconn.trace(handle.fileno())
-                pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        def flush() -> None:  # libpq buffers its trace; untrace() flushes it
+            pgconn.untrace()
+            pgconn.trace(handle.fileno())
+            pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
 
-            counter.flush.append(flush)
-
-    @event.listens_for(engine, "begin")
-    def _begin(_connection: Any) -> None:
-        counter.statements += 1  # psycopg sends BEGIN before the first statement
-
-    @event.listens_for(engine, "commit")
-    def _commit(_connection: Any) -> None:
-        counter.statements += 1
+        counter.flush.append(flush)
 
 
 def build(url: str, directory: Path, count: int = 1_000) -> tuple[Any, list[str], str]:
