@@ -55,8 +55,9 @@ REDIS = pytest.mark.skipif(not _redis_answers(), reason="no Redis answers on 127
 def _cheap_password_hashing() -> Iterator[None]:
     """argon2id at RFC 9106's profile (64 MiB, 3 passes) costs 0.3 to 0.6 s a hash on the
     2-core VM, and the console tests make and sign in people by the hundred. In the test
-    processes the hasher runs the same algorithm at its smallest cost; servers and CLI
-    calls the tests start keep the real one, and tests/unit/people checks it."""
+    processes the hasher runs the same algorithm at its smallest cost (CLI commands the
+    tests run in-process too); servers and CLI processes the tests start keep the real one,
+    and tests/unit/people checks it."""
     real = passwords._HASHER
     passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     yield
