@@ -18,7 +18,7 @@ from traceseal.cli.common import (
     session,
     settings,
 )
-from traceseal.codes import labels, render, service
+from traceseal.codes import service
 from traceseal.codes.design import PRESETS, Design, Symbol, missing_characters, standard
 from traceseal.codes.export import code_url_prefix, iter_labels, write_csv
 from traceseal.codes.models import CodeRun
@@ -42,6 +42,10 @@ def _write(out: Path, fmt: str, run: CodeRun, cipher: SlotCipher) -> None:
     pin_digits = s.pin_digits if run.pin else None
     if fmt == "pdf" and run.count > s.pdf_max_labels:
         fail(f"PDF label sheets are for runs of up to {s.pdf_max_labels:,} codes; use csv or zip")
+    # Imported here: the label and PDF libraries (QR, fpdf, fontTools) cost every other
+    # command 0.3 s or more at start.
+    from traceseal.codes import labels, render
+
     partial = out.with_name(out.name + ".partial")
     with progress() as bar, partial.open("wb") as handle:
         task = bar.add_task(f"run {run.id} -> {out.name}", total=run.count)
@@ -181,6 +185,8 @@ def design_labels(
     if not out.parent.exists():
         fail(f"directory {out.parent} does not exist")
     _check_url(allow_local_url)
+    from traceseal.codes import render  # as in _write: only the commands that draw load it
+
     s = settings()
     ring = keyring()
     partial = out.with_name(out.name + ".partial")
