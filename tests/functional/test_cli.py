@@ -40,13 +40,15 @@ class Cli:
             "TRACESEAL_PUBLIC_URL": "https://verify.example.org",
         }
 
-    def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, ok: bool = True, stdin: str = "") -> subprocess.CompletedProcess[str]:
         # The environment is this one for the call only (the runner restores os.environ),
         # and settings, cached per process by the CLI, are read from it afresh.
         env: dict[str, str | None] = {k: None for k in os.environ if k not in self.env}
         common.settings.cache_clear()
         try:
-            result = CliRunner().invoke(app, list(args), env=env | self.env, prog_name="traceseal")
+            result = CliRunner().invoke(
+                app, list(args), input=stdin, env=env | self.env, prog_name="traceseal"
+            )
         finally:
             common.settings.cache_clear()
         if result.exc_info is not None and not isinstance(result.exc_info[1], SystemExit):

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.functional.test_cli import Cli
 from traceseal.app import create_app
 from traceseal.config import load_settings
 from traceseal.db import make_session_factory
@@ -19,19 +17,9 @@ from traceseal.people.models import AuditEntry
 PASSWORD = "a long enough secret"
 
 
-def _run(env: dict[str, str], *args: str, stdin: str = "", ok: bool = True) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "traceseal.cli.main", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if ok:
-        assert result.returncode == 0, result.stderr
-    else:
+def _run(cli: Cli, *args: str, stdin: str = "", ok: bool = True) -> str:
+    result = cli.run(*args, stdin=stdin, ok=ok)
+    if not ok:
         assert result.returncode != 0, result.stdout
         return result.stderr
     return result.stdout
@@ -39,16 +27,12 @@ def _run(env: dict[str, str], *args: str, stdin: str = "", ok: bool = True) -> s
 
 def test_users_create_list_reset_link_and_disable(tmp_path: Path, database_url: str) -> None:
     data_dir = tmp_path / "var"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESEAL_")} | {
-        "TRACESEAL_DATA_DIR": str(data_dir),
-        "TRACESEAL_DATABASE_URL": database_url,
-        "TRACESEAL_PUBLIC_URL": "https://verify.example.org",
-    }
-    _run(env, "init")
-    _run(env, "orgs", "create", "--name", "Acme", "--role", "enterprise")
+    cli = Cli(data_dir, database_url)
+    _run(cli, "init")
+    _run(cli, "orgs", "create", "--name", "Acme", "--role", "enterprise")
     created = json.loads(
         _run(
-            env,
+            cli,
             *("users", "create", "--org", "Acme", "--email", "Li@Acme.cn", "--role", "admin"),
             *("--password-stdin", "--json"),
             stdin=PASSWORD + "\n",
@@ -62,27 +46,27 @@ def test_users_create_list_reset_link_and_disable(tmp_path: Path, database_url: 
     assert "link" not in created
     # Without a password: a one-time link to set one.
     invited = json.loads(
-        _run(env, "users", "create", "--org", "Acme", "--mobile", "138 0013 8000", "--json")
+        _run(cli, "users", "create", "--org", "Acme", "--mobile", "138 0013 8000", "--json")
     )
     assert invited["mobile"] == "8613800138000"
     assert invited["link"].startswith("https://verify.example.org/console/reset/")
     # The same email twice, a short password, an unknown organisation: refused, one line.
     assert "already" in _run(
-        env, "users", "create", "--org", "Acme", "--email", "li@acme.cn", ok=False
+        cli, "users", "create", "--org", "Acme", "--email", "li@acme.cn", ok=False
     )
     assert "at least 10" in _run(
-        env,
+        cli,
         *("users", "create", "--org", "Acme", "--email", "x@acme.cn", "--password-stdin"),
         stdin="short\n",
         ok=False,
     )
     assert "no organisation" in _run(
-        env, "users", "create", "--org", "Nope", "--email", "y@acme.cn", ok=False
+        cli, "users", "create", "--org", "Nope", "--email", "y@acme.cn", ok=False
     )
-    listed = json.loads(_run(env, "users", "list", "--org", "Acme", "--json"))["people"]
+    listed = json.loads(_run(cli, "users", "list", "--org", "Acme", "--json"))["people"]
     assert [p["email"] or p["mobile"] for p in listed] == ["8613800138000", "li@acme.cn"]
 
-    link = json.loads(_run(env, "users", "reset-link", "li@acme.cn", "--json"))["link"]
+    link = json.loads(_run(cli, "users", "reset-link", "li@acme.cn", "--json"))["link"]
     path = link.removeprefix("https://verify.example.org")
     settings = load_settings(
         {},
@@ -110,7 +94,7 @@ def test_users_create_list_reset_link_and_disable(tmp_path: Path, database_url: 
             assert signed.status_code == 303
             assert client.get("/console").status_code == 200
 
-            _run(env, "users", "disable", "li@acme.cn")
+            _run(cli, "users", "disable", "li@acme.cn")
             # Disabling ends the session at once.
             assert client.get("/console").status_code == 303
         with make_session_factory(app.state.engine)() as session:
@@ -129,4 +113,4 @@ def test_users_create_list_reset_link_and_disable(tmp_path: Path, database_url: 
         ]
     finally:
         app.state.engine.dispose()
-    assert "no person" in _run(env, "users", "disable", "nobody@acme.cn", ok=False)
+    assert "no person" in _run(cli, "users", "disable", "nobody@acme.cn", ok=False)
