@@ -4,11 +4,9 @@ archive alone; the log verifies and every code keeps its count of earlier querie
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import POSTGRES_URL, Platform
 from tests.functional.conftest import issue
+from tests.functional.test_cli import Cli
 from traceseal.app import create_app
 from traceseal.config import Settings
 from traceseal.ledger.checkpoints import publish_now
@@ -26,21 +25,12 @@ from traceseal.ledger.checkpoints import publish_now
 def traceseal(
     settings: Settings, *args: str, key_in_env: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESEAL_")} | {
-        "TRACESEAL_DATA_DIR": str(settings.data_dir),
-        "TRACESEAL_DATABASE_URL": settings.resolved_database_url,
-        "TRACESEAL_PUBLIC_URL": settings.public_url,
-    }
+    """The command with ``settings`` as its environment; the caller checks its exit status."""
+    cli = Cli(settings.data_dir, settings.resolved_database_url)
+    cli.env["TRACESEAL_PUBLIC_URL"] = settings.public_url
     if key_in_env:
-        env["TRACESEAL_MASTER_KEY"] = settings.master_key
-    return subprocess.run(
-        [sys.executable, "-m", "traceseal.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+        cli.env["TRACESEAL_MASTER_KEY"] = settings.master_key
+    return cli.run(*args, ok=False)
 
 
 def destroy(settings: Settings) -> None:
