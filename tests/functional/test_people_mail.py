@@ -4,7 +4,6 @@ speaks SMTP (RFC 5321: greeting, EHLO, MAIL, RCPT, DATA, QUIT) and keeps what it
 from __future__ import annotations
 
 import json
-import os
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from sqlalchemy import select
 
 from tests.conftest import Platform
 from tests.functional.people_helpers import Browser, add_person
+from tests.functional.test_cli import Cli
 from tests.functional.test_people_cli import _run
 from traceseal.config import Settings
 from traceseal.db import unit_of_work
@@ -138,19 +138,15 @@ def test_the_cli_mails_invitations_and_reset_links(
     tmp_path: Path, database_url: str, mail_server: FakeMailServer
 ) -> None:
     host, port = mail_server.server_address[:2]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESEAL_")} | {
-        "TRACESEAL_DATA_DIR": str(tmp_path / "var"),
-        "TRACESEAL_DATABASE_URL": database_url,
-        "TRACESEAL_PUBLIC_URL": "https://verify.example.org",
-        "TRACESEAL_CONSOLE_SMTP_URL": f"smtp+insecure://{host}:{port}",
-        "TRACESEAL_CONSOLE_MAIL_FROM": "noreply@ts.cn",
-    }
-    _run(env, "init")
-    _run(env, "orgs", "create", "--name", "Acme", "--role", "enterprise")
+    cli = Cli(tmp_path / "var", database_url)
+    cli.env["TRACESEAL_CONSOLE_SMTP_URL"] = f"smtp+insecure://{host}:{port}"
+    cli.env["TRACESEAL_CONSOLE_MAIL_FROM"] = "noreply@ts.cn"
+    _run(cli, "init")
+    _run(cli, "orgs", "create", "--name", "Acme", "--role", "enterprise")
     invited = json.loads(
-        _run(env, "users", "create", "--org", "Acme", "--email", "Wu@Acme.cn", "--json")
+        _run(cli, "users", "create", "--org", "Acme", "--email", "Wu@Acme.cn", "--json")
     )
-    reset = json.loads(_run(env, "users", "reset-link", "wu@acme.cn", "--json"))
+    reset = json.loads(_run(cli, "users", "reset-link", "wu@acme.cn", "--json"))
     assert invited["mailed"] == reset["mailed"] == "sent"
     subjects = [m["Subject"] for _, to, m in mail_server.mails if to == ["wu@acme.cn"]]
     assert len(subjects) == 2
