@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,12 @@ from tests.functional.test_cli import GTIN, Cli
 @pytest.fixture
 def cli(tmp_path: Path, database_url: str) -> Cli:
     return Cli(tmp_path / "var", database_url)
+
+
+def _tried(cli: Cli, *args: str) -> dict:
+    """``channels try`` answers on an event loop of its own (asyncio.run), so it runs as the
+    user runs it, in a process of its own: no other test's loop in this one stands in its way."""
+    return json.loads(cli.process("channels", "try", *args, "--json").stdout)
 
 
 def test_urls_carry_the_secret_and_try_records_a_scan(cli: Cli, tmp_path: Path) -> None:
@@ -39,13 +46,13 @@ def test_urls_carry_the_secret_and_try_records_a_scan(cli: Cli, tmp_path: Path) 
     code = next(csv.DictReader(out.read_text().splitlines()))["code"]
     spaced = " ".join(code[i : i + 4] for i in range(0, 20, 4))
 
-    first = cli.json("channels", "try", "sms", f"查询 {spaced}", "--from", "13800000000")
+    first = _tried(cli, "sms", f"查询 {spaced}", "--from", "13800000000")
     assert first["verdict"] == "genuine"
     assert first["reply"] == "【灭火器】正品，本次为首次查询。"
-    printed = cli.run("channels", "try", "wechat", code, "--from", "oOpenId123").stdout
+    printed = cli.process("channels", "try", "wechat", code, "--from", "oOpenId123").stdout
     assert "已被查询2次" in printed
     typo = code[:7] + str((int(code[7]) + 1) % 10) + code[8:]
-    assert cli.json("channels", "try", "sms", typo)["verdict"] == "mistyped"
-    assert "20位防伪码" in cli.json("channels", "try", "wechat", "你好")["reply"]
+    assert _tried(cli, "sms", typo)["verdict"] == "mistyped"
+    assert "20位防伪码" in _tried(cli, "wechat", "你好")["reply"]
     refused = cli.run("channels", "try", "fax", code, ok=False)
     assert refused.returncode == 2
