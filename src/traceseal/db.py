@@ -32,6 +32,7 @@ __all__ = [
     "Prepared",
     "UtcDateTime",
     "checkpoint_wal",
+    "connection_of",
     "db_time",
     "dialect_insert",
     "dialect_of",
@@ -280,6 +281,11 @@ def schema_revisions(engine: Engine) -> tuple[str | None, str]:
 
 #: What runs statements: an ORM session, or a Core connection (the verification hot path).
 Executor = Session | Connection
+
+
+def connection_of(executor: Executor) -> Connection:
+    """The Core connection a statement runs on: the session's own (in its transaction)."""
+    return executor.connection() if isinstance(executor, Session) else executor
 
 
 def dialect_of(executor: Executor) -> Any:

@@ -18,9 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, exists, select
-from sqlalchemy.orm import Session
 
-from traceseal.db import Executor, Prepared, py_time
+from traceseal.db import Executor, Prepared, connection_of, py_time
 from traceseal.epcis.identifiers import location_key, to_digital_link
 from traceseal.epcis.models import EpcRole, ErrorDeclaration, Event, EventEpc
 
@@ -86,7 +85,7 @@ _HISTORY = Prepared(
 
 
 def _events_of(executor: Executor, epc: str) -> list[tuple[TimelineEvent, set[int]]]:
-    connection = executor.connection() if isinstance(executor, Session) else executor
+    connection = connection_of(executor)
     rows = _HISTORY.run(connection, {"epc": epc}).fetchall()
     by_id: dict[int, tuple[TimelineEvent, set[int]]] = {}
     first_of: dict[str, int] = {}

@@ -16,7 +16,7 @@ import rfc8785
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
-from traceseal.db import Prepared, db_time, utcnow
+from traceseal.db import Prepared, connection_of, db_time, utcnow
 from traceseal.errors import InvalidInput, NotFound
 from traceseal.ledger.models import LedgerHead, LedgerLeaf, LedgerNode
 from traceseal.merkle import (
@@ -85,7 +85,7 @@ def reader(session: Session | Connection) -> Any:
     The query is written here rather than built by SQLAlchemy: its shape changes with the
     addresses asked for, and building and compiling it took longer than running it.
     """
-    connection = session.connection() if isinstance(session, Session) else session
+    connection = connection_of(session)
     mark = "?" if connection.dialect.name == "sqlite" else "%s"
 
     def read(addresses: Sequence[Address]) -> list[bytes]:

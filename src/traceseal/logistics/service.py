@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from traceseal.codes.models import CodeRun
-from traceseal.db import Executor, Prepared
+from traceseal.db import Executor, Prepared, connection_of
 from traceseal.epcis.identifiers import location_key
 from traceseal.epcis.trace import Trace
 from traceseal.errors import Conflict, InvalidInput, NotFound
@@ -321,10 +321,6 @@ def _event_glns(journey: Trace) -> list[str]:
     return found
 
 
-def _statement_connection(executor: Executor) -> object:
-    return executor.connection() if isinstance(executor, Session) else executor
-
-
 def expected_custody(
     executor: Executor,
     *,
@@ -343,7 +339,7 @@ def expected_custody(
     3. else the newest assignment of its batch;
     4. else None: nothing was decided, and no scan can be a diversion.
     """
-    connection = _statement_connection(executor)
+    connection = connection_of(executor)
     distributor_id: int | None = None
     source = ""
     glns = _event_glns(journey) if journey is not None and journey.events else []

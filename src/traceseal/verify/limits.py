@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from traceseal.alerts.models import Severity
 from traceseal.alerts.service import raise_alert
 from traceseal.counters import RateWindow
-from traceseal.db import Executor, Prepared, insert_for
+from traceseal.db import Executor, Prepared, connection_of, insert_for
 from traceseal.errors import TooManyRequests
 
 log = logging.getLogger("traceseal.verify.limits")
@@ -76,7 +76,7 @@ class DatabaseWindows:
 
     def used(self, executor: Executor, keys: list[str], start: int) -> int:
         params = {"key1": keys[0], "key2": keys[-1], "start": start}
-        connection = executor.connection() if isinstance(executor, Session) else executor
+        connection = connection_of(executor)
         (used,) = _USED.run(connection, params).fetchone()
         return int(used or 0)
 
@@ -99,7 +99,7 @@ def _bump(
     executor: Executor, key: str, window_start: int, window: int, *, prune: bool = True
 ) -> int:
     """Add one to ``key``'s counter in the window; return the new count (atomic upsert)."""
-    connection = executor.connection() if isinstance(executor, Session) else executor
+    connection = connection_of(executor)
     params = {"key": key, "start": window_start}
     (count,) = _BUMP[connection.dialect.name].run(connection, params).fetchone()
     if count == 1 and prune:
