@@ -12,7 +12,8 @@ instead (the flood limit off), the pattern of someone checking consecutive codes
 sequential-burst counter is then one row every request updates.
 Printed per configuration: requests/s, server-side p50/p99 (from Server-Timing), the
 client-side p99, non-2xx answers, verify/healthz, and the CPU time one verification cost the
-server's processes and PostgreSQL's (read from /proc around the verify run). The goal:
+server's processes and PostgreSQL's (read from /proc around the verify run), and the whole
+machine's CPU per request for each of the two (wrk's share included). The goal:
 verify >= 50 % of healthz, server-side p99 < 20 ms and no non-200 answer, on both engines.
 
 The machine's load average is printed before and after: on a shared machine only the
@@ -165,16 +166,29 @@ def measure(
     with serving(config, directory) as (base, session):
         print(f"  {config.name}: serving", file=sys.stderr, flush=True)
         wrk(base + "/healthz", 2, connections, script)  # warm-up
+        machine = machine_seconds()
         health = wrk(base + "/healthz", seconds, connections, script)
-        before = cpu_seconds(session)
+        health["cpu_machine"] = (machine_seconds() - machine) / (health["rps"] * seconds) * 1000
+        before, machine = cpu_seconds(session), machine_seconds()
         verify = wrk(
             base + "/api/v1/verify", seconds, connections, script, codes_file, config.clients
         )
-        after = cpu_seconds(session)
+        after, spent = cpu_seconds(session), machine_seconds() - machine
     done = verify["rps"] * seconds
     verify["cpu_server"] = (after[0] - before[0]) / done * 1000
     verify["cpu_postgres"] = (after[1] - before[1]) / done * 1000
+    verify["cpu_machine"] = spent / done * 1000
     return health, verify
+
+
+def machine_seconds() -> float:
+    """CPU seconds the whole machine has spent working (every core, everything but idle and
+    I/O wait), from /proc/stat. When wrk, the server and PostgreSQL keep every core busy,
+    requests/s is the cores divided by one request's share of this, so verify/healthz is
+    healthz's share over verify's: the figure that says what reaching a ratio would take."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def report(rows: list[tuple[Config, dict[str, float], dict[str, float]]]) -> bool:
@@ -182,7 +196,8 @@ def report(rows: list[tuple[Config, dict[str, float], dict[str, float]]]) -> boo
     print(
         f"{'':<34} {'healthz':>9} {'verify':>9} {'ratio':>6} "
         f"{'server p50':>11} {'p99':>7} {'client p99':>11} {'non-2xx':>8} "
-        f"{'CPU/verify: server':>19} {'PostgreSQL':>10}"
+        f"{'CPU/verify: server':>19} {'PostgreSQL':>10} {'machine':>9} "
+        f"{'machine/healthz':>16}"
     )
     for config, health, verify in rows:
         ratio = verify["rps"] / health["rps"]
@@ -190,7 +205,8 @@ def report(rows: list[tuple[Config, dict[str, float], dict[str, float]]]) -> boo
             f"{config.name:<34} {health['rps']:>8,.0f}/s {verify['rps']:>8,.0f}/s {ratio:>6.0%} "
             f"{verify['server_p50']:>8.2f} ms {verify['server_p99']:>5.2f} ms "
             f"{verify['p99']:>8.2f} ms {verify['errors'] + health['errors']:>8.0f} "
-            f"{verify['cpu_server']:>16.2f} ms {verify['cpu_postgres']:>7.2f} ms"
+            f"{verify['cpu_server']:>16.2f} ms {verify['cpu_postgres']:>7.2f} ms "
+            f"{verify['cpu_machine']:>6.2f} ms {health['cpu_machine']:>13.2f} ms"
         )
         if config.source is None:
             ok = ok and ratio >= GOAL_RATIO and verify["server_p99"] < GOAL_P99_MS
