@@ -12,7 +12,7 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from traceseal.codes.models import CodeRun
@@ -248,7 +248,8 @@ def assign_batch(session: Session, distributor: Distributor, batch: Batch) -> As
 
 # --- custody on the verification path ---------------------------------------------------
 
-_BY_RANGE = Prepared(
+# The newest range assignment holding the code, and the newest of its batch.
+_BY_RANGE = (
     select(Assignment.distributor_id)
     .where(
         Assignment.slot == bindparam("slot"),
@@ -257,12 +258,14 @@ _BY_RANGE = Prepared(
     )
     .order_by(Assignment.id.desc())
     .limit(1)
+    .scalar_subquery()
 )
-_BY_BATCH = Prepared(
+_BY_BATCH = (
     select(Assignment.distributor_id)
     .where(Assignment.batch_id == bindparam("batch"))
     .order_by(Assignment.id.desc())
     .limit(1)
+    .scalar_subquery()
 )
 #: GLNs looked up at once: the newest few places a code went are all that can matter.
 _GLN_SLOTS = 8
@@ -274,12 +277,20 @@ _BY_GLN = Prepared(
         Distributor.enterprise_id == bindparam("owner"),
     )
 )
-_FACTS = Prepared(
-    select(Organization.name, TerritoryRegion.region)
+_DISTRIBUTOR = (
+    select(Distributor.id, Organization.name, TerritoryRegion.region)
     .select_from(Distributor)
     .join(Organization, Organization.id == Distributor.organization_id)
     .outerjoin(TerritoryRegion, TerritoryRegion.distributor_id == Distributor.id)
-    .where(Distributor.id == bindparam("id"))
+)
+#: A distributor's name and territory, one row per region (one with None: no territory).
+_FACTS = Prepared(_DISTRIBUTOR.where(Distributor.id == bindparam("id")))
+#: The same for the distributor the code was assigned to without events (rules 2 and 3 of
+#: expected_custody), and whether by range: one round trip where there were two or three.
+_ASSIGNED = Prepared(
+    _DISTRIBUTOR.add_columns(_BY_RANGE.label("by_range")).where(
+        Distributor.id == func.coalesce(_BY_RANGE, _BY_BATCH)
+    )
 )
 _PREFIXES = ("https://id.gs1.org/414/", "https://id.gs1.org/417/")
 
@@ -354,20 +365,17 @@ def expected_custody(
             distributor_id = next((by_gln[g] for g in glns if g in by_gln), None)
             source = "epcis"
     if distributor_id is None:
-        row = _BY_RANGE.run(connection, {"slot": slot, "sequence": sequence}).fetchone()
-        if row is not None:
-            distributor_id, source = int(row[0]), "range"
-    if distributor_id is None and batch_id is not None:
-        row = _BY_BATCH.run(connection, {"batch": batch_id}).fetchone()
-        if row is not None:
-            distributor_id, source = int(row[0]), "batch"
-    if distributor_id is None:
-        return None
-    rows = _FACTS.run(connection, {"id": distributor_id}).fetchall()
+        params = {"slot": slot, "sequence": sequence, "batch": batch_id}
+        rows = _ASSIGNED.run(connection, params).fetchall()
+        if rows:
+            source = "batch" if rows[0][3] is None else "range"
+    else:
+        rows = _FACTS.run(connection, {"id": distributor_id}).fetchall()
     if not rows:
         return None
-    territory = tuple(sorted(region for _, region in rows if region))
-    return Custody(distributor_id, rows[0][0], territory, source)
+    # Each row: the distributor's id, its name, one region of its territory (or None).
+    territory = tuple(sorted(row[2] for row in rows if row[2]))
+    return Custody(int(rows[0][0]), rows[0][1], territory, source)
 
 
 def in_territory(territory: Sequence[str], region: str) -> bool:
