@@ -198,14 +198,14 @@ def measure(url: str, trace_dir: Path, redis: str = "") -> dict[str, tuple[float
 #: Round trips per verification as docs/benchmarks.md records them: more is a regression
 #: (the script exits 1), fewer is news for the docs.
 RECORDED = {
-    ("SQLite", "first"): 15,
-    ("SQLite", "repeat"): 14,
+    ("SQLite", "first"): 14,
+    ("SQLite", "repeat"): 13,
     ("SQLite", "not_found"): 10,
-    ("PostgreSQL", "first"): 14,
-    ("PostgreSQL", "repeat"): 13,
-    ("PostgreSQL", "not_found"): 9,
-    ("PG+Redis", "first"): 11,
-    ("PG+Redis", "repeat"): 11,
+    ("PostgreSQL", "first"): 12,
+    ("PostgreSQL", "repeat"): 11,
+    ("PostgreSQL", "not_found"): 8,
+    ("PG+Redis", "first"): 10,
+    ("PG+Redis", "repeat"): 10,
     ("PG+Redis", "not_found"): 4,
 }
 #: First queries timed for the CPU figures, after as many again to warm up.

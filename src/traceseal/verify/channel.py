@@ -205,12 +205,17 @@ class Verifier:
         if self.rate is not None:
             self.rate.take(_flood_key(client))
 
-    def _counted(self, connection: Connection, client: Client, now: float) -> Exception | None:
-        """Count the request against the flood limit in the database (no Redis); the
-        refusal to raise once the transaction has committed the count."""
+    def _counted(
+        self, connection: Connection, client: Client, now: float
+    ) -> tuple[Exception | None, int | None]:
+        """Count the request against the flood limit in the database (no Redis): the
+        refusal to raise once the transaction has committed the count, and the client's
+        failure count if the same statement read it (WindowRate.count), else None."""
         if self.window_rate is None:
-            return None
-        return self.window_rate.count(connection, _flood_key(client), now)
+            return None, None
+        return self.window_rate.count(
+            connection, _flood_key(client), now, guard=self.guard, keys=client.keys
+        )
 
     @overload
     def verify(self, query: Query, client: Client) -> Verification: ...
@@ -301,11 +306,11 @@ class Verifier:
             with transaction() as connection:
                 if self._relaxed:
                     connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                refused = self._counted(connection, client, now)
+                refused, failures = self._counted(connection, client, now)
                 if refused is not None:
                     result, over = None, False  # the count commits, nothing else happens
                 else:
-                    result, over = self._answer(connection, query, client, now, once)
+                    result, over = self._answer(connection, query, client, now, once, failures)
         except InvalidInput:
             # Not a code at all: nothing is recorded but the client's failure tick (and its
             # request), in a transaction of its own since the one above was rolled back.
@@ -325,13 +330,19 @@ class Verifier:
         return result
 
     def _answer(
-        self, connection: Connection, query: Query, client: Client, now: float, once: Once | None
+        self,
+        connection: Connection,
+        query: Query,
+        client: Client,
+        now: float,
+        once: Once | None,
+        failures: int | None,
     ) -> tuple[Verification | None, bool]:
         """The answer (None: ``once`` was answered before) and whether the client is now
-        over its failure limit."""
+        over its failure limit (``failures``: its count so far, if read already)."""
         if once is not None and not once.claim(connection):
             return None, False
-        self.guard.check(connection, client.keys, now)
+        self.guard.check(connection, client.keys, now, failures)
         result = verify(connection, self._keyring, query, now=utcnow(), risk=self.risk)
         if once is not None:
             once.keep(connection, result)
@@ -350,7 +361,7 @@ class Verifier:
         self.throttle(client)
         now = time.time()
         with writer_turn(self._session_factory), self._engine.begin() as connection:
-            refused = self._counted(connection, client, now)
+            refused, _ = self._counted(connection, client, now)
             self.guard.tick(connection, client.keys, now)
         if refused is not None:
             raise refused
