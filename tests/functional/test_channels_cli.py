@@ -18,7 +18,9 @@ def cli(tmp_path: Path, database_url: str) -> Cli:
 
 def _tried(cli: Cli, *args: str) -> dict:
     """``channels try`` answers on an event loop of its own (asyncio.run), so it runs as the
-    user runs it, in a process of its own: no other test's loop in this one stands in its way."""
+    user runs it, in a process of its own. In the test process it cannot: once a browser test
+    has run there, the session's Playwright (its sync API) keeps an event loop marked running
+    in the main thread, and asyncio.run refuses to start."""
     return json.loads(cli.process("channels", "try", *args, "--json").stdout)
 
 

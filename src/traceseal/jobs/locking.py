@@ -86,11 +86,12 @@ class JobLock:
     def _run_postgres(self, name: str, slot: int, task: Callable[[], object]) -> bool:
         key = advisory_key(name)
         with self._engine.connect() as connection:
-            locked = connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": key}
-            ).scalar_one()
-            connection.commit()
-            if not locked:
+            # A session-level advisory lock needs no transaction: in autocommit a tick is
+            # 2-4 round trips (lock, claim, a prune now and then, unlock) where BEGIN and
+            # COMMIT around each made it 6-10, and every process ticks several jobs a second.
+            # The pool restores the isolation level when the connection goes back.
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            if not connection.execute(_LOCK, {"key": key}).scalar_one():
                 return False
             try:
                 if not _claim_row(connection, name, slot):
@@ -98,8 +99,7 @@ class JobLock:
                 task()
                 return True
             finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                connection.commit()
+                connection.execute(_UNLOCK, {"key": key})
 
     # --- SQLite: flock, slot in the file --------------------------------------------------
 
@@ -125,23 +125,28 @@ class JobLock:
             os.close(descriptor)  # also frees the flock
 
 
-def _claim_row(connection: Connection, name: str, slot: int) -> bool:
-    """Claim ``slot`` for job ``name``: the first to insert its row (count 1) owns it."""
-    key = f"job:{name}"
-    upsert = insert_for("postgresql", RateWindow).values(
-        key=bindparam("key"), window_start=bindparam("slot"), count=1
-    )
-    upsert = upsert.on_conflict_do_update(
+_LOCK = text("SELECT pg_try_advisory_lock(:key)")
+_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+# Built once: a tick would otherwise build them again, several times a second per process.
+_CLAIM = (
+    insert_for("postgresql", RateWindow)
+    .values(key=bindparam("key"), window_start=bindparam("slot"), count=1)
+    .on_conflict_do_update(
         index_elements=[RateWindow.key, RateWindow.window_start],
         set_={"count": RateWindow.count + 1},
-    ).returning(RateWindow.count)
-    count = connection.execute(upsert, {"key": key, "slot": slot}).scalar_one()
+    )
+    .returning(RateWindow.count)
+)
+_PRUNE = delete(RateWindow).where(
+    RateWindow.key == bindparam("key"), RateWindow.window_start < bindparam("before")
+)
+
+
+def _claim_row(connection: Connection, name: str, slot: int) -> bool:
+    """Claim ``slot`` for job ``name``: the first to insert its row (count 1) owns it.
+    ``connection`` is in autocommit: the claim is committed when this returns."""
+    key = f"job:{name}"
+    count = connection.execute(_CLAIM, {"key": key, "slot": slot}).scalar_one()
     if count == 1:
-        connection.execute(
-            delete(RateWindow).where(
-                RateWindow.key == key,
-                RateWindow.window_start < slot - _KEEP_MS,
-            )
-        )
-    connection.commit()
+        connection.execute(_PRUNE, {"key": key, "before": slot - _KEEP_MS})
     return bool(count == 1)
