@@ -44,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from statements import cpu_seconds, postgres_schema
+from statements import cpu_seconds, postgres_schema, processes_now
 from traceseal.codes.service import Keyring, activate, issue_run, run_cipher
 from traceseal.config import load_settings
 from traceseal.db import make_engine, make_session_factory, migrate, unit_of_work
@@ -188,17 +188,11 @@ def measure(
 
 def process_seconds(session: int) -> dict[int, float]:
     """CPU seconds used so far by each process of ``session`` (the server and its workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        if int(fields[3]) == session:
-            found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
-    return found
+    return {
+        pid: used
+        for pid, (_name, process_session, used) in processes_now().items()
+        if process_session == session
+    }
 
 
 def busiest_share(before: dict[int, float], after: dict[int, float]) -> float:

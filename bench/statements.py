@@ -265,24 +265,15 @@ def _backends(engine: Any) -> list[int]:
 
 def _backend_seconds(backends: list[int]) -> float:
     """CPU seconds used so far by the backends of ``backends`` that still run."""
-    tick = os.sysconf("SC_CLK_TCK")
-    used = 0.0
-    for pid in backends:
-        try:
-            text = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue  # a connection the pool closed meanwhile
-        fields = text[text.rindex(")") + 2 :].split()
-        used += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-    return used
+    processes = processes_now()
+    return sum(processes[pid][2] for pid in backends if pid in processes)
 
 
-def cpu_seconds(session: int) -> tuple[float, float]:
-    """CPU seconds used so far by the processes of ``session`` (bench/serve.py: the server
-    and its workers) and by every PostgreSQL process on the machine (its backends and
-    writers). Read from /proc: Linux only."""
+def processes_now() -> dict[int, tuple[str, int, float]]:
+    """Every process on the machine: its name, session id and CPU seconds used so far
+    (user + system), from /proc/PID/stat. Linux only."""
     tick = os.sysconf("SC_CLK_TCK")
-    server = postgres = 0.0
+    found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
@@ -290,8 +281,21 @@ def cpu_seconds(session: int) -> tuple[float, float]:
             continue  # gone meanwhile
         name = text[text.index("(") + 1 : text.rindex(")")]
         fields = text[text.rindex(")") + 2 :].split()
-        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-        if int(fields[3]) == session:
+        found[int(stat.parent.name)] = (
+            name,
+            int(fields[3]),
+            (int(fields[11]) + int(fields[12])) / tick,
+        )
+    return found
+
+
+def cpu_seconds(session: int) -> tuple[float, float]:
+    """CPU seconds used so far by the processes of ``session`` (bench/serve.py: the server
+    and its workers) and by every PostgreSQL process on the machine (its backends and
+    writers)."""
+    server = postgres = 0.0
+    for name, process_session, used in processes_now().values():
+        if process_session == session:
             server += used
         elif name.startswith("postgres"):
             postgres += used
