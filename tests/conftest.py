@@ -296,6 +296,7 @@ class Platform:
 
     def close(self) -> None:
         self.client.close()
+        self.app.state.verifier.close()
         self.app.state.engine.dispose()
 
 

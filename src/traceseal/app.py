@@ -199,6 +199,7 @@ def _lifespan(
                 last_uses()
             finally:
                 app.state.capture_workers.close()
+                app.state.verifier.close()
 
     return lifespan
 

@@ -265,6 +265,15 @@ class Settings:
         "second of scans, never part of one. Everything else always waits (docs/benchmarks.md).",
         check=FLAG,
     )
+    verify_on_event_loop: str = _setting(
+        "auto",
+        "PostgreSQL: where a verification runs. auto: on the server's event loop when the "
+        "database is on this host (localhost, 127.0.0.1, ::1 or a Unix socket), whose round "
+        "trips take microseconds, else in the thread pool; 1: always on the event loop; 0: "
+        "always in the thread pool. On the event loop a verification gives up after waiting "
+        "20 ms for a lock or 200 ms for a statement and is redone in the thread pool "
+        "(docs/verification.md). SQLite always verifies on the event loop.",
+    )
     risk_evaluation: int = _setting(
         1,
         "1: every verification of an active code is checked for diversion and cloning "
@@ -583,6 +592,8 @@ def _validate(settings: Settings) -> None:
         {name: getattr(settings, name) for name in ("sms_endpoint", "wechat_api_base")},
     )
     parse_networks(settings.metrics_networks)
+    if settings.verify_on_event_loop not in ("auto", "0", "1"):
+        raise SettingsError("TRACESEAL_VERIFY_ON_EVENT_LOOP must be auto, 0 or 1")
     if settings.log_format not in ("json", "text"):
         raise SettingsError("TRACESEAL_LOG_FORMAT must be json or text")
     for f in dataclasses.fields(settings):

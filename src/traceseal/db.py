@@ -36,11 +36,13 @@ __all__ = [
     "db_time",
     "dialect_insert",
     "dialect_of",
+    "impatient_engine",
     "make_engine",
     "make_session_factory",
     "migrate",
     "py_date",
     "py_time",
+    "same_host",
     "unit_of_work",
     "utcnow",
     "writer_gate",
@@ -163,6 +165,43 @@ POOL_SIZE = 10
 POOL_OVERFLOW = 5
 #: A connection idle longer than this is pinged before use (seconds).
 PING_AFTER_IDLE = 10.0
+
+
+def impatient_engine(engine: Engine, *, lock_ms: int, statement_ms: int) -> Engine:
+    """A small pool beside PostgreSQL ``engine`` whose connections give up waiting: for a
+    lock after ``lock_ms`` (``lock_timeout``), for any statement after ``statement_ms``
+    (``statement_timeout``), raising OperationalError. The timeouts are options of the
+    connection, so they cost no statement per transaction.
+
+    For work run where a wait would hold up others (a verification on the event loop);
+    dispose of it with the engine. One connection is kept: its caller runs one at a time.
+    """
+    url = engine.url
+    options = url.query.get("options", "")
+    if isinstance(options, tuple):  # given more than once in the URL
+        options = " ".join(options)
+    mine = f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"
+    return make_engine(
+        url.render_as_string(hide_password=False),
+        pool_size=1,
+        max_overflow=2,
+        pool_timeout=1,
+        # libpq's shortest: a server that accepts no connection holds the caller 2 s.
+        connect_args={"options": f"{options} {mine}".strip(), "connect_timeout": 2},
+    )
+
+
+def same_host(engine: Engine) -> bool:
+    """Whether ``engine``'s database server runs on this machine: a Unix socket or a
+    loopback address, where a round trip costs microseconds rather than a network's."""
+    url = engine.url
+    hosts = [url.host or ""]
+    given = url.query.get("host")
+    if given:
+        hosts = list(given) if isinstance(given, tuple) else [given]
+    return all(
+        host in ("", "localhost", "127.0.0.1", "::1") or host.startswith("/") for host in hosts
+    )
 
 
 def _ping_when_idle(engine: Engine) -> None:

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import ipaddress
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
@@ -26,7 +27,14 @@ from starlette.concurrency import run_in_threadpool
 
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings
-from traceseal.db import unit_of_work, utcnow, writer_gate, writer_turn
+from traceseal.db import (
+    impatient_engine,
+    same_host,
+    unit_of_work,
+    utcnow,
+    writer_gate,
+    writer_turn,
+)
 from traceseal.errors import InvalidInput
 from traceseal.geo.locate import IpRegions
 from traceseal.risk.service import RiskEngine
@@ -50,16 +58,33 @@ from traceseal.verify.service import Query, Verification, verify
 
 #: Counterfeit reports one client may file per hour.
 REPORTS_PER_HOUR = 10
-#: How long a verification on the event loop waits for SQLite's lock before it moves to a
-#: worker thread; and the busy timeout every connection has otherwise (db.py).
+#: How long a verification on the event loop waits for SQLite's lock, or a lock in
+#: PostgreSQL, before it moves to a worker thread; and SQLite's busy timeout otherwise (db.py).
 INLINE_BUSY_MS = 20
 BUSY_TIMEOUT_MS = 10_000
+#: How long a statement of a verification on the event loop may run on PostgreSQL before
+#: it is cancelled and the verification moves to a worker thread.
+INLINE_STATEMENT_MS = 200
+#: PostgreSQL's errors for a wait given up: lock_timeout (lock_not_available), and
+#: statement_timeout (query_canceled).
+_IMPATIENT = frozenset({"55P03", "57014"})
 #: How long a verification waits for this process's write turn before going its own way.
 _GATE_WAIT = 30.0
 
 
 class _Busy(Exception):
-    """SQLite's write lock was not free within INLINE_BUSY_MS."""
+    """The attempt on the event loop gave up: SQLite's write lock was not free within
+    INLINE_BUSY_MS, or PostgreSQL kept it waiting (Verifier._on_loop)."""
+
+
+def _on_loop(setting: str, engine: Engine) -> bool:
+    """Whether PostgreSQL verifications run on the event loop (config.verify_on_event_loop)."""
+    return setting == "1" or (setting == "auto" and same_host(engine))
+
+
+def _dispose(engine: Engine | None) -> None:
+    if engine is not None:
+        engine.dispose()
 
 
 def _network(ip: str | None) -> str | None:
@@ -149,9 +174,18 @@ class Verifier:
         # SQLite runs inside this process and admits one writer at a time, so a worker
         # thread per verification adds two thread hand-offs and GIL contention and no
         # concurrency: on SQLite the API verifies on the event loop (about 0.25 ms of CPU,
-        # bench/verify.py). PostgreSQL waits on the network, so it gets the thread pool.
+        # bench/verify.py). A PostgreSQL on the same host answers a round trip in tens of
+        # microseconds, so its verifications run on the loop too (config.verify_on_event_loop),
+        # on connections that give up a wait the loop cannot afford; across a network each of
+        # a verification's dozen round trips would hold the loop, and it gets the thread pool.
         self._engine: Engine = session_factory.kw["bind"]
         self.inline = self._engine.dialect.name == "sqlite"
+        self._loop_engine: Engine | None = None
+        if not self.inline and _on_loop(settings.verify_on_event_loop, self._engine):
+            self._loop_engine = impatient_engine(
+                self._engine, lock_ms=INLINE_BUSY_MS, statement_ms=INLINE_STATEMENT_MS
+            )
+        self._closed = weakref.finalize(self, _dispose, self._loop_engine)
         # Opted into by the operator (config.verify_synchronous_commit): one statement
         # more, and no wait for the WAL's flush at commit.
         self._relaxed = not self.inline and not settings.verify_synchronous_commit
@@ -169,6 +203,16 @@ class Verifier:
         self.tally: Callable[[str, str], None] = lambda _channel, _verdict: None
         #: Answers per client network, written by a background job (app.py).
         self.networks = NetworkTally()
+
+    @property
+    def on_event_loop(self) -> bool:
+        """Whether verify_async runs PostgreSQL verifications on the event loop."""
+        return self._loop_engine is not None
+
+    def close(self) -> None:
+        """Close the event loop's own connections (PostgreSQL); the verifier's engine is
+        its owner's to dispose of."""
+        self._closed()
 
     def sweep(self) -> None:
         """Delete the flood limit's past minutes (kept in the database without Redis)."""
@@ -241,17 +285,26 @@ class Verifier:
     async def verify_async(
         self, query: Query, client: Client, once: Once | None = None
     ) -> Verification | None:
-        """:meth:`verify` for async handlers: on the event loop on SQLite, in the thread
-        pool on PostgreSQL.
+        """:meth:`verify` for async handlers: on the event loop on SQLite and on a PostgreSQL
+        of this host, else in the thread pool.
 
-        The event loop never waits behind another transaction. If this process's write turn
-        is taken (the checkpoint publisher, a report), the verification yields to the loop
-        and tries again a millisecond later; nothing holds the turn on its behalf, so the
-        next requests still find it free and run on the loop too (a worker thread waiting
-        for the turn would hold it for its coroutine, and every request after it would
-        queue the same way). If another process holds SQLite's lock beyond INLINE_BUSY_MS,
-        or the turn stays taken for _GATE_WAIT seconds, a worker thread takes over and waits.
+        The event loop never waits behind another transaction. On SQLite, if this process's
+        write turn is taken (the checkpoint publisher, a report), the verification yields to
+        the loop and tries again a millisecond later; nothing holds the turn on its behalf,
+        so the next requests still find it free and run on the loop too (a worker thread
+        waiting for the turn would hold it for its coroutine, and every request after it
+        would queue the same way). If another process holds SQLite's lock beyond
+        INLINE_BUSY_MS, or the turn stays taken for _GATE_WAIT seconds, a worker thread
+        takes over and waits. On PostgreSQL the attempt on the loop gives up if a lock is
+        not granted within INLINE_BUSY_MS or a statement runs past INLINE_STATEMENT_MS, and
+        a worker thread redoes it: the attempt's transaction was rolled back, so nothing of
+        it is counted twice (but a count kept in Redis, the sequential-burst watch's, may be).
         """
+        if self._loop_engine is not None:
+            try:
+                return self._verify(query, client, self._on_loop, once)
+            except _Busy:
+                pass
         gate = writer_gate(self._session_factory) if self.inline else None
         if gate is not None:
             deadline = time.monotonic() + _GATE_WAIT
@@ -269,6 +322,28 @@ class Verifier:
         if once is None:
             return await run_in_threadpool(self.verify, query, client)
         return await run_in_threadpool(self.verify, query, client, once)
+
+    @contextmanager
+    def _on_loop(self) -> Iterator[Connection]:
+        """A transaction on the event loop's PostgreSQL connection that raises _Busy if it
+        cannot connect, waits for a lock or runs a statement too long (then it has rolled
+        back). Any other error is the caller's, as in the thread pool."""
+        assert self._loop_engine is not None
+        try:
+            connection = self._loop_engine.connect()
+        except OperationalError as exc:
+            raise _Busy from exc
+        with connection, connection.begin():
+            try:
+                yield connection
+            except Exception as exc:
+                # Prepared statements raise the driver's own errors, SQLAlchemy's wrap them.
+                found = getattr(exc, "sqlstate", None) or getattr(
+                    getattr(exc, "orig", None), "sqlstate", None
+                )
+                if found in _IMPATIENT:
+                    raise _Busy from exc
+                raise
 
     @contextmanager
     def _impatient(self) -> Iterator[Connection]:
