@@ -9,7 +9,9 @@ The verifications come from 100,000 client addresses, as consumers' do, given in
 ``X-Forwarded-For`` as the reverse proxy in front of a deployment gives them (uvicorn trusts
 it from 127.0.0.1), with the flood limit on; one row sends everything from wrk's one address
 instead (the flood limit off), the pattern of someone checking consecutive codes, whose
-sequential-burst counter is then one row every request updates.
+sequential-burst counter is then one row every request updates; one keeps PostgreSQL's
+verifications in the thread pool (TRACESEAL_VERIFY_ON_EVENT_LOOP=0), as for a database
+across a network, against the event loop that a database on this host gets by default.
 Printed per configuration: requests/s, server-side p50/p99 (from Server-Timing), the
 client-side p99, non-2xx answers, verify/healthz, and the CPU time one verification cost the
 server's processes and PostgreSQL's (read from /proc around the verify run), and the whole
@@ -22,7 +24,9 @@ The machine's load average is printed before and after: on a shared machine only
 ratios of one run compare, and figures for the record need a quiet machine.
 
 Usage: python bench/serve.py [--before SRC] [--codes N] [--seconds S] [--connections C]
-       [--postgres URL] [--redis URL]
+       [--postgres URL] [--redis URL] [--workers N]
+  --workers: PostgreSQL's server processes (default: one per core this process may use; under
+            ``taskset`` the cores left to the server, e.g. with PostgreSQL pinned elsewhere).
   --before: the ``src`` directory of an earlier checkout (e.g. a ``git worktree`` of main),
             served by the same interpreter; its codes are its own, like every column's.
 """
@@ -252,12 +256,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--postgres", default=os.environ.get("TRACESEAL_TEST_POSTGRES_URL", ""))
     parser.add_argument("--redis", default="")
+    parser.add_argument("--workers", type=int, default=0)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: make wrk")
     if not args.postgres:
         raise SystemExit("give --postgres URL (or set TRACESEAL_TEST_POSTGRES_URL)")
-    cores = len(os.sched_getaffinity(0))
+    cores = args.workers or len(os.sched_getaffinity(0))
     print(f"{os.cpu_count()} CPUs; load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp, postgres_schema(args.postgres) as pg_url:
         print(f"work directory {tmp}", file=sys.stderr, flush=True)
@@ -271,6 +276,10 @@ def main() -> None:
             (Config(f"PostgreSQL, {cores} workers", pg_url, cores, None), pg_dir, pg_codes),
             (Config("SQLite, 1 worker", sqlite_url, 1, None), sqlite_dir, sqlite_codes),
         ]
+        # The same server with its verifications in the thread pool, as across a network.
+        pooled = (("TRACESEAL_VERIFY_ON_EVENT_LOOP", "0"),)
+        name = f"PostgreSQL, {cores} workers, thread pool"
+        configs.append((Config(name, pg_url, cores, None, env=pooled), pg_dir, pg_codes))
         if args.redis:
             name = f"PostgreSQL, {cores} workers, Redis"
             configs.append((Config(name, pg_url, cores, None, args.redis), pg_dir, pg_codes))

@@ -30,6 +30,7 @@ __all__ = [
     "BigId",
     "Executor",
     "Prepared",
+    "TimeoutsIgnored",
     "UtcDateTime",
     "checkpoint_wal",
     "connection_of",
@@ -175,13 +176,16 @@ def impatient_engine(engine: Engine, *, lock_ms: int, statement_ms: int) -> Engi
 
     For work run where a wait would hold up others (a verification on the event loop);
     dispose of it with the engine. One connection is kept: its caller runs one at a time.
+    A new connection is checked to carry both timeouts, else it is refused with
+    :class:`TimeoutsIgnored`: a pooler such as PgBouncer may drop connection options, and a
+    caller relying on them must not wait without limit.
     """
     url = engine.url
     options = url.query.get("options", "")
     if isinstance(options, tuple):  # given more than once in the URL
         options = " ".join(options)
     mine = f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"
-    return make_engine(
+    impatient = make_engine(
         url.render_as_string(hide_password=False),
         pool_size=1,
         max_overflow=2,
@@ -189,6 +193,28 @@ def impatient_engine(engine: Engine, *, lock_ms: int, statement_ms: int) -> Engi
         # libpq's shortest: a server that accepts no connection holds the caller 2 s.
         connect_args={"options": f"{options} {mine}".strip(), "connect_timeout": 2},
     )
+    wanted = (f"{lock_ms}ms", f"{statement_ms}ms")
+
+    @event.listens_for(impatient, "connect")
+    def _check(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
+            )
+            found = tuple(cursor.fetchone())
+        dbapi_connection.rollback()
+        if found != wanted:
+            raise TimeoutsIgnored(
+                f"the connection has lock_timeout={found[0]} and statement_timeout="
+                f"{found[1]} where {wanted[0]} and {wanted[1]} were asked (a connection "
+                "pooler dropping connection options?)"
+            )
+
+    return impatient
+
+
+class TimeoutsIgnored(Exception):
+    """An impatient connection came without its timeouts (:func:`impatient_engine`)."""
 
 
 def same_host(engine: Engine) -> bool:

@@ -11,19 +11,29 @@ import asyncio
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.exc import OperationalError
 
 from tests.conftest import Platform
 from tests.functional.conftest import issue
+from tests.functional.pg_proxy import OptionsDropper, dropping_options
 from traceseal.app import create_app
 from traceseal.config import load_settings
-from traceseal.db import impatient_engine, make_engine, same_host
+from traceseal.db import (
+    TimeoutsIgnored,
+    impatient_engine,
+    make_engine,
+    make_session_factory,
+    same_host,
+)
 from traceseal.settings_values import SettingsError
-from traceseal.verify.models import Scan
+from traceseal.verify.channel import Verifier
+from traceseal.verify.models import Channel, Scan, Verdict
+from traceseal.verify.service import Query, Verification
 
 
 def _postgres(platform: Platform) -> str:
@@ -196,3 +206,64 @@ def test_the_setting_takes_auto_0_or_1() -> None:
         assert load_settings({"TRACESEAL_VERIFY_ON_EVENT_LOOP": value}).verify_on_event_loop
     with pytest.raises(SettingsError, match="auto, 0 or 1"):
         load_settings({"TRACESEAL_VERIFY_ON_EVENT_LOOP": "yes"})
+
+
+def _proxied(url: str, proxy: OptionsDropper) -> str:
+    return make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+
+
+def _upstream(url: str) -> tuple[str, int]:
+    parsed = make_url(url)
+    return parsed.host or "127.0.0.1", parsed.port or 5432
+
+
+def test_a_connection_that_lost_its_timeouts_is_refused(platform: Platform) -> None:
+    url = _postgres(platform)
+    with dropping_options(_upstream(url), "lock_timeout", "statement_timeout") as proxy:
+        engine = make_engine(_proxied(url, proxy))
+        impatient = impatient_engine(engine, lock_ms=20, statement_ms=200)
+        try:
+            with pytest.raises(TimeoutsIgnored, match="lock_timeout=0 and statement_timeout=0"):
+                impatient.connect()
+            # The pooler passed the rest of the options on: the test's own schema is seen.
+            with engine.connect() as connection:
+                assert (
+                    connection.execute(text("SELECT count(*) FROM scan_rollups")).scalar_one() == 0
+                )
+        finally:
+            impatient.dispose()
+            engine.dispose()
+    assert proxy.stripped == 1
+
+
+def test_without_its_timeouts_the_loop_leaves_verifications_to_worker_threads(
+    platform: Platform, acme, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = _postgres(platform)
+    codes = issue(platform, acme, 2)
+    with dropping_options(_upstream(url), "lock_timeout", "statement_timeout") as proxy:
+        engine = make_engine(_proxied(url, proxy))
+        verifier = Verifier(
+            platform.settings.replace(verify_on_event_loop="1"),
+            make_session_factory(engine),
+            platform.app.state.keyring,
+        )
+        client = verifier.client("192.0.2.9", None)
+
+        async def both() -> list[Verification]:
+            return [
+                await verifier.verify_async(Query(code, channel=Channel.API), client)
+                for code in codes
+            ]
+
+        try:
+            # A loop of its own in a thread of its own: the browser tests may hold this one's.
+            with ThreadPoolExecutor(max_workers=1) as runner:
+                answers = runner.submit(asyncio.run, both()).result(timeout=60)
+        finally:
+            verifier.close()
+            engine.dispose()
+    assert [answer.verdict for answer in answers] == [Verdict.GENUINE, Verdict.GENUINE]
+    # The loop's connection was tried once; the second query did not try again so soon.
+    assert proxy.stripped == 1
+    assert "TRACESEAL_VERIFY_ON_EVENT_LOOP=0" in caplog.text

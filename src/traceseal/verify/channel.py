@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import hmac
 import ipaddress
+import logging
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -56,6 +57,8 @@ from traceseal.verify.reports.status import Receipt, issue_status_token
 from traceseal.verify.salts import ClientKeys
 from traceseal.verify.service import Query, Verification, verify
 
+log = logging.getLogger("traceseal.verify.channel")
+
 #: Counterfeit reports one client may file per hour.
 REPORTS_PER_HOUR = 10
 #: How long a verification on the event loop waits for SQLite's lock, or a lock in
@@ -65,6 +68,9 @@ BUSY_TIMEOUT_MS = 10_000
 #: How long a statement of a verification on the event loop may run on PostgreSQL before
 #: it is cancelled and the verification moves to a worker thread.
 INLINE_STATEMENT_MS = 200
+#: Seconds verifications stay in the thread pool after the event loop's PostgreSQL
+#: connection could not be opened.
+LOOP_PAUSE = 10.0
 #: PostgreSQL's errors for a wait given up: lock_timeout (lock_not_available), and
 #: statement_timeout (query_canceled).
 _IMPATIENT = frozenset({"55P03", "57014"})
@@ -186,6 +192,8 @@ class Verifier:
                 self._engine, lock_ms=INLINE_BUSY_MS, statement_ms=INLINE_STATEMENT_MS
             )
         self._closed = weakref.finalize(self, _dispose, self._loop_engine)
+        #: After the loop's connection failed to open: when to try it again (monotonic).
+        self._loop_resumes = 0.0
         # Opted into by the operator (config.verify_synchronous_commit): one statement
         # more, and no wait for the WAL's flush at commit.
         self._relaxed = not self.inline and not settings.verify_synchronous_commit
@@ -329,9 +337,22 @@ class Verifier:
         cannot connect, waits for a lock or runs a statement too long (then it has rolled
         back). Any other error is the caller's, as in the thread pool."""
         assert self._loop_engine is not None
+        now = time.monotonic()
+        if now < self._loop_resumes:
+            raise _Busy
         try:
             connection = self._loop_engine.connect()
-        except OperationalError as exc:
+        except Exception as exc:
+            # The database is down or restarting, or the connection lost its timeouts
+            # (TimeoutsIgnored): worker threads verify, and report a real fault, meanwhile.
+            self._loop_resumes = now + LOOP_PAUSE
+            log.warning(
+                "verifying in the thread pool for %.0f s: the event loop's connection "
+                "could not be opened (%s); TRACESEAL_VERIFY_ON_EVENT_LOOP=0 keeps "
+                "verifications there",
+                LOOP_PAUSE,
+                exc,
+            )
             raise _Busy from exc
         with connection, connection.begin():
             try:
