@@ -8,7 +8,6 @@ checked against :data:`SETTINGS` by a test, so the two cannot drift.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from traceseal.settings_values import (
     PARSERS,
     IPNetwork,
     SettingsError,
-    check_channels,
+    check_values,
     is_local_host,
     parse_networks,
     parse_witnesses,
@@ -52,9 +51,12 @@ class Setting:
 POSITIVE = "positive"
 FLAG = "flag"  # 0 or 1
 NATURAL = "natural"  # 0 (off, or for ever) or more
+# A tuple of strings: the values allowed.
 
 
-def _setting(default: Any, help: str, check: str | None = None, **kwargs: Any) -> Any:
+def _setting(
+    default: Any, help: str, check: str | tuple[str, ...] | None = None, **kwargs: Any
+) -> Any:
     return field(default=default, metadata={"help": help, "check": check}, **kwargs)
 
 
@@ -267,12 +269,11 @@ class Settings:
     )
     verify_on_event_loop: str = _setting(
         "auto",
-        "PostgreSQL: where a verification runs. auto: on the server's event loop when the "
-        "database is on this host (localhost, 127.0.0.1, ::1 or a Unix socket), whose round "
-        "trips take microseconds, else in the thread pool; 1: always on the event loop; 0: "
-        "always in the thread pool. On the event loop a verification gives up after waiting "
-        "20 ms for a lock or 200 ms for a statement and is redone in the thread pool "
-        "(docs/verification.md). SQLite always verifies on the event loop.",
+        "PostgreSQL: auto, verify on the event loop if the database is on this host (a "
+        "loopback address or Unix socket), else in the thread pool; 1, on the loop; 0, in "
+        "the pool. On the loop a wait for a lock over 20 ms or a statement over 200 ms "
+        "sends the verification to the pool (docs/verification.md).",
+        check=("auto", "0", "1"),
     )
     risk_evaluation: int = _setting(
         1,
@@ -422,6 +423,7 @@ class Settings:
         "json",
         "How `traceseal serve` writes its logs on stderr: json (one object a line, with the "
         "request id) or text.",
+        check=("json", "text"),
     )
     console_session_idle: int = _setting(
         1800,
@@ -559,43 +561,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
 
 
 def _validate(settings: Settings) -> None:
-    if not 1 <= settings.slot_capacity <= 10**16:
-        raise SettingsError("TRACESEAL_SLOT_CAPACITY must be between 1 and 10^16")
-    if not 4 <= settings.pin_digits <= 12:
-        raise SettingsError("TRACESEAL_PIN_DIGITS must be between 4 and 12")
-    if settings.public_url.endswith("/"):
-        raise SettingsError("TRACESEAL_PUBLIC_URL must not end with a slash")
-    if not settings.public_url.startswith(("http://", "https://")):
-        raise SettingsError("TRACESEAL_PUBLIC_URL must start with http:// or https://")
-    if any(ch.isspace() or ch == "+" for ch in settings.ledger_origin):
-        raise SettingsError("TRACESEAL_LEDGER_ORIGIN must not contain spaces or '+'")
-    parse_witnesses(settings.ledger_witnesses)
-    if settings.console_smtp_url:
-        scheme = urlsplit(settings.console_smtp_url).scheme
-        if scheme not in ("smtps", "smtp", "smtp+insecure"):
-            raise SettingsError(
-                "TRACESEAL_CONSOLE_SMTP_URL must start with smtps://, smtp:// or smtp+insecure://"
-            )
-        if "@" not in settings.console_mail_from:
-            raise SettingsError("TRACESEAL_CONSOLE_MAIL_FROM must be an email address")
-    if not re.fullmatch(r"[+-](0\d|1[0-4]):[0-5]\d", settings.epcis_schedule_utc_offset):
-        raise SettingsError("TRACESEAL_EPCIS_SCHEDULE_UTC_OFFSET must be a UTC offset like +08:00")
-    if settings.analytics_min_cell < 1:
-        raise SettingsError("TRACESEAL_ANALYTICS_MIN_CELL must be positive (1: show every count)")
-    if not 1 <= settings.scan_partitions_ahead <= 24:
-        raise SettingsError("TRACESEAL_SCAN_PARTITIONS_AHEAD must be between 1 and 24")
-    if not 1 <= settings.risk_threshold <= 100:
-        raise SettingsError("TRACESEAL_RISK_THRESHOLD must be between 1 and 100")
-    check_channels(
-        settings.sms_provider,
-        settings.wechat_aes_key,
-        {name: getattr(settings, name) for name in ("sms_endpoint", "wechat_api_base")},
-    )
-    parse_networks(settings.metrics_networks)
-    if settings.verify_on_event_loop not in ("auto", "0", "1"):
-        raise SettingsError("TRACESEAL_VERIFY_ON_EVENT_LOOP must be auto, 0 or 1")
-    if settings.log_format not in ("json", "text"):
-        raise SettingsError("TRACESEAL_LOG_FORMAT must be json or text")
+    check_values(settings)
     for f in dataclasses.fields(settings):
         check = f.metadata.get("check")
         value = getattr(settings, f.name)
@@ -605,3 +571,6 @@ def _validate(settings: Settings) -> None:
             raise SettingsError(f"{_env_name(f.name)} must be 0 or 1")
         if check == NATURAL and value < 0:
             raise SettingsError(f"{_env_name(f.name)} must be 0 or positive")
+        if isinstance(check, tuple) and value not in check:
+            allowed = f"{', '.join(check[:-1])} or {check[-1]}"
+            raise SettingsError(f"{_env_name(f.name)} must be {allowed}")

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from traceseal.merkle.note import ALG_COSIGNATURE_V1, NoteError, Verifier
 
@@ -18,6 +19,7 @@ __all__ = [
     "IPNetwork",
     "SettingsError",
     "check_channels",
+    "check_values",
     "is_local_host",
     "parse_networks",
     "parse_witnesses",
@@ -119,3 +121,40 @@ def check_channels(sms_provider: str, wechat_aes_key: str, urls: dict[str, str])
     for name, value in urls.items():
         if value and not value.startswith(("http://", "https://")):
             raise SettingsError(f"TRACESEAL_{name.upper()} must start with http:// or https://")
+
+
+def check_values(settings: Any) -> None:
+    """The checks of a ``config.Settings`` beyond each field's own kind (load_settings)."""
+    if not 1 <= settings.slot_capacity <= 10**16:
+        raise SettingsError("TRACESEAL_SLOT_CAPACITY must be between 1 and 10^16")
+    if not 4 <= settings.pin_digits <= 12:
+        raise SettingsError("TRACESEAL_PIN_DIGITS must be between 4 and 12")
+    if settings.public_url.endswith("/"):
+        raise SettingsError("TRACESEAL_PUBLIC_URL must not end with a slash")
+    if not settings.public_url.startswith(("http://", "https://")):
+        raise SettingsError("TRACESEAL_PUBLIC_URL must start with http:// or https://")
+    if any(ch.isspace() or ch == "+" for ch in settings.ledger_origin):
+        raise SettingsError("TRACESEAL_LEDGER_ORIGIN must not contain spaces or '+'")
+    parse_witnesses(settings.ledger_witnesses)
+    if settings.console_smtp_url:
+        scheme = urlsplit(settings.console_smtp_url).scheme
+        if scheme not in ("smtps", "smtp", "smtp+insecure"):
+            raise SettingsError(
+                "TRACESEAL_CONSOLE_SMTP_URL must start with smtps://, smtp:// or smtp+insecure://"
+            )
+        if "@" not in settings.console_mail_from:
+            raise SettingsError("TRACESEAL_CONSOLE_MAIL_FROM must be an email address")
+    if not re.fullmatch(r"[+-](0\d|1[0-4]):[0-5]\d", settings.epcis_schedule_utc_offset):
+        raise SettingsError("TRACESEAL_EPCIS_SCHEDULE_UTC_OFFSET must be a UTC offset like +08:00")
+    if settings.analytics_min_cell < 1:
+        raise SettingsError("TRACESEAL_ANALYTICS_MIN_CELL must be positive (1: show every count)")
+    if not 1 <= settings.scan_partitions_ahead <= 24:
+        raise SettingsError("TRACESEAL_SCAN_PARTITIONS_AHEAD must be between 1 and 24")
+    if not 1 <= settings.risk_threshold <= 100:
+        raise SettingsError("TRACESEAL_RISK_THRESHOLD must be between 1 and 100")
+    check_channels(
+        settings.sms_provider,
+        settings.wechat_aes_key,
+        {name: getattr(settings, name) for name in ("sms_endpoint", "wechat_api_base")},
+    )
+    parse_networks(settings.metrics_networks)

@@ -83,9 +83,15 @@ class _Busy(Exception):
     INLINE_BUSY_MS, or PostgreSQL kept it waiting (Verifier._on_loop)."""
 
 
-def _on_loop(setting: str, engine: Engine) -> bool:
-    """Whether PostgreSQL verifications run on the event loop (config.verify_on_event_loop)."""
-    return setting == "1" or (setting == "auto" and same_host(engine))
+def _loop_engine(settings: Settings, engine: Engine) -> Engine | None:
+    """The PostgreSQL connections of verifications on the event loop, if they run there
+    (config.verify_on_event_loop); None on SQLite."""
+    setting = settings.verify_on_event_loop
+    if engine.dialect.name == "sqlite" or setting == "0":
+        return None
+    if setting == "auto" and not same_host(engine):
+        return None
+    return impatient_engine(engine, lock_ms=INLINE_BUSY_MS, statement_ms=INLINE_STATEMENT_MS)
 
 
 def _dispose(engine: Engine | None) -> None:
@@ -186,11 +192,7 @@ class Verifier:
         # a verification's dozen round trips would hold the loop, and it gets the thread pool.
         self._engine: Engine = session_factory.kw["bind"]
         self.inline = self._engine.dialect.name == "sqlite"
-        self._loop_engine: Engine | None = None
-        if not self.inline and _on_loop(settings.verify_on_event_loop, self._engine):
-            self._loop_engine = impatient_engine(
-                self._engine, lock_ms=INLINE_BUSY_MS, statement_ms=INLINE_STATEMENT_MS
-            )
+        self._loop_engine = _loop_engine(settings, self._engine)
         self._closed = weakref.finalize(self, _dispose, self._loop_engine)
         #: After the loop's connection failed to open: when to try it again (monotonic).
         self._loop_resumes = 0.0
