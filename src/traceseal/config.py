@@ -51,7 +51,7 @@ class Setting:
 POSITIVE = "positive"
 FLAG = "flag"  # 0 or 1
 NATURAL = "natural"  # 0 (off, or for ever) or more
-# A tuple of strings: the values allowed.
+# Or a tuple of strings: the only values allowed (e.g. ("json", "text")).
 
 
 def _setting(
