@@ -248,6 +248,10 @@ def report(rows: list[tuple[Config, dict[str, float], dict[str, float]]]) -> boo
     return ok
 
 
+#: Each configuration's share of a database's codes is one of this many.
+SLICES = 10
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--before", type=Path, default=None)
@@ -305,12 +309,23 @@ def main() -> None:
                     sqlite_dir,
                     sqlite_codes,
                 ),
+                (
+                    Config(
+                        f"before: PostgreSQL, {cores} workers, thread pool",
+                        pg_url,
+                        cores,
+                        args.before,
+                        env=pooled,
+                    ),
+                    pg_dir,
+                    pg_codes,
+                ),
             ]
         rows = []
         slices: dict[str, int] = {}
         for config, directory, codes in configs:
             # Every configuration its own never-queried codes: all first queries.
-            share = len(codes) // 8
+            share = len(codes) // SLICES
             start = slices.get(str(directory), 0)
             slices[str(directory)] = start + share
             health, verify = measure(

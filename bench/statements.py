@@ -31,6 +31,7 @@ Usage: python bench/statements.py [--postgres URL] [--redis URL]
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import secrets
 import sqlite3
@@ -43,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import Pool
 
 from traceseal.codes.service import Keyring, activate, issue_run, run_cipher
 from traceseal.config import load_settings
@@ -90,7 +92,7 @@ class Counter:
 
 
 #: Frontend messages the client sends and then waits on (libpq's trace names).
-_WAITS = {"Sync", "Query"}
+_WAITS = {"Sync", "Query", "Flush"}
 #: Messages that run one statement: Bind (the extended protocol: each execution of a
 #: prepared or unnamed statement) and Query (the simple protocol: psycopg's BEGIN, COMMIT).
 _STATEMENTS = {"Bind", "Query"}
@@ -115,7 +117,8 @@ def instrument(engine: Any, counter: Counter, trace: Path | None) -> None:
     assert trace is not None
     handle = trace.open("a")
 
-    @event.listens_for(engine, "connect")
+    # Every pool's: verifications on the event loop have an engine of their own.
+    @every_connection
     def _pg(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.pgconn.trace(handle.fileno())
         dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
@@ -127,6 +130,23 @@ def instrument(engine: Any, counter: Counter, trace: Path | None) -> None:
             pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
 
         counter.flush.append(flush)
+
+
+#: Listeners on every pool's new connections (removed by forget_connections).
+_LISTENERS: list[Any] = []
+
+
+def every_connection(handler: Any) -> Any:
+    """Call ``handler(dbapi_connection, record)`` for each connection any pool opens, until
+    :func:`forget_connections`."""
+    event.listen(Pool, "connect", handler)
+    _LISTENERS.append(handler)
+    return handler
+
+
+def forget_connections() -> None:
+    while _LISTENERS:
+        event.remove(Pool, "connect", _LISTENERS.pop())
 
 
 def build(url: str, directory: Path, count: int = 1_000) -> tuple[Any, list[str], str]:
@@ -156,7 +176,9 @@ def build(url: str, directory: Path, count: int = 1_000) -> tuple[Any, list[str]
     return settings, codes, missing
 
 
-def measure(url: str, trace_dir: Path, redis: str = "") -> dict[str, tuple[float, float]]:
+def measure(
+    url: str, trace_dir: Path, redis: str = "", loop: bool = False
+) -> dict[str, tuple[float, float]]:
     settings, codes, missing = build(url, trace_dir)
     engine = make_engine(settings.resolved_database_url)
     counter = Counter()
@@ -164,13 +186,12 @@ def measure(url: str, trace_dir: Path, redis: str = "") -> dict[str, tuple[float
     counter.trace = trace
     instrument(engine, counter, trace)
     keyring = Keyring(bytes.fromhex(settings.master_key))
-    verifier = Verifier(
-        settings.replace(risk_evaluation=1, redis_url=redis), make_session_factory(engine), keyring
-    )
+    verifier = Verifier(_settings(settings, redis, loop), make_session_factory(engine), keyring)
+    verify = _verifying(verifier)
     # Warm: the slot's cipher, the compiled statements, psycopg's prepared statements.
     for i, code in enumerate(codes[-20:]):
         client = verifier.client(f"10.9.0.{i}", "bench-device")
-        verifier.verify(Query(code, channel=Channel.QR, region="440305"), client)
+        verify(Query(code, channel=Channel.QR, region="440305"), client)
     counter.take()
     found: dict[str, tuple[float, float]] = {}
     for kind, sample in (("first", codes[:SAMPLES]), ("repeat", codes[:SAMPLES])):
@@ -178,7 +199,7 @@ def measure(url: str, trace_dir: Path, redis: str = "") -> dict[str, tuple[float
         for i, code in enumerate(sample):
             # A phone of its own, from an address of its own (under the flood limit).
             device = verifier.client(f"10.{len(found)}.{i}.1", secrets.token_hex(8))
-            verifier.verify(Query(code, channel=Channel.QR, region="440305"), device)
+            verify(Query(code, channel=Channel.QR, region="440305"), device)
             statements, trips = counter.take()
             totals[0] += statements
             totals[1] += trips
@@ -186,13 +207,35 @@ def measure(url: str, trace_dir: Path, redis: str = "") -> dict[str, tuple[float
     totals = [0, 0]
     for i in range(SAMPLES):
         device = verifier.client(f"10.0.{i}.1", None)
-        verifier.verify(Query(missing, channel=Channel.QR), device)
+        verify(Query(missing, channel=Channel.QR), device)
         statements, trips = counter.take()
         totals[0] += statements
         totals[1] += trips
     found["not_found"] = (totals[0] / SAMPLES, totals[1] / SAMPLES)
+    verifier.close()
     engine.dispose()
+    forget_connections()
     return found
+
+
+def _settings(settings: Any, redis: str, loop: bool) -> Any:
+    """Risk evaluation on; PostgreSQL's verifications in worker threads (as the thread
+    pool runs them: the engine's own connections) or on the event loop (``loop``: their
+    own, pipelined connections, verify/channel.py)."""
+    return settings.replace(
+        risk_evaluation=1, redis_url=redis, verify_on_event_loop="1" if loop else "0"
+    )
+
+
+def _verifying(verifier: Verifier) -> Any:
+    """``verify(query, client)`` as the HTTP handlers call it: through ``verify_async``,
+    which runs on the event loop where the settings put it, else in a worker thread."""
+    loop = asyncio.new_event_loop()
+
+    def verify(query: Query, client: Any) -> Any:
+        return loop.run_until_complete(verifier.verify_async(query, client))
+
+    return verify
 
 
 #: Round trips per verification as docs/benchmarks.md records them: more is a regression
@@ -204,6 +247,9 @@ RECORDED = {
     ("PostgreSQL", "first"): 12,
     ("PostgreSQL", "repeat"): 11,
     ("PostgreSQL", "not_found"): 8,
+    ("PG on loop", "first"): 5,
+    ("PG on loop", "repeat"): 4,
+    ("PG on loop", "not_found"): 7,
     ("PG+Redis", "first"): 10,
     ("PG+Redis", "repeat"): 10,
     ("PG+Redis", "not_found"): 4,
@@ -214,15 +260,14 @@ TIMED = 2_000
 TRIPS = 5_000
 
 
-def cpu_costs(url: str, directory: Path, redis: str = "") -> dict[str, float]:
+def cpu_costs(url: str, directory: Path, redis: str = "", loop: bool = False) -> dict[str, float]:
     """CPU per first query and per bare round trip, in ms: this process's and PostgreSQL's."""
     settings, codes, _missing = build(url, directory, 2 * TIMED)
     engine = make_engine(settings.resolved_database_url)
     backends = _backends(engine)
     keyring = Keyring(bytes.fromhex(settings.master_key))
-    verifier = Verifier(
-        settings.replace(risk_evaluation=1, redis_url=redis), make_session_factory(engine), keyring
-    )
+    verifier = Verifier(_settings(settings, redis, loop), make_session_factory(engine), keyring)
+    verify = _verifying(verifier)
     # Each query from an address and a phone of its own, hashed before the clock starts.
     clients = [
         verifier.client(f"10.{i // 250 % 250}.{i % 250}.1", secrets.token_hex(8))
@@ -230,11 +275,11 @@ def cpu_costs(url: str, directory: Path, redis: str = "") -> dict[str, float]:
     ]
     queries = [Query(code, channel=Channel.QR, region="440305") for code in codes]
     for query, client in zip(queries[:TIMED], clients[:TIMED], strict=True):
-        verifier.verify(query, client)
+        verify(query, client)
     found: dict[str, float] = {}
     own, postgres = time.process_time(), _backend_seconds(backends)
     for query, client in zip(queries[TIMED:], clients[TIMED:], strict=True):
-        verifier.verify(query, client)
+        verify(query, client)
     found["verify_client"] = (time.process_time() - own) / TIMED * 1000
     found["verify_postgres"] = (_backend_seconds(backends) - postgres) / TIMED * 1000
     with engine.connect() as connection:
@@ -245,7 +290,9 @@ def cpu_costs(url: str, directory: Path, redis: str = "") -> dict[str, float]:
             cursor.fetchone()
         found["trip_client"] = (time.process_time() - own) / TRIPS * 1000
         found["trip_postgres"] = (_backend_seconds(backends) - postgres) / TRIPS * 1000
+    verifier.close()
     engine.dispose()
+    forget_connections()
     return found
 
 
@@ -256,7 +303,7 @@ def _backends(engine: Any) -> list[int]:
     found: list[int] = []
     if engine.dialect.name == "postgresql":
 
-        @event.listens_for(engine, "connect")
+        @every_connection
         def _noted(dbapi_connection: Any, _record: Any) -> None:
             found.append(dbapi_connection.info.backend_pid)
 
@@ -324,18 +371,19 @@ def main() -> None:
     args = parser.parse_args()
     results = {}
     costs = {}
-    engines = [("SQLite", None, "")]
+    engines: list[tuple[str, str | None, str, bool]] = [("SQLite", None, "", False)]
     if args.postgres:
-        engines.append(("PostgreSQL", args.postgres, ""))
+        engines.append(("PostgreSQL", args.postgres, "", False))
+        engines.append(("PG on loop", args.postgres, "", True))
         if args.redis:
-            engines.append(("PG+Redis", args.postgres, args.redis))
-    for name, postgres, redis in engines:
+            engines.append(("PG+Redis", args.postgres, args.redis, False))
+    for name, postgres, redis, loop in engines:
         for step in (measure, cpu_costs):
             with tempfile.TemporaryDirectory() as tmp, _database(postgres, tmp) as url:
                 if step is measure:
-                    results[name] = measure(url, Path(tmp), redis)
+                    results[name] = measure(url, Path(tmp), redis, loop)
                 else:
-                    costs[name] = cpu_costs(url, Path(tmp), redis)
+                    costs[name] = cpu_costs(url, Path(tmp), redis, loop)
     print("per verification (risk evaluation on)   statements   round trips")
     for engine_name, rows in results.items():
         for kind, (statements, trips) in rows.items():

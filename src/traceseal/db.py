@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -30,20 +30,18 @@ __all__ = [
     "BigId",
     "Executor",
     "Prepared",
-    "TimeoutsIgnored",
     "UtcDateTime",
     "checkpoint_wal",
     "connection_of",
     "db_time",
+    "dbapi_errors",
     "dialect_insert",
     "dialect_of",
-    "impatient_engine",
     "make_engine",
     "make_session_factory",
     "migrate",
     "py_date",
     "py_time",
-    "same_host",
     "unit_of_work",
     "utcnow",
     "writer_gate",
@@ -168,68 +166,6 @@ POOL_OVERFLOW = 5
 PING_AFTER_IDLE = 10.0
 
 
-def impatient_engine(engine: Engine, *, lock_ms: int, statement_ms: int) -> Engine:
-    """A small pool beside PostgreSQL ``engine`` whose connections give up waiting: for a
-    lock after ``lock_ms`` (``lock_timeout``), for any statement after ``statement_ms``
-    (``statement_timeout``), raising OperationalError. The timeouts are options of the
-    connection, so they cost no statement per transaction.
-
-    For work run where a wait would hold up others (a verification on the event loop);
-    dispose of it with the engine. One connection is kept: its caller runs one at a time.
-    A new connection is checked to carry both timeouts, else it is refused with
-    :class:`TimeoutsIgnored`: a pooler such as PgBouncer may drop connection options, and a
-    caller relying on them must not wait without limit.
-    """
-    url = engine.url
-    options = url.query.get("options", "")
-    if isinstance(options, tuple):  # given more than once in the URL
-        options = " ".join(options)
-    mine = f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"
-    impatient = make_engine(
-        url.render_as_string(hide_password=False),
-        pool_size=1,
-        max_overflow=2,
-        pool_timeout=1,
-        # libpq's shortest: a server that accepts no connection holds the caller 2 s.
-        connect_args={"options": f"{options} {mine}".strip(), "connect_timeout": 2},
-    )
-    wanted = (f"{lock_ms}ms", f"{statement_ms}ms")
-
-    @event.listens_for(impatient, "connect")
-    def _check(dbapi_connection: Any, _record: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
-            )
-            found = tuple(cursor.fetchone())
-        dbapi_connection.rollback()
-        if found != wanted:
-            raise TimeoutsIgnored(
-                f"the connection has lock_timeout={found[0]} and statement_timeout="
-                f"{found[1]} where {wanted[0]} and {wanted[1]} were asked (a connection "
-                "pooler dropping connection options?)"
-            )
-
-    return impatient
-
-
-class TimeoutsIgnored(Exception):
-    """An impatient connection came without its timeouts (:func:`impatient_engine`)."""
-
-
-def same_host(engine: Engine) -> bool:
-    """Whether ``engine``'s database server runs on this machine: a Unix socket or a
-    loopback address, where a round trip costs microseconds rather than a network's."""
-    url = engine.url
-    hosts = [url.host or ""]
-    given = url.query.get("host")
-    if given:
-        hosts = list(given) if isinstance(given, tuple) else [given]
-    return all(
-        host in ("", "localhost", "127.0.0.1", "::1") or host.startswith("/") for host in hosts
-    )
-
-
 def _ping_when_idle(engine: Engine) -> None:
     """Ping a pooled connection before use only if it sat idle for PING_AFTER_IDLE.
 
@@ -249,7 +185,12 @@ def _ping_when_idle(engine: Engine) -> None:
         if since is None or time.monotonic() - since < PING_AFTER_IDLE:
             return
         try:
-            alive = engine.dialect.do_ping(dbapi_connection)
+            pipeline = record.info.get(PIPELINE_INFO)
+            if pipeline is not None:
+                pipeline.sync()  # a ping's query would only be queued (pipelined())
+                alive = True
+            else:
+                alive = engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:
             raise DisconnectionError("the pooled connection did not answer") from exc
         if not alive:
@@ -395,8 +336,9 @@ class Prepared:
     On PostgreSQL the statement is compiled with the server's own ``$1`` placeholders and
     run on one psycopg ``RawCursor`` kept with each pooled connection: psycopg then neither
     rewrites the query nor builds a cursor per statement, which together were about a
-    fifth of the driver's Python time per verification (bench/statements.py). The cursor
-    is shared, so a caller reads a result before it runs the next statement.
+    fifth of the driver's Python time per verification (bench/statements.py). Each
+    statement has its cursor, so a caller reads a result before it runs the same
+    statement again.
 
     Usage: ``COUNT = Prepared(select(T.n).where(T.id == bindparam("id")))`` once at import,
     then ``COUNT.run(session.connection(), {"id": 7}).fetchone()`` per request.
@@ -422,7 +364,7 @@ class Prepared:
     def run_many(self, connection: Any, rows: list[dict[str, Any]]) -> None:
         """``executemany`` of the statement on the DBAPI cursor (bulk inserts)."""
         sql, defaults, order = self._compiled(connection.dialect)
-        cursor = _cursor(connection)
+        cursor = _cursor(connection, self)
         if order is not None:
             cursor.executemany(sql, [[{**defaults, **row}[k] for k in order] for row in rows])
         else:
@@ -435,7 +377,7 @@ class Prepared:
         """
         assert self._column_keys is not None, "run_rows needs the statement's column_keys"
         sql, _defaults, order = self._compiled(connection.dialect)
-        cursor = _cursor(connection)
+        cursor = _cursor(connection, self)
         keys = self._column_keys
         if order is not None and tuple(order) == tuple(keys):
             cursor.executemany(sql, rows)
@@ -447,18 +389,69 @@ class Prepared:
             cursor.executemany(sql, [dict(zip(keys, row, strict=True)) for row in rows])
 
     def run(self, connection: Any, params: dict[str, Any]) -> Any:
-        """Execute on ``connection`` (a SQLAlchemy Connection); returns the DBAPI cursor."""
+        """Execute on ``connection`` (a SQLAlchemy Connection); returns the DBAPI cursor.
+
+        If the same read with the same parameters was sent ahead in this transaction
+        (:meth:`send`), its cursor is returned instead: the statement is not run twice.
+        """
         sql, defaults, order = self._compiled(connection.dialect)
         values = {**defaults, **params}
-        cursor = _cursor(connection)
+        sent = connection.connection.info.get(SENT_INFO)
+        if sent:
+            found = sent.pop(self, None)
+            if found is not None and found[0] == values:
+                return found[1]
+        cursor = _cursor(connection, self)
         cursor.execute(sql, [values[k] for k in order] if order is not None else values)
         return cursor
+
+    def send(self, connection: Any, params: dict[str, Any]) -> None:
+        """Send this read now, on a pipelined connection (connections.pipelined), so that it
+        travels with the statements sent before the next result is read: one round trip
+        for all. Elsewhere (SQLite, a connection not pipelined) it does nothing.
+
+        The caller then asks as usual: the next :meth:`run` of this statement with the
+        same parameters in the transaction takes the result. For reads only: a statement
+        sent and never run is not waited for, and its result is dropped at checkin.
+        """
+        sent = connection.connection.info.get(SENT_INFO)
+        if sent is None:
+            return
+        sql, defaults, order = self._compiled(connection.dialect)
+        values = {**defaults, **params}
+        cursor = _cursor(connection, self)
+        cursor.execute(sql, [values[k] for k in order] if order is not None else values)
+        sent[self] = (values, cursor)
+
+
+@contextmanager
+def dbapi_errors(connection: Connection) -> Iterator[None]:
+    """Give the driver's own errors raised in the block (Prepared's statements, a pipelined
+    connection's commit) SQLAlchemy's form, as its own statements' have, so that callers
+    and the web's error handlers see one kind (a lost database: OperationalError, 503); and
+    invalidate ``connection`` if the error says it is lost, so the pool does not hand it
+    out again."""
+    error = connection.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except error as exc:
+        lost = False
+        if not connection.invalidated:
+            raw = connection.connection.dbapi_connection
+            lost = connection.dialect.is_disconnect(exc, raw, None)
+            if lost:
+                connection.invalidate(exc)
+        raise DBAPIError.instance(None, None, exc, error, connection_invalidated=lost) from exc
 
 
 #: The dialects Prepared compiles with, by the engine's dialect (PostgreSQL: ``$1``).
 _COMPILING: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-#: Where a pooled PostgreSQL connection keeps Prepared's cursor (the pool clears it when
-#: the connection is replaced).
+#: Where a pipelined connection (connections.pipelined) keeps its pipeline, and the reads
+#: sent ahead (Prepared.send: statement -> (parameters, cursor)).
+PIPELINE_INFO = "traceseal.pipeline"
+SENT_INFO = "traceseal.sent"
+#: Where a pooled PostgreSQL connection keeps Prepared's cursors, one per statement (the
+#: pool clears them when the connection is replaced).
 _CURSOR = "traceseal.prepared_cursor"
 
 
@@ -476,18 +469,21 @@ def _server_placeholders(dialect: Any) -> Any:
     return found
 
 
-def _cursor(connection: Any) -> Any:
-    """The DBAPI cursor Prepared runs on: a new one on SQLite (cheap), on PostgreSQL the
-    connection's own RawCursor."""
+def _cursor(connection: Any, statement: Prepared) -> Any:
+    """The DBAPI cursor Prepared runs ``statement`` on: a new one on SQLite (cheap), on
+    PostgreSQL a RawCursor kept with the connection for the statement, so that a result
+    can be read after other statements ran (and, pipelined, after they were sent)."""
     fairy = connection.connection
     if connection.dialect.name != "postgresql":
         return fairy.cursor()
-    cursor = fairy.info.get(_CURSOR)
+    cursors = fairy.info.get(_CURSOR)
+    if cursors is None:
+        cursors = fairy.info[_CURSOR] = {}
+    cursor = cursors.get(statement)
     if cursor is None or cursor.closed:
         from psycopg import RawCursor
 
-        cursor = RawCursor(fairy.dbapi_connection)
-        fairy.info[_CURSOR] = cursor
+        cursor = cursors[statement] = RawCursor(fairy.dbapi_connection)
     return cursor
 
 

@@ -1,7 +1,7 @@
 """Verifications on the event loop of a PostgreSQL on this host (TRACESEAL_VERIFY_ON_EVENT_LOOP).
 
 Their connections give up a lock wait after 20 ms and a statement after 200 ms
-(db.impatient_engine); the verification is then redone in a worker thread, so one that
+(connections.impatient_engine); the verification is then redone in a worker thread, so one that
 meets a held lock neither stalls the server's other requests nor is counted twice.
 """
 
@@ -23,13 +23,8 @@ from tests.functional.conftest import issue
 from tests.functional.pg_proxy import OptionsDropper, dropping_options
 from traceseal.app import create_app
 from traceseal.config import load_settings
-from traceseal.db import (
-    TimeoutsIgnored,
-    impatient_engine,
-    make_engine,
-    make_session_factory,
-    same_host,
-)
+from traceseal.connections import TimeoutsIgnored, impatient_engine, same_host
+from traceseal.db import make_engine, make_session_factory
 from traceseal.settings_values import SettingsError
 from traceseal.verify.channel import Verifier
 from traceseal.verify.models import Channel, Scan, Verdict

@@ -167,6 +167,12 @@ def _unpacked_at(
     return None
 
 
+def ask(session: Executor, epc: str) -> None:
+    """Send the read of ``epc``'s own events ahead (db.Prepared.send): :func:`trace` of the
+    same ``epc`` in the transaction takes its result."""
+    _HISTORY.send(connection_of(session), {"epc": to_digital_link(epc)})
+
+
 def trace(session: Executor, epc: str) -> Trace:
     """The timeline of ``epc`` (any identifier form) through its containers, oldest first."""
     epc = to_digital_link(epc)

@@ -34,6 +34,7 @@ from traceseal.registry.models import Batch
 
 __all__ = [
     "Custody",
+    "ask_custody",
     "assign_batch",
     "assign_range",
     "expected_custody",
@@ -366,7 +367,7 @@ def expected_custody(
             source = "epcis"
     if distributor_id is None:
         params = {"slot": slot, "sequence": sequence, "batch": batch_id}
-        rows = _ASSIGNED.run(connection, params).fetchall()
+        rows = _ASSIGNED.run(connection, params).fetchall()  # sent ahead by ask_custody
         if rows:
             source = "batch" if rows[0][3] is None else "range"
     else:
@@ -376,6 +377,13 @@ def expected_custody(
     # Each row: the distributor's id, its name, one region of its territory (or None).
     territory = tuple(sorted(row[2] for row in rows if row[2]))
     return Custody(int(rows[0][0]), rows[0][1], territory, source)
+
+
+def ask_custody(executor: Executor, *, slot: int, sequence: int, batch_id: int | None) -> None:
+    """Send ahead (db.Prepared.send) the read :func:`expected_custody` makes when no event
+    names one of the owner's places: the code's assignment, by range or by batch."""
+    params = {"slot": slot, "sequence": sequence, "batch": batch_id}
+    _ASSIGNED.send(connection_of(executor), params)
 
 
 def in_territory(territory: Sequence[str], region: str) -> bool:

@@ -133,6 +133,15 @@ def _status(kind: str, outcome: str, status: str, until: date | None, today: dat
     return outcome
 
 
+def ask(connection: Connection, *, product_id: int, owner_id: int, category: str) -> None:
+    """Send the read of :func:`quality_facts` ahead (db.Prepared.send)."""
+    FACTS.send(connection, _asked(product_id, owner_id, category))
+
+
+def _asked(product_id: int, owner_id: int, category: str) -> dict[str, Any]:
+    return {"product": product_id, "owner": owner_id, "category": category or None}
+
+
 def quality_facts(
     connection: Connection,
     *,
@@ -143,9 +152,7 @@ def quality_facts(
     programme: ProgrammeFact | None,
     today: date,
 ) -> QualityFacts:
-    rows = FACTS.run(
-        connection, {"product": product_id, "owner": owner_id, "category": category or None}
-    ).fetchall()
+    rows = FACTS.run(connection, _asked(product_id, owner_id, category)).fetchall()
     certificates: list[Fact] = []
     inspections: list[Fact] = []
     sampling: list[Fact] = []

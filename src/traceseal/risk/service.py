@@ -24,7 +24,7 @@ from traceseal.db import Prepared, db_time, insert_for, py_time
 from traceseal.epcis.trace import Trace
 from traceseal.geo.buckets import bucket, place
 from traceseal.geo.regions import level_of, table
-from traceseal.logistics.service import Custody, expected_custody
+from traceseal.logistics.service import Custody, ask_custody, expected_custody
 from traceseal.risk.models import CodeRisk, DiversionFlow
 from traceseal.risk.signals import Finding, Memory, Policy, Sighting, assess
 
@@ -205,6 +205,14 @@ class RiskEngine:
                 now=now,
             )
         return count >= self.burst_threshold
+
+    def ask(
+        self, connection: Connection, *, slot: int, sequence: int, batch_id: int | None
+    ) -> None:
+        """Send ahead (db.Prepared.send) the reads :meth:`evaluate` of this code makes
+        first: its risk memory, and its custody unless its events name a place."""
+        _MEMORY.send(connection, {"slot": slot, "sequence": sequence})
+        ask_custody(connection, slot=slot, sequence=sequence, batch_id=batch_id)
 
     def evaluate(self, connection: Connection, scan: Scanned, *, now: datetime) -> Finding:
         custody = expected_custody(

@@ -28,14 +28,8 @@ from starlette.concurrency import run_in_threadpool
 
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings
-from traceseal.db import (
-    impatient_engine,
-    same_host,
-    unit_of_work,
-    utcnow,
-    writer_gate,
-    writer_turn,
-)
+from traceseal.connections import impatient_engine, pipelined_pool, same_host
+from traceseal.db import dbapi_errors, unit_of_work, utcnow, writer_gate, writer_turn
 from traceseal.errors import InvalidInput
 from traceseal.geo.locate import IpRegions
 from traceseal.risk.service import RiskEngine
@@ -71,6 +65,9 @@ INLINE_STATEMENT_MS = 200
 #: Seconds verifications stay in the thread pool after the event loop's PostgreSQL
 #: connection could not be opened.
 LOOP_PAUSE = 10.0
+#: PostgreSQL connections kept, and as many more opened under a burst, for verifications in
+#: worker threads where the loop does not verify (docs/architecture.md: the budget).
+THREADS_POOL = 5
 #: PostgreSQL's errors for a wait given up: lock_timeout (lock_not_available), and
 #: statement_timeout (query_canceled).
 _IMPATIENT = frozenset({"55P03", "57014"})
@@ -94,9 +91,20 @@ def _loop_engine(settings: Settings, engine: Engine) -> Engine | None:
     return impatient_engine(engine, lock_ms=INLINE_BUSY_MS, statement_ms=INLINE_STATEMENT_MS)
 
 
-def _dispose(engine: Engine | None) -> None:
-    if engine is not None:
-        engine.dispose()
+def _threads_engine(engine: Engine, loop_engine: Engine | None) -> Engine | None:
+    """PostgreSQL's connections for verifications in worker threads, where the event loop
+    does not verify (a database across a network): pipelined, so a verification takes 5
+    round trips rather than 12. Where the loop verifies, its rare hand-offs use ``engine``'s
+    pool, and no connection is added."""
+    if engine.dialect.name == "sqlite" or loop_engine is not None:
+        return None
+    return pipelined_pool(engine, pool_size=THREADS_POOL, max_overflow=THREADS_POOL)
+
+
+def _dispose(*engines: Engine | None) -> None:
+    for engine in engines:
+        if engine is not None:
+            engine.dispose()
 
 
 def _network(ip: str | None) -> str | None:
@@ -188,12 +196,13 @@ class Verifier:
         # concurrency: on SQLite the API verifies on the event loop (about 0.25 ms of CPU,
         # bench/verify.py). A PostgreSQL on the same host answers a round trip in tens of
         # microseconds, so its verifications run on the loop too (config.verify_on_event_loop),
-        # on connections that give up a wait the loop cannot afford; across a network each of
-        # a verification's dozen round trips would hold the loop, and it gets the thread pool.
+        # on pipelined connections (five round trips) that give up a wait the loop cannot
+        # afford; across a network each round trip would hold the loop: the thread pool.
         self._engine: Engine = session_factory.kw["bind"]
         self.inline = self._engine.dialect.name == "sqlite"
         self._loop_engine = _loop_engine(settings, self._engine)
-        self._closed = weakref.finalize(self, _dispose, self._loop_engine)
+        self._threads_engine = _threads_engine(self._engine, self._loop_engine)
+        self._closed = weakref.finalize(self, _dispose, self._loop_engine, self._threads_engine)
         #: After the loop's connection failed to open: when to try it again (monotonic).
         self._loop_resumes = 0.0
         # Opted into by the operator (config.verify_synchronous_commit): one statement
@@ -279,7 +288,7 @@ class Verifier:
         """Answer one query, waiting for this process's SQLite write turn if need be.
         With ``once``: None if its message was answered before."""
         with writer_turn(self._session_factory):
-            return self._verify(query, client, self._engine.begin, once)
+            return self._verify(query, client, self._in_thread, once)
 
     def record(self, step: Callable[[Connection], _T]) -> _T:
         """Run ``step`` in a transaction of its own (a channel's message without a code)."""
@@ -335,9 +344,10 @@ class Verifier:
 
     @contextmanager
     def _on_loop(self) -> Iterator[Connection]:
-        """A transaction on the event loop's PostgreSQL connection that raises _Busy if it
-        cannot connect, waits for a lock or runs a statement too long (then it has rolled
-        back). Any other error is the caller's, as in the thread pool."""
+        """A transaction on the event loop's pipelined PostgreSQL connection that raises
+        _Busy if it cannot connect, waits for a lock or runs a statement too long, up to and
+        including its COMMIT (then it has rolled back). Any other error is the caller's,
+        as in the thread pool."""
         assert self._loop_engine is not None
         now = time.monotonic()
         if now < self._loop_resumes:
@@ -356,17 +366,28 @@ class Verifier:
                 exc,
             )
             raise _Busy from exc
-        with connection, connection.begin():
-            try:
+        try:
+            with connection, dbapi_errors(connection), connection.begin():
                 yield connection
-            except Exception as exc:
-                # Prepared statements raise the driver's own errors, SQLAlchemy's wrap them.
-                found = getattr(exc, "sqlstate", None) or getattr(
-                    getattr(exc, "orig", None), "sqlstate", None
-                )
-                if found in _IMPATIENT:
-                    raise _Busy from exc
-                raise
+        except Exception as exc:
+            # Prepared statements raise the driver's own errors, SQLAlchemy's wrap them. The
+            # connection is pipelined (connections.pipelined): a write nobody read may fail only at
+            # COMMIT, which then does not commit, so that error is given up on too. (A
+            # COMMIT is never cancelled once its record is written: PostgreSQL holds off
+            # interrupts from then on.)
+            found = getattr(exc, "sqlstate", None) or getattr(
+                getattr(exc, "orig", None), "sqlstate", None
+            )
+            if found in _IMPATIENT:
+                raise _Busy from exc
+            raise
+
+    @contextmanager
+    def _in_thread(self) -> Iterator[Connection]:
+        """A transaction for a worker thread: on PostgreSQL's pipelined pool if it has one."""
+        engine = self._threads_engine or self._engine
+        with engine.connect() as connection, dbapi_errors(connection), connection.begin():
+            yield connection
 
     @contextmanager
     def _impatient(self) -> Iterator[Connection]:
@@ -403,7 +424,8 @@ class Verifier:
         try:
             with transaction() as connection:
                 if self._relaxed:
-                    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                    # On the DBAPI cursor: pipelined, it goes with the next statement.
+                    connection.connection.cursor().execute("SET LOCAL synchronous_commit TO OFF")
                 refused, failures = self._counted(connection, client, now)
                 if refused is not None:
                     result, over = None, False  # the count commits, nothing else happens

@@ -30,10 +30,12 @@ from traceseal.codes.service import Keyring
 from traceseal.db import db_time, py_time
 from traceseal.epcis.service import code_epc
 from traceseal.epcis.trace import Trace, glns, trace
+from traceseal.epcis.trace import ask as ask_trace
 from traceseal.errors import InvalidInput
 from traceseal.geo.locate import locate
 from traceseal.logistics.service import location_names
 from traceseal.quality.facts import QualityFacts, quality_facts
+from traceseal.quality.facts import ask as ask_quality
 from traceseal.registry.gtin import check_lot, normalize_gtin
 from traceseal.risk.service import RiskEngine, Scanned
 from traceseal.verify.models import Verdict
@@ -70,6 +72,7 @@ __all__ = [
     "RecallFacts",
     "Verification",
     "admit",
+    "ask_ahead",
     "count_query",
     "decide",
     "decode",
@@ -112,6 +115,7 @@ def verify(
     # A recalled code, or a copied label on the wrong product, is not a consumer's query of
     # a genuine item on sale: it is logged, but neither counted nor judged for risk.
     clean = recall is None and not reasons
+    ask_ahead(connection, risk, context, judged=clean)
     tally = count_query(connection, query, context, now, counted=clean)
     journey, places = story(connection, context)
     risky = judge(connection, risk, query, context, tally, journey, now) if clean else ()
@@ -216,6 +220,27 @@ def recall_facts(connection: Connection, recall_id: int | None) -> RecallFacts |
         record,
         leaf,
     )
+
+
+def ask_ahead(
+    connection: Connection, risk: RiskEngine | None, context: Context, *, judged: bool
+) -> None:
+    """Send the reads that :func:`story`, :func:`dossier` and :func:`judge` make, ahead of
+    the count: on a pipelined PostgreSQL connection (connections.pipelined) the count's upsert
+    brings all their results back in its round trip. Elsewhere it does nothing."""
+    if context.gtin is not None:
+        ask_trace(connection, code_epc(context.gtin, context.code))
+    if context.product_id is not None:
+        ask_quality(
+            connection,
+            product_id=context.product_id,
+            owner_id=context.owner,
+            category=context.category,
+        )
+    if risk is not None and judged:
+        risk.ask(
+            connection, slot=context.slot, sequence=context.sequence, batch_id=context.batch_id
+        )
 
 
 def count_query(
