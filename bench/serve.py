@@ -24,9 +24,10 @@ The machine's load average is printed before and after: on a shared machine only
 ratios of one run compare, and figures for the record need a quiet machine.
 
 Usage: python bench/serve.py [--before SRC] [--codes N] [--seconds S] [--connections C]
-       [--postgres URL] [--redis URL] [--workers N]
+       [--postgres URL] [--redis URL] [--workers N] [--only TEXT]
   --workers: PostgreSQL's server processes (default: one per core this process may use; under
             ``taskset`` the cores left to the server, e.g. with PostgreSQL pinned elsewhere).
+  --only: only the configurations whose name holds TEXT (e.g. "thread pool").
   --before: the ``src`` directory of an earlier checkout (e.g. a ``git worktree`` of main),
             served by the same interpreter; its codes are its own, like every column's.
 """
@@ -261,6 +262,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("TRACESEAL_TEST_POSTGRES_URL", ""))
     parser.add_argument("--redis", default="")
     parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--only", default="", help="only the rows whose name holds this")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: make wrk")
@@ -321,6 +323,7 @@ def main() -> None:
                     pg_codes,
                 ),
             ]
+        configs = [c for c in configs if args.only in c[0].name]
         rows = []
         slices: dict[str, int] = {}
         for config, directory, codes in configs:

@@ -29,7 +29,15 @@ from starlette.concurrency import run_in_threadpool
 from traceseal.codes.service import Keyring
 from traceseal.config import Settings
 from traceseal.connections import impatient_engine, pipelined_pool, same_host
-from traceseal.db import dbapi_errors, unit_of_work, utcnow, writer_gate, writer_turn
+from traceseal.db import (
+    POOL_OVERFLOW,
+    POOL_SIZE,
+    dbapi_errors,
+    unit_of_work,
+    utcnow,
+    writer_gate,
+    writer_turn,
+)
 from traceseal.errors import InvalidInput
 from traceseal.geo.locate import IpRegions
 from traceseal.risk.service import RiskEngine
@@ -65,9 +73,12 @@ INLINE_STATEMENT_MS = 200
 #: Seconds verifications stay in the thread pool after the event loop's PostgreSQL
 #: connection could not be opened.
 LOOP_PAUSE = 10.0
-#: PostgreSQL connections kept, and as many more opened under a burst, for verifications in
-#: worker threads where the loop does not verify (docs/architecture.md: the budget).
-THREADS_POOL = 5
+#: PostgreSQL connections kept for verifications in worker threads where the loop does not
+#: verify, and opened beyond them under a burst (docs/architecture.md: the budget). As many
+#: as the main pool's: a verification finding none kept opens one and closes it after, and
+#: a backend started per request costs more than the verification.
+THREADS_POOL = POOL_SIZE
+THREADS_OVERFLOW = POOL_OVERFLOW
 #: PostgreSQL's errors for a wait given up: lock_timeout (lock_not_available), and
 #: statement_timeout (query_canceled).
 _IMPATIENT = frozenset({"55P03", "57014"})
@@ -98,7 +109,7 @@ def _threads_engine(engine: Engine, loop_engine: Engine | None) -> Engine | None
     pool, and no connection is added."""
     if engine.dialect.name == "sqlite" or loop_engine is not None:
         return None
-    return pipelined_pool(engine, pool_size=THREADS_POOL, max_overflow=THREADS_POOL)
+    return pipelined_pool(engine, pool_size=THREADS_POOL, max_overflow=THREADS_OVERFLOW)
 
 
 def _dispose(*engines: Engine | None) -> None:
