@@ -42,6 +42,7 @@ __all__ = [
     "migrate",
     "py_date",
     "py_time",
+    "sends_ahead",
     "unit_of_work",
     "utcnow",
     "writer_gate",
@@ -422,6 +423,12 @@ class Prepared:
         cursor = _cursor(connection, self)
         cursor.execute(sql, [values[k] for k in order] if order is not None else values)
         sent[self] = (values, cursor)
+
+
+def sends_ahead(connection: Connection) -> bool:
+    """Whether :meth:`Prepared.send` sends on ``connection`` (a pipelined one), so that a
+    caller can skip building the parameters of reads that would not be sent."""
+    return SENT_INFO in connection.connection.info
 
 
 @contextmanager

@@ -381,11 +381,11 @@ class Verifier:
             with connection, dbapi_errors(connection), connection.begin():
                 yield connection
         except Exception as exc:
-            # Prepared statements raise the driver's own errors, SQLAlchemy's wrap them. The
-            # connection is pipelined (connections.pipelined): a write nobody read may fail only at
-            # COMMIT, which then does not commit, so that error is given up on too. (A
-            # COMMIT is never cancelled once its record is written: PostgreSQL holds off
-            # interrupts from then on.)
+            # dbapi_errors gave the driver's own errors SQLAlchemy's form. The connection is
+            # pipelined (connections.pipelined): a write nobody read may fail only at COMMIT,
+            # which then does not commit, so that error is given up on too. (A COMMIT is
+            # never cancelled once its record is written: PostgreSQL holds off interrupts
+            # from then on.)
             found = getattr(exc, "sqlstate", None) or getattr(
                 getattr(exc, "orig", None), "sqlstate", None
             )

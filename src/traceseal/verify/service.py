@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 from traceseal.codes.models import CodeState
 from traceseal.codes.sealcode import CodeFormatError, SealCode, parse_code
 from traceseal.codes.service import Keyring
-from traceseal.db import db_time, py_time
+from traceseal.db import db_time, py_time, sends_ahead
 from traceseal.epcis.service import code_epc
 from traceseal.epcis.trace import Trace, glns, trace
 from traceseal.epcis.trace import ask as ask_trace
@@ -228,6 +228,8 @@ def ask_ahead(
     """Send the reads that :func:`story`, :func:`dossier` and :func:`judge` make, ahead of
     the count: on a pipelined PostgreSQL connection (connections.pipelined) the count's upsert
     brings all their results back in its round trip. Elsewhere it does nothing."""
+    if not sends_ahead(connection):
+        return
     if context.gtin is not None:
         ask_trace(connection, code_epc(context.gtin, context.code))
     if context.product_id is not None:
